@@ -1,0 +1,18 @@
+export { align4 } from './codec/align.js';
+export * from './codec/constants.js';
+export { AttributeEncoder } from './codec/attribute-encoder.js';
+export { AttributeDecoder } from './codec/attribute-decoder.js';
+export { MalformedMessageError, EncodeError } from './codec/errors.js';
+export { encodeMessage, decodeMessages, decodeHeader, type NetlinkHeader, type NetlinkMessage } from './codec/message.js';
+export { decodeAck, decodeDone, type Acknowledgement, type ExtendedAck } from './codec/ack.js';
+export { encodeGeneric, decodeGeneric, type GenericHeader } from './codec/genetlink.js';
+export { HOST_LITTLE_ENDIAN } from './codec/byte-order.js';
+export { Errno, errnoName } from './errno.js';
+export { NetlinkError, isErrno, type NetlinkErrorCode, type NetlinkErrorDetails } from './errors.js';
+export { NetlinkConnection, type NetlinkRequest, type RequestOutcome, type Transport, type ConnectionOptions } from './connection.js';
+export type { Datagrams } from './socket/datagrams.js';
+export { NetlinkSocket, inNamespace, type NetlinkSocketOptions } from './socket/netlink-socket.js';
+export { resolveFamily, decodeFamily, genericRequest, type GenericFamily } from './genl/family.js';
+export { RouteClient, LinkNotFoundError, type CreateLinkOptions } from './route/route-client.js';
+export type { Link, InterfaceAddress } from './route/messages.js';
+export { parseIp, formatIp, parsePrefix, familyNumber, InvalidAddressError, AF_INET, AF_INET6, type AddressFamily, type IpAddress, type IpPrefix } from './ip.js';
