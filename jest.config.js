@@ -20,7 +20,7 @@ const base = {
   },
   testEnvironment: 'node',
   setupFilesAfterEnv: ['<rootDir>/jest.console-fail.js'],
-  roots: ['<rootDir>/packages', '<rootDir>/test'].filter(Boolean),
+  roots: ['<rootDir>/packages', '<rootDir>/test'],
   modulePathIgnorePatterns: ['<rootDir>/packages/.*/dist/'],
 };
 
@@ -37,11 +37,13 @@ export default {
     {
       ...base,
       displayName: 'integration',
+      setupFilesAfterEnv: [...base.setupFilesAfterEnv, '<rootDir>/jest.slow-timeout.js'],
       testMatch: ['<rootDir>/packages/*/test/**/*.integration.test.ts', '<rootDir>/test/**/*.integration.test.ts'],
     },
     {
       ...base,
       displayName: 'kernel',
+      setupFilesAfterEnv: [...base.setupFilesAfterEnv, '<rootDir>/jest.slow-timeout.js'],
       testMatch: ['<rootDir>/packages/*/test/**/*.kernel.test.ts', '<rootDir>/test/**/*.kernel.test.ts'],
     },
   ],
