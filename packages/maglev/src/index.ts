@@ -1,0 +1,66 @@
+export {
+  ALLOWED_TABLE_SIZES,
+  DEFAULT_TABLE_SIZE,
+  SPARSE_FACTOR,
+  createMaglev,
+  createSipHash128,
+  type Backend,
+  type Hash128,
+  type Maglev,
+  type MaglevOptions,
+  type MaglevTable,
+  type MaglevWarning,
+  type SlotTable,
+} from './maglev.js';
+export {
+  MH_DEFAULT_TAB_INDEX,
+  MH_HASH1_KEY,
+  MH_HASH2_KEY,
+  MH_PRIMES,
+  destinationKey,
+  explain,
+  kernelMh,
+  kernelMhTable,
+  mhHashkey,
+  mhTableSize,
+  type KernelMhModel,
+  type MhDestination,
+  type MhExplanation,
+  type MhOptions,
+  type MhService,
+} from './kernel-mh.js';
+export {
+  parseKernelMhConfig,
+  readKernelMhConfig,
+  type KernelMhConfig,
+  type ReadKernelMhConfigOptions,
+} from './kernel-config.js';
+export {
+  disruption,
+  disruptionScenarios,
+  formatReport,
+  quality,
+  type BackendShare,
+  type Disruption,
+  type DisruptionScenarioOptions,
+  type DisruptionScenarios,
+  type QualityReport,
+  type ReportInput,
+  type ScenarioResult,
+} from './quality.js';
+export { createHsiphash1u32, hsiphash, sipHash, type SipHashKey } from './siphash.js';
+export { foldAddress, parseAddress, type AddressFamily, type ParsedAddress } from './address.js';
+export {
+  AddressFamilyMismatchError,
+  DuplicateBackendError,
+  InvalidAddressError,
+  InvalidBackendError,
+  InvalidDestinationError,
+  InvalidHashError,
+  InvalidTabIndexError,
+  MaglevError,
+  TableSizeNotAllowedError,
+  TableTooSmallError,
+  TooManyDestinationsError,
+  type MaglevErrorCode,
+} from './errors.js';
