@@ -16,7 +16,7 @@ import {
 import * as C from './codec/constants.js';
 import { decodeDestination, decodeInfo, decodeService, decodeTimeouts } from './codec/decode.js';
 import { encodeDestination, encodeDestinationKey, encodeService, encodeServiceKey, encodeTimeouts, keyFamily } from './codec/encode.js';
-import { IpvsError, IpvsUnavailable, toIpvsError, type CommandKind } from './errors.js';
+import { InvalidArgument, IpvsError, IpvsUnavailable, toIpvsError, type CommandKind } from './errors.js';
 import {
   destinationKeyString,
   serviceKeyString,
@@ -177,12 +177,23 @@ export class IpvsClient {
    * that after a receive-buffer overflow the rest report OutcomeUnknown.
    */
   async apply(operations: readonly IpvsOperation[]): Promise<OperationResult[]> {
-    const commands = operations.map((o) => this.operationCommand(o));
+    // Bad input (an unparsable address, a port out of range) fails that operation alone,
+    // before anything is sent; the rest go to the kernel.
+    const prepared = operations.map((o): Command | InvalidArgument => {
+      try {
+        return this.operationCommand(o);
+      } catch (e) {
+        return new InvalidArgument(`IPVS ${o.op}`, e instanceof Error ? e.message : String(e));
+      }
+    });
+    const commands = prepared.filter((p): p is Command => !(p instanceof InvalidArgument));
     const outcomes = await this.transport.execute(commands.map((c) => c.request));
-    return outcomes.map((outcome, i) => {
+    let next = 0;
+    return prepared.map((p): OperationResult => {
+      if (p instanceof InvalidArgument) return { ok: false, error: p };
+      const outcome = outcomes[next++] as RequestOutcome;
       if (outcome.ok) return { ok: true };
-      const c = commands[i] as Command;
-      return { ok: false, error: toIpvsError(c.request.op ?? 'IPVS', c.kind, outcome.error) };
+      return { ok: false, error: toIpvsError(p.request.op ?? 'IPVS', p.kind, outcome.error) };
     });
   }
 

@@ -48,9 +48,9 @@ export class NetlinkError extends Error {
     this.sequence = details.sequence;
   }
 
-  /** True when the kernel's verdict is unknown and state must be re-read. */
+  /** True when the kernel's verdict is unknown (overflow, not sent, timed out): re-read state. */
   get outcomeUnknown(): boolean {
-    return this.code === 'NETLINK_OUTCOME_UNKNOWN' || this.code === 'NETLINK_NOT_SENT';
+    return this.code === 'NETLINK_OUTCOME_UNKNOWN' || this.code === 'NETLINK_NOT_SENT' || this.code === 'NETLINK_TIMEOUT';
   }
 }
 

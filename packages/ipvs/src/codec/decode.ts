@@ -104,7 +104,7 @@ function decodeServiceAttributes(s: AttributeDecoder): Service | undefined {
     if (!addr || addr.length < (fam === 'inet' ? 4 : 16)) throw new MalformedMessageError('service without a usable IPVS_SVC_ATTR_ADDR', 0);
     key = { protocol: proto, address: formatIp(addr, fam), port };
   }
-  return { key, family: fam, scheduler, flags: flags & ~ServiceFlags.HASHED, timeout, netmask, persistenceEngine, stats, stats64 };
+  return { key, family: fam, scheduler, flags: (flags & ~ServiceFlags.HASHED) >>> 0, timeout, netmask, persistenceEngine, stats, stats64 };
 }
 
 /** A NEW_DEST reply from the GET_DEST dump. */

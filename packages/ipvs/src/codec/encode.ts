@@ -30,6 +30,8 @@ export function keyFamily(key: ServiceKey): AddressFamily {
 /** AF + (PROTOCOL, ADDR, PORT) or FWMARK: what names a service. */
 function putServiceKey(e: AttributeEncoder, key: ServiceKey): void {
   if (isFwmarkKey(key)) {
+    // A zero mark reads back as "no fwmark": refuse it rather than create an unnamed service.
+    if (key.fwmark === 0) throw new RangeError('fwmark must be 1..4294967295 (0 means no mark)');
     e.u16(C.IPVS_SVC_ATTR_AF, familyNumber(key.family)).u32(C.IPVS_SVC_ATTR_FWMARK, key.fwmark);
     return;
   }

@@ -39,13 +39,14 @@ export function decodeAck(message: NetlinkMessage): Acknowledgement {
   const { length: requestLength, ...request } = decodeHeader(d, 4);
   let tlvStart = 4 + NLMSG_HDRLEN;
   if ((message.header.flags & NLM_F_CAPPED) === 0) {
-    tlvStart = 4 + align4(Math.max(requestLength, NLMSG_HDRLEN));
+    // The echoed request comes from the wire: clamp before aligning so a huge length cannot overflow.
+    tlvStart = 4 + align4(Math.min(Math.max(requestLength, NLMSG_HDRLEN), d.length));
   }
   let extAck: ExtendedAck = {};
   if ((message.header.flags & NLM_F_ACK_TLVS) !== 0 && tlvStart < d.length) {
     extAck = decodeExtAck(d.subarray(tlvStart), NLMSG_HDRLEN + tlvStart);
   }
-  return { errno: -error, request, extAck };
+  return { errno: error === 0 ? 0 : -error, request, extAck };
 }
 
 /**
@@ -57,7 +58,7 @@ export function decodeDone(message: NetlinkMessage): { errno: number; extAck: Ex
   if (d.length < 4) return { errno: 0, extAck: {} };
   const error = view(d).getInt32(0, HOST_LITTLE_ENDIAN);
   const extAck = (message.header.flags & NLM_F_ACK_TLVS) !== 0 && d.length > 4 ? decodeExtAck(d.subarray(4), NLMSG_HDRLEN + 4) : {};
-  return { errno: -error, extAck };
+  return { errno: error === 0 ? 0 : -error, extAck };
 }
 
 function decodeExtAck(bytes: Uint8Array, base: number): ExtendedAck {
