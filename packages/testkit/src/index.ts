@@ -1,0 +1,40 @@
+export { findRepoRoot, findWorkspaceRootFrom, labCacheDir } from './repo-root.js';
+export { run, runChecked, type ExecResult } from './exec.js';
+export {
+  KERNEL_ENV,
+  compareKernelVersions,
+  selectKernelVersion,
+  findKernelVersion,
+  extractVmlinux,
+  ensureVmlinux,
+} from './vm/kernel.js';
+export { INITRAMFS_MODULES, parseShowDepends, initramfsModuleFiles, initramfsKey, ensureInitramfs } from './vm/initramfs.js';
+export { renderInitScript, type InitScriptOptions } from './vm/init-script.js';
+export { renderRunScript, type GuestCommand, type RunScriptOptions } from './vm/run-script.js';
+export { cpioNewc, cpioNewcGz, type CpioEntry } from './vm/cpio.js';
+export { RUN_EXIT_MARKER, parseRunExit, stripCr, consoleTail } from './vm/console.js';
+export { buildQemuArgs, qemuOptValue, type QemuArgsOptions } from './vm/qemu-args.js';
+export { GUEST_EXCHANGE_DIR, GUEST_MODULES, IN_VM_ENV, MOUNT_TAGS } from './vm/guest.js';
+export { LabBootError } from './vm/errors.js';
+export { shQuote } from './vm/shell.js';
+export {
+  runInVm,
+  defaultGuestEnv,
+  type RunInVmOptions,
+  type RunInVmCommonOptions,
+  type RunInVmResult,
+} from './vm/run.js';
+export {
+  uniqueName,
+  createNetns,
+  deleteNetns,
+  createVethPair,
+  deleteVeth,
+  execInNetns,
+  spawnInNetns,
+  withNetns,
+  type NetnsScope,
+  type VethEnd,
+  type VethEndSpec,
+  type VethPair,
+} from './netns.js';

@@ -1,0 +1,12 @@
+/** Where the writable exchange share is mounted inside the guest (after the tmpfs on /run). */
+export const GUEST_EXCHANGE_DIR = '/run/lab-exchange';
+/** The script the guest init runs, inside the exchange folder. */
+export const RUN_SCRIPT_NAME = 'run.sh';
+/** File in the exchange folder holding the repository's absolute path. */
+export const REPO_PATH_FILE = 'repo-path';
+/** Set to "1" in the guest command's environment. */
+export const IN_VM_ENV = 'BALANCED_LAB_VM';
+/** 9p mount tags (host root read-only, repository read-write, exchange read-write). */
+export const MOUNT_TAGS = { root: 'hostroot', repo: 'labrepo', exchange: 'labxchg' } as const;
+/** Modules the guest loads from the shared root's /lib/modules (failures are tolerated). */
+export const GUEST_MODULES = ['ip_vs', 'ip_vs_mh', 'ip_vs_rr', 'ip_vs_wrr', 'ipip', 'dummy', 'veth'] as const;
