@@ -111,3 +111,18 @@ describe('reconciler against real IPVS', () => {
     expect(await order(b, VIP)).toEqual(['10.244.0.2:1', '10.244.0.5:1', '10.244.0.7:0', '10.244.0.9:1', '10.244.0.11:1']);
   });
 });
+
+describe('raw-table NOTRACK for the VIP CIDRs', () => {
+  test('installs the chain and one jump, idempotently, and leaves other rules alone', async () => {
+    const { applyNotrack } = await import('../src/index.js');
+    await runChecked('ip', ['netns', 'exec', a.ns, 'iptables', '-w', '-t', 'raw', '-A', 'PREROUTING', '-s', '192.0.2.1', '-j', 'ACCEPT']);
+    await applyNotrack(['10.96.0.0/24'], { netns: a.ns });
+    await applyNotrack(['10.96.0.0/24', '10.97.0.0/16'], { netns: a.ns });
+    const saved = await runChecked('ip', ['netns', 'exec', a.ns, 'iptables-save', '-t', 'raw']);
+    expect(saved.match(/-A PREROUTING -j BALANCED-NOTRACK/g)).toHaveLength(1);
+    expect(saved).toContain('-A PREROUTING -s 192.0.2.1/32 -j ACCEPT');
+    expect(saved).toContain('-A BALANCED-NOTRACK -d 10.96.0.0/24 -j CT --notrack');
+    expect(saved).toContain('-A BALANCED-NOTRACK -d 10.97.0.0/16 -j CT --notrack');
+    expect(saved.match(/10\.96\.0\.0\/24/g)).toHaveLength(1);
+  });
+});
