@@ -1,5 +1,5 @@
 import { describe, expect, it } from '@jest/globals';
-import { GUEST_EXCHANGE_DIR, initramfsKey, MOUNT_TAGS, parseShowDepends, renderInitScript } from '../src/index.js';
+import { GUEST_EXCHANGE_DIR, GUEST_MODULES, initramfsKey, MOUNT_TAGS, parseShowDepends, renderInitScript } from '../src/index.js';
 
 const script = renderInitScript({ initramfsModules: ['virtio.ko', '9pnet.ko', '9p.ko'] });
 const lines = script.split('\n');
@@ -33,7 +33,8 @@ describe('renderInitScript', () => {
   });
   it('brings lo up and loads IPVS & co with the root modprobe, tolerating failures', () => {
     expect(indexOf(/^ip link set lo up/)).toBeGreaterThan(0);
-    expect(script).toContain('-a ip_vs ip_vs_mh ip_vs_rr ip_vs_wrr ipip dummy veth');
+    expect(script).toContain(`-a ${GUEST_MODULES.join(' ')}`);
+    expect(GUEST_MODULES).toEqual(expect.arrayContaining(['ip_vs', 'ip_vs_mh', 'ipip', 'dummy', 'veth', 'nf_tables']));
     expect(script).toContain('echo "lab-init: modprobe $m failed"');
   });
   it('runs the exchange script chrooted with stdin closed and reports RUN_EXIT', () => {
