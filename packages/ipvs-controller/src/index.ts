@@ -6,4 +6,5 @@ export { Reconciler, describeOp, type ReconcileReport, type ReconcilerOptions } 
 export { ipvsKernel, type IpvsKernel } from './kernel.js';
 export { planVips, syncVips, type VipSyncResult } from './vips.js';
 export { renderNotrack, applyNotrack, NOTRACK_CHAIN, type NotrackRules, type NotrackOptions } from './notrack.js';
+export { ControllerMetrics } from './metrics.js';
 export { applySysctls, DIRECTOR_SYSCTLS, type SysctlChange } from './sysctls.js';
