@@ -6,5 +6,6 @@ export { Reconciler, describeOp, type ReconcileReport, type ReconcilerOptions } 
 export { ipvsKernel, type IpvsKernel } from './kernel.js';
 export { planVips, syncVips, type VipSyncResult } from './vips.js';
 export { renderNotrack, applyNotrack, NOTRACK_CHAIN, type NotrackRules, type NotrackOptions } from './notrack.js';
+export { Controller, type ControllerOptions, type Timers } from './controller.js';
 export { ControllerMetrics } from './metrics.js';
 export { applySysctls, DIRECTOR_SYSCTLS, type SysctlChange } from './sysctls.js';

@@ -1,0 +1,91 @@
+import { expect, test } from '@jest/globals';
+import { ServiceFlags, type IpvsOperation, type OperationResult } from '@balanced/ipvs';
+import { InvalidArgument } from '@balanced/ipvs';
+import { applyToModel, Controller, dumpModel, Reconciler, type DesiredService, type IpvsKernel, type ModelService, type Timers } from '../src/index.js';
+
+/** Manual clock: timers fire only when the test advances time. */
+function manualTimers() {
+  let now = 0;
+  let seq = 0;
+  const pending = new Map<number, { at: number; fn: () => void }>();
+  const timers: Timers = {
+    setTimeout: (fn, ms) => (pending.set(++seq, { at: now + ms, fn }), seq),
+    clearTimeout: (h) => void pending.delete(h as number),
+  };
+  async function advance(ms: number) {
+    const until = now + ms;
+    for (;;) {
+      const next = [...pending.entries()].filter(([, t]) => t.at <= until).sort((a, b) => a[1].at - b[1].at)[0];
+      if (!next) break;
+      pending.delete(next[0]);
+      now = next[1].at;
+      next[1].fn();
+      for (let i = 0; i < 20; i++) await Promise.resolve();
+    }
+    now = until;
+  }
+  return { timers, advance };
+}
+
+/** The pure kernel model behind the IpvsKernel seam; counts batches. */
+function modelKernel(failFirst = 0) {
+  let state: ModelService[] = [];
+  const batches: IpvsOperation[][] = [];
+  let failures = failFirst;
+  const kernel: IpvsKernel = {
+    dump: async () => dumpModel(state),
+    apply: async (ops) => {
+      batches.push([...ops]);
+      if (failures-- > 0) return ops.map((): OperationResult => ({ ok: false, error: new InvalidArgument('x', 'injected') }));
+      state = applyToModel(state, ops);
+      return ops.map(() => ({ ok: true }));
+    },
+  };
+  return { kernel, batches, state: () => state };
+}
+
+const svc = (n: number): DesiredService => ({
+  spec: { key: { protocol: 'tcp', address: '10.96.0.1', port: 80 }, scheduler: 'mh', flags: ServiceFlags.MH_FALLBACK },
+  destinations: Array.from({ length: n }, (_, i) => ({ address: `10.244.0.${i + 1}`, port: 80, forwarding: 'tunnel' as const, weight: 1, lastWeight: 1 })),
+  drainSeconds: 30,
+});
+
+test('a burst of events becomes one pass; ready after the first clean pass', async () => {
+  const { timers, advance } = manualTimers();
+  const k = modelKernel();
+  let desired = [svc(1)];
+  const c = new Controller({ reconciler: new Reconciler({ kernel: k.kernel, owns: () => true, defaultDrainSeconds: 30 }), desired: () => desired, resyncMs: 60_000, timers });
+  c.start();
+  expect(c.ready).toBe(false);
+  await advance(0);
+  expect(c.ready).toBe(true);
+  expect(k.batches).toHaveLength(1);
+  for (let n = 2; n <= 10; n++) {
+    desired = [svc(n)];
+    c.markDirty();
+    await advance(10);
+  }
+  await advance(100);
+  expect(k.batches).toHaveLength(2); // nine events within the debounce: one pass
+  expect(k.state()[0]?.destinations).toHaveLength(10);
+  await c.stop();
+});
+
+test('a failed pass is retried with backoff; the periodic resync repairs drift', async () => {
+  const { timers, advance } = manualTimers();
+  const k = modelKernel(2);
+  const c = new Controller({ reconciler: new Reconciler({ kernel: k.kernel, owns: () => true, defaultDrainSeconds: 30 }), desired: () => [svc(2)], resyncMs: 60_000, backoffMs: { min: 100, max: 1000 }, timers });
+  c.start();
+  await advance(0);
+  expect(c.ready).toBe(false);
+  await advance(100); // first retry, fails again
+  await advance(150);
+  expect(c.ready).toBe(false);
+  await advance(100); // second retry after 200 ms: succeeds
+  expect(c.ready).toBe(true);
+  expect(k.state()[0]?.destinations).toHaveLength(2);
+  const before = k.batches.length;
+  await advance(60_100); // resync with nothing to do: no batch
+  expect(k.batches).toHaveLength(before);
+  await c.stop();
+});
