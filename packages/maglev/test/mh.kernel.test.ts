@@ -10,7 +10,7 @@ import { afterAll, beforeAll, describe, expect, test } from '@jest/globals';
 import { existsSync } from 'node:fs';
 import { IpvsClient, ServiceFlags, type DestinationSpec, type ServiceKey } from '@balanced/ipvs';
 import { kernelMh, readKernelMhConfig, type KernelMhModel, type MhService } from '../src/index.js';
-import { clientAddress, clientKey, createMhLab, type Client, type MhLab, type ProbeResult } from './kernel-probe.js';
+import { clientAddress, clientKey, createMhLab, type Client, type MhLab, type ProbeResult } from '@balanced/testkit';
 
 const CLIENTS = Number(process.env.BALANCED_MH_PROBE_CLIENTS ?? '6000');
 const SLOW = 900_000;

@@ -38,3 +38,5 @@ export {
   type VethEndSpec,
   type VethPair,
 } from './netns.js';
+export * from './apiserver/index.js';
+export { CLIENT_NET, DEST_NET, clientAddress, clientKey, createMhLab, parseIpvsConn, type Client, type ConnEntry, type MhLab, type ProbeOptions, type ProbeResult } from './mh-probe.js';

@@ -21,7 +21,8 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { createInterface, type Interface } from 'node:readline';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { createNetns, deleteNetns, execInNetns, run, runChecked } from '@balanced/testkit';
+import { run, runChecked } from './exec.js';
+import { createNetns, deleteNetns, execInNetns } from './netns.js';
 
 export const CLIENT_NET = '10.100.0.0/16';
 export const DEST_NET = '10.50.0.0/24';

@@ -1,0 +1,236 @@
+import { describe, expect, it } from '@jest/globals';
+import fc from 'fast-check';
+import type { V1EndpointSlice, V1Pod, V1Service } from '@kubernetes/client-node';
+import { serviceKeyString } from '@balanced/ipvs';
+import { buildDesired, canonicalCompare, type DesiredInput, type DesiredState } from '../src/desired-state.js';
+
+// A small universe so that generated objects collide: shared names, shared VIPs, shared
+// endpoint addresses, dual-stack, ports that do and do not match.
+const NAMESPACES = ['a', 'a', 'a', 'b'];
+const SERVICE_NAMES = ['s1', 's2', 's3'];
+const VIPS = ['10.96.0.1', '10.96.0.2', '10.96.0.3', 'fd00::1'];
+const ENDPOINT_IPS = ['10.0.0.1', '10.0.0.2', '10.0.0.10', '10.0.0.9', '10.1.0.1', 'fd00::a', 'fd00::b', 'FD00::C'];
+const PORT_SPECS = [
+  { name: 'http', port: 80, protocol: 'TCP' },
+  { name: 'https', port: 443, protocol: 'TCP' },
+  { name: '', port: 53, protocol: 'UDP' },
+];
+/** A named targetPort that resolves to another number: IPIP cannot do that. */
+const MISMATCHED = { name: 'http', port: 8080, protocol: 'TCP' };
+const ANNOTATIONS: Record<string, string>[] = [
+  {},
+  {},
+  { 'balanced.dev/scheduler': 'rr' },
+  { 'balanced.dev/scheduler-flags': 'mh-port' },
+  { 'balanced.dev/forwarding': 'gue', 'balanced.dev/gue-port': '6080' },
+  { 'balanced.dev/drain-seconds': '7' },
+  { 'balanced.dev/scheduler': 'bogus' },
+];
+
+type Arb<T> = fc.Arbitrary<T>;
+
+function worldArb(corrupt: boolean): Arb<Omit<DesiredInput, 'ownsVip'>> {
+  const junk = fc.anything({ withNullPrototype: true, withBoxedValues: true, withDate: true, withBigInt: true, withSparseArray: true, withMap: true, withSet: true });
+  // In corrupt mode, every field may be replaced by anything at all.
+  const m = <T>(a: Arb<T>): Arb<unknown> => (corrupt ? fc.oneof({ arbitrary: a as Arb<unknown>, weight: 6 }, { arbitrary: junk, weight: 1 }) : a);
+
+  const port = (p: { name: string; port: number; protocol: string }): Arb<unknown> =>
+    m(fc.record({ name: m(fc.constant(p.name)), port: m(fc.constant(p.port)), protocol: m(fc.constant(p.protocol)) }));
+  const servicePorts = fc.subarray(PORT_SPECS, { minLength: 1 }).chain((ps) => fc.tuple(...ps.map(port)));
+  const slicePorts = fc
+    .tuple(fc.subarray(PORT_SPECS), fc.nat(9))
+    .chain(([ps, n]) => fc.tuple(...(n === 0 ? [...ps.filter((p) => p.name !== 'http'), MISMATCHED] : ps).map(port)));
+  const service = fc.record({
+    metadata: m(
+      fc.record({
+        namespace: m(fc.constantFrom(...NAMESPACES)),
+        name: m(fc.constantFrom(...SERVICE_NAMES)),
+        annotations: m(fc.constantFrom(...ANNOTATIONS)),
+        creationTimestamp: m(fc.constantFrom(new Date('2024-01-01T00:00:00Z'), new Date('2025-01-01T00:00:00Z'))),
+      }),
+    ),
+    spec: m(
+      fc.record(
+        {
+          type: m(fc.constantFrom('LoadBalancer', 'LoadBalancer', 'LoadBalancer', 'ClusterIP')),
+          loadBalancerClass: m(fc.constantFrom('balanced.dev/ipvs', 'balanced.dev/ipvs', 'other.io/lb')),
+          ports: m(servicePorts),
+        },
+        { requiredKeys: ['type', 'ports'] }, // no class: ours only with --default-class
+      ),
+    ),
+    status: m(fc.record({ loadBalancer: m(fc.record({ ingress: m(fc.array(m(fc.record({ ip: m(fc.constantFrom(...VIPS)) })), { minLength: 1, maxLength: 3 })) })) })),
+  });
+
+  const conditions = fc.record(
+    { ready: m(fc.boolean()), serving: m(fc.boolean()), terminating: m(fc.boolean()) },
+    { requiredKeys: [] },
+  );
+  const endpoint = fc.record(
+    {
+      addresses: m(fc.array(m(fc.constantFrom(...ENDPOINT_IPS)), { minLength: 1, maxLength: 2 })),
+      conditions: m(conditions),
+      targetRef: m(fc.record({ kind: m(fc.constant('Pod')), name: m(fc.constantFrom('p1', 'p2', 'p3')) })),
+    },
+    { requiredKeys: ['addresses'] },
+  );
+  const slice = fc.record({
+    metadata: m(
+      fc.record({
+        namespace: m(fc.constantFrom(...NAMESPACES)),
+        name: m(fc.constantFrom('e1', 'e2', 'e3', 'e4', 'e5')),
+        labels: m(fc.record({ 'kubernetes.io/service-name': m(fc.constantFrom(...SERVICE_NAMES)) })),
+      }),
+    ),
+    addressType: m(fc.constantFrom('IPv4', 'IPv4', 'IPv4', 'IPv6', 'IPv6', 'FQDN')),
+    ports: m(slicePorts),
+    endpoints: m(fc.array(m(endpoint), { minLength: 1, maxLength: 6 })),
+  });
+  const pod = fc.record({
+    metadata: m(fc.record({ namespace: m(fc.constantFrom(...NAMESPACES)), name: m(fc.constantFrom('p1', 'p2', 'p3')) })),
+    spec: m(fc.record({ terminationGracePeriodSeconds: m(fc.constantFrom(0, 30, 120)) })),
+  });
+
+  // Real caches hold each namespace/name once; corrupt worlds may repeat them.
+  const key = (o: unknown): string => {
+    const md = (o as { metadata?: { namespace?: unknown; name?: unknown } }).metadata;
+    return corrupt ? Math.random().toString() : `${String(md?.namespace)}/${String(md?.name)}`;
+  };
+  const list = <T>(a: Arb<T>, maxLength: number, minLength: number): Arb<T[]> =>
+    corrupt ? fc.array(a, { maxLength }) : fc.uniqueArray(a, { minLength, maxLength, selector: key });
+  return fc.record({
+    services: list(service, 5, 1) as Arb<unknown> as Arb<V1Service[]>,
+    endpointSlices: list(slice, 8, 1) as Arb<unknown> as Arb<V1EndpointSlice[]>,
+    pods: list(pod, 3, 0) as Arb<unknown> as Arb<V1Pod[]>,
+    defaultClass: fc.boolean(),
+  });
+}
+
+const ownsVip = (ip: string): boolean => ip !== '10.96.0.3';
+
+function build(world: Omit<DesiredInput, 'ownsVip'>): DesiredState {
+  return buildDesired({ ...world, ownsVip });
+}
+
+/** A deterministic shuffle driven by fast-check's seed. */
+function shuffle<T>(list: readonly T[], seed: number): T[] {
+  const out = [...list];
+  let s = seed >>> 0 || 1;
+  for (let i = out.length - 1; i > 0; i--) {
+    s ^= s << 13;
+    s ^= s >>> 17;
+    s ^= s << 5;
+    const j = (s >>> 0) % (i + 1);
+    [out[i], out[j]] = [out[j] as T, out[i] as T];
+  }
+  return out;
+}
+
+function shuffleWorld(world: Omit<DesiredInput, 'ownsVip'>, seed: number): Omit<DesiredInput, 'ownsVip'> {
+  return {
+    ...world,
+    services: shuffle(world.services, seed),
+    endpointSlices: shuffle(world.endpointSlices, seed + 1).map((s, i) => ({
+      ...s,
+      ...(Array.isArray(s.endpoints) ? { endpoints: shuffle(s.endpoints, seed + 2 + i) } : {}),
+      ...(Array.isArray(s.ports) ? { ports: shuffle(s.ports, seed + 3 + i) } : {}),
+    })),
+    pods: shuffle(world.pods ?? [], seed + 4),
+  };
+}
+
+describe('buildDesired: properties', () => {
+  it('the output does not depend on the order of Services, slices, endpoints or pods', () => {
+    fc.assert(
+      fc.property(worldArb(false), fc.integer(), (world, seed) => {
+        expect(build(shuffleWorld(world, seed))).toEqual(build(world));
+      }),
+      { numRuns: 300 },
+    );
+  });
+
+  it('every destination list is in canonical order, without repeats; keys are unique and sorted', () => {
+    fc.assert(
+      fc.property(worldArb(false), (world) => {
+        const state = build(world);
+        const k = state.services.map((s) => serviceKeyString(s.key));
+        expect(k).toEqual([...k].sort());
+        expect(new Set(k).size).toBe(k.length);
+        for (const s of state.services) {
+          for (let i = 1; i < s.destinations.length; i++) {
+            expect(canonicalCompare(s.destinations[i - 1]!, s.destinations[i]!)).toBeLessThan(0);
+          }
+          expect(s.destinations.every((d) => d.port === s.key.port && d.lastWeight === 1 && (d.weight === 0 || d.weight === 1))).toBe(true);
+          expect(s.spec.key).toEqual(s.key);
+        }
+      }),
+      { numRuns: 300 },
+    );
+  });
+
+  it('building twice gives deep-equal results, and does not modify its input', () => {
+    fc.assert(
+      fc.property(worldArb(false), (world) => {
+        const before = structuredClone(world);
+        const first = build(world);
+        expect(build(world)).toEqual(first);
+        expect(world).toEqual(before);
+      }),
+    );
+  });
+
+  it('with no ready endpoint a Service keeps its IPVS services, every destination drained', () => {
+    fc.assert(
+      fc.property(worldArb(false), (world) => {
+        const drained = {
+          ...world,
+          endpointSlices: world.endpointSlices.map((s) => ({
+            ...s,
+            endpoints: (s.endpoints ?? []).map((e) => ({ ...e, conditions: { ready: false, serving: true, terminating: true } })),
+          })),
+        };
+        const a = build(world);
+        const b = build(drained);
+        expect(b.services.map((s) => serviceKeyString(s.key))).toEqual(a.services.map((s) => serviceKeyString(s.key)));
+        b.services.forEach((s, i) => {
+          expect(s.destinations.map((d) => d.address)).toEqual(a.services[i]!.destinations.map((d) => d.address));
+          expect(s.destinations.every((d) => d.weight === 0 && d.lastWeight === 1)).toBe(true);
+        });
+      }),
+      { numRuns: 200 },
+    );
+  });
+
+  it('never throws on malformed objects (any field may be anything)', () => {
+    fc.assert(
+      fc.property(worldArb(true), (world) => {
+        const state = build(world);
+        for (const r of state.refusals) expect(typeof r.message).toBe('string');
+      }),
+      { numRuns: 1000 },
+    );
+  });
+
+  it('never throws when the lists themselves hold anything', () => {
+    const junk = fc.anything({ withNullPrototype: true, withBoxedValues: true, withDate: true, withBigInt: true, withSparseArray: true });
+    fc.assert(
+      fc.property(fc.array(junk), fc.array(junk), fc.oneof(fc.array(junk), fc.constant(undefined)), (services, slices, pods) => {
+        build({ services: services as V1Service[], endpointSlices: slices as V1EndpointSlice[], pods: pods as V1Pod[] | undefined, defaultClass: true });
+      }),
+    );
+    // and not even arrays
+    build({ services: null as unknown as V1Service[], endpointSlices: {} as unknown as V1EndpointSlice[], pods: 3 as unknown as V1Pod[], defaultClass: true });
+  });
+});
+
+describe('the generator is not vacuous', () => {
+  it('produces services with drained and ready destinations, conflicts and refusals', () => {
+    const states = fc.sample(worldArb(false), { numRuns: 500, seed: 42 }).map(build);
+    const services = states.flatMap((s) => s.services);
+    const reasons = new Set(states.flatMap((s) => s.refusals.map((r) => r.reason)));
+    expect(services.filter((s) => s.destinations.length >= 2).length).toBeGreaterThan(50);
+    expect(services.some((s) => s.destinations.some((d) => d.weight === 0) && s.destinations.some((d) => d.weight === 1))).toBe(true);
+    expect(services.some((s) => s.key.address.includes(':') && s.destinations.length > 0)).toBe(true);
+    for (const r of ['PortMismatch', 'VipNotOwned', 'VipPortConflict', 'InvalidScheduler', 'InvalidEndpointAddress']) expect(reasons).toContain(r);
+  });
+});
