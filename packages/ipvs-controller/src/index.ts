@@ -9,3 +9,6 @@ export { renderNotrack, applyNotrack, NOTRACK_CHAIN, type NotrackRules, type Not
 export { Controller, type ControllerOptions, type Timers } from './controller.js';
 export { ControllerMetrics } from './metrics.js';
 export { applySysctls, DIRECTOR_SYSCTLS, type SysctlChange } from './sysctls.js';
+export { cidrOwnership, serviceOwnership, InvalidCidrError } from './ownership.js';
+export { RefusalReporter, type EventSink } from './refusal-reporter.js';
+export { desiredSource, type ClusterSnapshot, type DesiredSourceOptions } from './desired-source.js';

@@ -1,4 +1,5 @@
-import { readFile, writeFile } from 'node:fs/promises';
+import { readFileSync, writeFileSync } from 'node:fs';
+import { inNamespace } from '@balanced/netlink';
 
 /**
  * What a stateless director needs (DESIGN.md, kernel facts): no conntrack for IPVS traffic,
@@ -19,16 +20,23 @@ export interface SysctlChange {
   readonly to: string;
 }
 
-/** Set each sysctl that differs; returns what changed. Runs in the current network namespace. */
-export async function applySysctls(wanted: Readonly<Record<string, string>> = DIRECTOR_SYSCTLS, root = '/proc/sys'): Promise<SysctlChange[]> {
-  const changes: SysctlChange[] = [];
-  for (const [name, to] of Object.entries(wanted)) {
-    const path = `${root}/${name}`;
-    const from = (await readFile(path, 'utf8')).trim();
-    if (from !== to) {
-      await writeFile(path, `${to}\n`);
-      changes.push({ name: name.replaceAll('/', '.'), from, to });
+/**
+ * Set each sysctl that differs; returns what changed. /proc/sys/net is per network namespace
+ * and resolved for the calling thread, so the reads and writes are synchronous and, with
+ * `netns`, happen while this thread is inside that namespace.
+ */
+export function applySysctls(options: { wanted?: Readonly<Record<string, string>>; netns?: string; root?: string } = {}): SysctlChange[] {
+  const run = (): SysctlChange[] => {
+    const changes: SysctlChange[] = [];
+    for (const [name, to] of Object.entries(options.wanted ?? DIRECTOR_SYSCTLS)) {
+      const path = `${options.root ?? '/proc/sys'}/${name}`;
+      const from = readFileSync(path, 'utf8').trim();
+      if (from !== to) {
+        writeFileSync(path, `${to}\n`);
+        changes.push({ name: name.replaceAll('/', '.'), from, to });
+      }
     }
-  }
-  return changes;
+    return changes;
+  };
+  return options.netns ? inNamespace(options.netns, run) : run();
 }

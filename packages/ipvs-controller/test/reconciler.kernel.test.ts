@@ -126,3 +126,16 @@ describe('raw-table NOTRACK for the VIP CIDRs', () => {
     expect(saved.match(/10\.96\.0\.0\/24/g)).toHaveLength(1);
   });
 });
+
+describe('director sysctls', () => {
+  test('are set inside the target namespace only', async () => {
+    const { applySysctls } = await import('../src/index.js');
+    const read = async (ns: string) => (await runChecked('ip', ['netns', 'exec', ns, 'sysctl', '-n', 'net.ipv4.vs.sloppy_tcp', 'net.ipv4.vs.conntrack', 'net.ipv4.vs.conn_reuse_mode'])).split('\n').filter(Boolean);
+    const before = await read(b.ns);
+    const changed = applySysctls({ netns: `/run/netns/${a.ns}` });
+    expect(changed.map((c) => c.name)).toContain('net.ipv4.vs.sloppy_tcp');
+    expect(await read(a.ns)).toEqual(['1', '0', '2']);
+    expect(await read(b.ns)).toEqual(before);
+    expect(applySysctls({ netns: `/run/netns/${a.ns}` })).toEqual([]);
+  });
+});
