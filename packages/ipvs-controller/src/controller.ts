@@ -16,6 +16,8 @@ export interface ControllerOptions {
   readonly debounceMs?: number;
   /** Retry backoff after a failed pass: doubles from min to max. */
   readonly backoffMs?: { readonly min: number; readonly max: number };
+  /** While destinations drain, look again this often (connections end without events). */
+  readonly drainPollMs?: number;
   readonly timers?: Timers;
   readonly onPass?: (report: ReconcileReport) => void;
   readonly onError?: (error: Error) => void;
@@ -93,11 +95,13 @@ export class Controller {
     if (this.running || this.stopped) return;
     this.dirty = false;
     let retry = false;
+    let draining = false;
     this.running = (async () => {
       try {
         const report = await this.options.reconciler.reconcile(this.options.desired());
         this.options.onPass?.(report);
         retry = report.failed.length > 0;
+        draining = report.pendingDrains > 0;
         if (!retry) this.readyFlag = true;
       } catch (e) {
         retry = true;
@@ -112,6 +116,7 @@ export class Controller {
     } else {
       this.backoff = this.backoffRange.min;
       if (this.dirty) this.schedule(this.debounceMs);
+      else if (draining) this.schedule(this.options.drainPollMs ?? 1000);
     }
   }
 }

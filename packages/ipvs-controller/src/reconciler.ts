@@ -10,6 +10,8 @@ export interface ReconcileReport {
   readonly outcomeUnknown: boolean;
   readonly durationMs: number;
   readonly vips: readonly string[];
+  /** Destinations still draining (weight 0, waiting for idle or the drain period). */
+  readonly pendingDrains: number;
 }
 
 export interface ReconcilerOptions {
@@ -52,7 +54,7 @@ export class Reconciler {
         if (r.error instanceof OutcomeUnknown) outcomeUnknown = true;
       });
     }
-    return { ops: p.ops, failed, outcomeUnknown, durationMs: this.now() - started, vips };
+    return { ops: p.ops, failed, outcomeUnknown, durationMs: this.now() - started, vips, pendingDrains: p.drainingSince.size };
   }
 }
 

@@ -89,3 +89,19 @@ test('a failed pass is retried with backoff; the periodic resync repairs drift',
   expect(k.batches).toHaveLength(before);
   await c.stop();
 });
+
+test('while a destination drains, the controller looks again without waiting for an event', async () => {
+  const { timers, advance } = manualTimers();
+  const k = modelKernel();
+  let desired = [svc(3)];
+  const c = new Controller({ reconciler: new Reconciler({ kernel: k.kernel, owns: () => true, defaultDrainSeconds: 30 }), desired: () => desired, resyncMs: 600_000, drainPollMs: 1000, timers });
+  c.start();
+  await advance(0);
+  desired = [svc(2)];
+  c.markDirty();
+  await advance(100);
+  expect(k.state()[0]?.destinations.map((d) => d.weight)).toEqual([1, 1, 0]); // drained, idle
+  await advance(1000);
+  expect(k.state()[0]?.destinations).toHaveLength(2); // deleted on the poll, no event needed
+  await c.stop();
+});
