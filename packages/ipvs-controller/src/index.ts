@@ -12,3 +12,4 @@ export { applySysctls, DIRECTOR_SYSCTLS, type SysctlChange } from './sysctls.js'
 export { cidrOwnership, serviceOwnership, InvalidCidrError } from './ownership.js';
 export { RefusalReporter, type EventSink } from './refusal-reporter.js';
 export { desiredSource, type ClusterSnapshot, type DesiredSourceOptions } from './desired-source.js';
+export { startController, type ControllerConfig, type RunningController } from './app.js';

@@ -35,3 +35,33 @@ export {
   type VirtualServiceKey,
 } from './desired-state.js';
 export type { ObjectRef } from './read.js';
+export {
+  KubeConfigError,
+  SERVICE_ACCOUNT_DIR,
+  loadKubeConfig,
+  type LoadKubeConfigOptions,
+} from './kubeconfig.js';
+export {
+  DEFAULT_RELIST_INTERVAL_MS,
+  DEFAULT_RESTART_DELAY_MS,
+  WATCHED_KINDS,
+  createClusterCache,
+  type CacheTimers,
+  type ClusterCache,
+  type ClusterCacheOptions,
+  type ClusterCacheStats,
+  type WatchedKind,
+} from './cluster-cache.js';
+export {
+  EventRecorder,
+  type EventObject,
+  type EventRecorderOptions,
+  type EventRecorderStats,
+  type EventType,
+} from './events.js';
+export {
+  startHealthServer,
+  type HealthServer,
+  type HealthServerOptions,
+  type ReadyResult,
+} from './health.js';

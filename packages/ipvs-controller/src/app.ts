@@ -1,0 +1,119 @@
+import { hostname } from 'node:os';
+import { basename } from 'node:path';
+import type { Logger } from 'pino';
+import { IpvsClient } from '@balanced/ipvs';
+import { RouteClient } from '@balanced/netlink';
+import { createClusterCache, EventRecorder, loadKubeConfig, startHealthServer, type HealthServer } from '@balanced/k8s';
+import { Controller } from './controller.js';
+import { desiredSource } from './desired-source.js';
+import { ipvsKernel } from './kernel.js';
+import { ControllerMetrics } from './metrics.js';
+import { applyNotrack } from './notrack.js';
+import { cidrOwnership, serviceOwnership } from './ownership.js';
+import { Reconciler, describeOp } from './reconciler.js';
+import { RefusalReporter } from './refusal-reporter.js';
+import { applySysctls } from './sysctls.js';
+import { syncVips } from './vips.js';
+
+export interface ControllerConfig {
+  readonly kubeconfig?: string;
+  /** VIP CIDRs this director owns; nothing outside them is ever touched. */
+  readonly vipCidrs: readonly string[];
+  readonly vipInterface: string;
+  readonly defaultClass: boolean;
+  /** host: this process runs in the node's namespace; pod: in its own pod namespace. */
+  readonly networking: 'host' | 'pod';
+  /** Program this network namespace (path) instead of our own (lab and tests). */
+  readonly netns?: string;
+  readonly resyncSeconds: number;
+  readonly drainSeconds: number;
+  readonly metricsHost: string;
+  readonly metricsPort: number;
+  readonly sysctls: boolean;
+  readonly notrack: boolean;
+}
+
+export interface RunningController {
+  readonly controller: Controller;
+  readonly health: HealthServer;
+  readonly metrics: ControllerMetrics;
+  /** Graceful: stop watching and programming; kernel state is left exactly as it is. */
+  stop(): Promise<void>;
+}
+
+export async function startController(config: ControllerConfig, log: Logger): Promise<RunningController> {
+  const ownsIp = cidrOwnership(config.vipCidrs);
+  const owns = serviceOwnership(ownsIp);
+  const kc = loadKubeConfig(config.kubeconfig !== undefined ? { kubeconfig: config.kubeconfig } : {});
+  const ipvs = await IpvsClient.open(config.netns !== undefined ? { netns: config.netns } : {});
+  const route = RouteClient.open(config.netns !== undefined ? { netns: config.netns } : {});
+  log.info({ ipvs: (await ipvs.info()).version, networking: config.networking, netns: config.netns ?? 'own', vipCidrs: config.vipCidrs }, 'starting');
+
+  if (config.sysctls) {
+    const changed = applySysctls(config.netns !== undefined ? { netns: config.netns } : {});
+    if (changed.length) log.info({ changed }, 'director sysctls set');
+  }
+  if (config.notrack && config.vipCidrs.length > 0) {
+    const netnsName = config.netns?.startsWith('/run/netns/') ? basename(config.netns) : undefined;
+    await applyNotrack(config.vipCidrs, netnsName !== undefined ? { netns: netnsName } : {});
+  }
+
+  const metrics = new ControllerMetrics();
+  const events = new EventRecorder(kc, { component: 'balanced-ipvs-controller', host: hostname() });
+  const reporter = new RefusalReporter(events);
+  const cache = createClusterCache(kc, { kinds: ['services', 'endpointslices', 'pods'] });
+  const reconciler = new Reconciler({
+    kernel: ipvsKernel(ipvs),
+    owns,
+    defaultDrainSeconds: config.drainSeconds,
+    onVips: async (vips) => {
+      const r = await syncVips(route, config.vipInterface, vips, ownsIp);
+      if (r.added.length || r.removed.length) log.info(r, 'VIPs on the dummy interface');
+    },
+  });
+  const desired = desiredSource({
+    cluster: cache,
+    ownsVip: ownsIp,
+    defaultClass: config.defaultClass,
+    defaultDrainSeconds: config.drainSeconds,
+    onState: (state) => {
+      for (const r of reporter.report(state.refusals, state.warnings)) log.warn({ object: r.object, reason: r.reason }, r.message);
+    },
+  });
+  const controller = new Controller({
+    reconciler,
+    desired,
+    resyncMs: config.resyncSeconds * 1000,
+    onPass: (report) => {
+      metrics.recordPass(report);
+      for (const f of report.failed) log.error({ op: describeOp(f.op), err: f.error.message }, 'IPVS operation failed');
+      if (report.ops.length) log.info({ ops: report.ops.length, failed: report.failed.length, ms: report.durationMs }, 'programmed IPVS');
+      void ipvs.dump().then((t) => metrics.recordKernel(t.filter((s) => owns(s.service.key))), () => undefined);
+    },
+    onError: (e) => log.error({ err: e.message }, 'reconcile pass failed'),
+  });
+  cache.onChange(() => controller.markDirty());
+  const health = await startHealthServer({
+    port: config.metricsPort,
+    host: config.metricsHost,
+    registry: metrics.registry,
+    ready: () => ({ ok: cache.synced() && controller.ready, detail: `informers synced: ${cache.synced()}, kernel programmed: ${controller.ready}` }),
+  });
+  await cache.start();
+  controller.start();
+  log.info({ metrics: health.url }, 'running');
+
+  return {
+    controller,
+    health,
+    metrics,
+    async stop() {
+      await controller.stop();
+      await cache.stop();
+      await health.close();
+      ipvs.close();
+      route.close();
+      log.info('stopped; kernel state left as it is');
+    },
+  };
+}

@@ -1,0 +1,372 @@
+// The controllers' view of the cluster: one client-node ListWatch per watched kind, kept
+// alive by this wrapper (STYLE habit 14).
+//
+// How client-node 1.4 behaves, and what we add:
+// - A watch that *ends* cleanly (server timeout, ERROR 410 then end) reconnects by itself;
+//   after a 410 it relists and diffs (deletes fire for objects that vanished meanwhile).
+// - A watch that *fails* (connection reset or refused, list error) fires 'error' and the
+//   informer stays stopped. We start it again after a capped exponential backoff; it resumes
+//   from its last resourceVersion, so the server replays what was missed (or answers 410 and
+//   we relist). Nothing is lost either way.
+// - client-node's Watch has no timeout and never asks for bookmarks, so a half-open
+//   connection would go quiet forever. Every `relistIntervalMs` we end each open watch as if
+//   the server had said 410 Gone: the informer relists and diffs, repairing anything missed.
+// - makeInformer() passes only the label selector to the watch, not a field selector (the
+//   pod cache would fill with every pod in the cluster); we build ListWatch ourselves.
+// - ListWatch.stop() does not stop a list or a watch request already in flight; we guard the
+//   Watch and the list function so nothing reopens after stop(), and stop() waits for them.
+//
+// Cached objects are whatever client-node stores: typed models from the list (timestamps as
+// Date) and plain JSON from watch events (timestamps as strings). Read them defensively.
+
+import { CoreV1Api, DiscoveryV1Api, ERROR, ListWatch, Watch } from '@kubernetes/client-node';
+import type {
+  KubeConfig,
+  KubernetesListObject,
+  KubernetesObject,
+  V1EndpointSlice,
+  V1Node,
+  V1Pod,
+  V1Service,
+} from '@kubernetes/client-node';
+
+export type WatchedKind = 'services' | 'endpointslices' | 'pods' | 'nodes';
+
+export const WATCHED_KINDS: readonly WatchedKind[] = ['services', 'endpointslices', 'pods', 'nodes'];
+
+/** Injectable clock and timers (tests may drive them); defaults are the global ones. */
+export interface CacheTimers {
+  setTimeout(fn: () => void, ms: number): unknown;
+  clearTimeout(handle: unknown): void;
+  now(): number;
+}
+
+export interface ClusterCacheOptions {
+  kinds: readonly WatchedKind[];
+  /** e.g. `spec.nodeName=node-a`; applied to the pod list *and* the pod watch. */
+  podFieldSelector?: string;
+  podLabelSelector?: string;
+  /** Restart delay after a failed watch or list: doubles from min up to max. Default 1000→30000 ms. */
+  restartDelayMs?: { min: number; max: number };
+  /** End every open watch this often and relist (repairs a silently dead watch). Default 10 min; 0 = never. */
+  relistIntervalMs?: number;
+  timers?: Partial<CacheTimers>;
+  /** Jitter source for restart delays (±20%). Default Math.random. */
+  random?: () => number;
+}
+
+export interface ClusterCacheStats {
+  /** Informer restarts after a failed watch or list. */
+  restarts: number;
+  /** Lists after each kind's first one (410 Gone, periodic relist). */
+  relists: number;
+  /** Clock time of the last list or watch event, any kind. */
+  lastEventAt: number | undefined;
+  /** onChange listeners that threw (the error is swallowed so the informer keeps going). */
+  listenerErrors: number;
+}
+
+export interface ClusterCache {
+  services(): readonly V1Service[];
+  endpointSlices(): readonly V1EndpointSlice[];
+  pods(): readonly V1Pod[];
+  nodes(): readonly V1Node[];
+  /** Called after every add/update/delete and after every (re)list; returns an unsubscribe. */
+  onChange(listener: (kind: WatchedKind) => void): () => void;
+  /** Every informer has listed at least once. */
+  synced(): boolean;
+  /** Starts the informers; resolves once synced (rejects if stop() comes first). */
+  start(): Promise<void>;
+  /** Stops the informers and timers; resolves when no request is left open. */
+  stop(): Promise<void>;
+  stats(): ClusterCacheStats;
+}
+
+export const DEFAULT_RESTART_DELAY_MS = { min: 1000, max: 30_000 } as const;
+export const DEFAULT_RELIST_INTERVAL_MS = 10 * 60_000;
+
+interface Slot {
+  readonly kind: WatchedKind;
+  readonly informer: ListWatch<KubernetesObject>;
+  /** Has listed (and applied the list) at least once. */
+  listed: boolean;
+  /** A list resolved and ListWatch is applying it; the next watch() call means it's applied. */
+  listApplied: boolean;
+  failures: number;
+  restartTimer: unknown;
+  relistTimer: unknown;
+  /** Ends the open watch as a 410 would (forces a relist); undefined when none is open. */
+  endWatch: (() => void) | undefined;
+}
+
+class StoppedError extends Error {
+  override readonly name = 'StoppedError';
+  constructor() {
+    super('cluster cache stopped');
+  }
+}
+
+export function createClusterCache(kc: KubeConfig, options: ClusterCacheOptions): ClusterCache {
+  const timers: CacheTimers = {
+    setTimeout: options.timers?.setTimeout ?? ((fn, ms) => setTimeout(fn, ms)),
+    clearTimeout: options.timers?.clearTimeout ?? ((h) => clearTimeout(h as ReturnType<typeof setTimeout>)),
+    now: options.timers?.now ?? (() => Date.now()),
+  };
+  const delays = options.restartDelayMs ?? DEFAULT_RESTART_DELAY_MS;
+  if (!(delays.min > 0 && delays.max >= delays.min)) {
+    throw new RangeError(`restartDelayMs: need 0 < min <= max, got ${delays.min}..${delays.max}`);
+  }
+  const relistIntervalMs = options.relistIntervalMs ?? DEFAULT_RELIST_INTERVAL_MS;
+  const random = options.random ?? Math.random;
+  const kinds = [...new Set(options.kinds)];
+
+  const core = kc.makeApiClient(CoreV1Api);
+  const discovery = kc.makeApiClient(DiscoveryV1Api);
+  const listeners = new Set<(kind: WatchedKind) => void>();
+  const inflight = new Set<Promise<unknown>>();
+  const slots = new Map<WatchedKind, Slot>();
+  const stats: ClusterCacheStats = { restarts: 0, relists: 0, lastEventAt: undefined, listenerErrors: 0 };
+  let started = false;
+  let stopped = false;
+  let syncWaiter: { promise: Promise<void>; resolve: () => void; reject: (err: Error) => void } | undefined;
+
+  function track<T>(p: Promise<T>): Promise<T> {
+    inflight.add(p);
+    void p.then(
+      () => inflight.delete(p),
+      () => inflight.delete(p),
+    );
+    return p;
+  }
+
+  function emit(kind: WatchedKind): void {
+    for (const listener of [...listeners]) {
+      try {
+        listener(kind);
+      } catch {
+        stats.listenerErrors++;
+      }
+    }
+  }
+
+  function checkSynced(): void {
+    if (syncWaiter !== undefined && isSynced()) syncWaiter.resolve();
+  }
+
+  function isSynced(): boolean {
+    return [...slots.values()].every((s) => s.listed);
+  }
+
+  function scheduleRelist(slot: Slot): void {
+    if (relistIntervalMs <= 0 || stopped) return;
+    slot.relistTimer = timers.setTimeout(() => {
+      slot.relistTimer = undefined;
+      slot.endWatch?.();
+      scheduleRelist(slot);
+    }, relistIntervalMs);
+  }
+
+  function restartDelay(failures: number): number {
+    const base = Math.min(delays.max, delays.min * 2 ** Math.min(failures, 30));
+    return Math.max(delays.min, Math.min(delays.max, Math.round(base * (0.8 + 0.4 * random()))));
+  }
+
+  function onFailure(slot: Slot): void {
+    if (stopped || slot.restartTimer !== undefined) return;
+    const delay = restartDelay(slot.failures);
+    slot.failures++;
+    slot.restartTimer = timers.setTimeout(() => {
+      slot.restartTimer = undefined;
+      if (stopped) return;
+      stats.restarts++;
+      run(slot);
+    }, delay);
+  }
+
+  function run(slot: Slot): void {
+    // start() rejects only if building the request fails (e.g. an unreadable token file);
+    // that is a failure like any other.
+    void track(slot.informer.start()).catch(() => onFailure(slot));
+  }
+
+  /** A Watch that reports to its slot and refuses to (re)open anything after stop(). */
+  class GuardedWatch extends Watch {
+    constructor(private readonly slot: Slot) {
+      super(kc);
+    }
+
+    override watch(
+      path: string,
+      queryParams: Record<string, string | number | boolean | undefined>,
+      callback: (phase: string, apiObj: unknown, watchObj?: unknown) => void,
+      done: (err: unknown) => void,
+    ): Promise<AbortController> {
+      return track(this.open(path, queryParams, callback, done));
+    }
+
+    private async open(
+      path: string,
+      queryParams: Record<string, string | number | boolean | undefined>,
+      callback: (phase: string, apiObj: unknown, watchObj?: unknown) => void,
+      done: (err: unknown) => void,
+    ): Promise<AbortController> {
+      const slot = this.slot;
+      // ListWatch calls watch() right after applying a list: the cache now holds it.
+      if (slot.listApplied) {
+        slot.listApplied = false;
+        if (slot.listed) stats.relists++;
+        slot.listed = true;
+        emit(slot.kind);
+        checkSynced();
+      }
+      const idle = new AbortController();
+      idle.abort();
+      if (stopped) return idle; // never call done: the informer stays idle
+
+      let finished = false;
+      const finish = (err: unknown): void => {
+        if (finished) return;
+        finished = true;
+        slot.endWatch = undefined;
+        done(err);
+      };
+      let controller: AbortController;
+      try {
+        controller = await super.watch(
+          path,
+          queryParams,
+          (phase, apiObj, watchObj) => {
+            if (finished) return; // a forced relist is under way; this stream is stale
+            stats.lastEventAt = timers.now();
+            callback(phase, apiObj, watchObj);
+          },
+          finish,
+        );
+      } catch (err) {
+        finish(err);
+        return idle;
+      }
+      if (finished) return controller; // refused, 4xx/5xx: 'error' fired (or 410: relisting)
+      if (stopped) {
+        controller.abort();
+        return controller;
+      }
+      slot.failures = 0; // connected: the next failure starts the backoff over
+      // Ending as a 410 makes ListWatch drop its resourceVersion, relist and diff.
+      slot.endWatch = () => finish(Object.assign(new Error('periodic relist'), { statusCode: 410 }));
+      return controller;
+    }
+  }
+
+  function addSlot<T extends KubernetesObject>(
+    kind: WatchedKind,
+    path: string,
+    list: () => Promise<KubernetesListObject<T>>,
+    labelSelector?: string,
+    fieldSelector?: string,
+  ): void {
+    const slot = { kind, listed: false, listApplied: false, failures: 0 } as Slot;
+    const listFn = (): Promise<KubernetesListObject<KubernetesObject>> =>
+      track(
+        (async () => {
+          const result = await list();
+          if (stopped) throw new StoppedError(); // don't let ListWatch open a watch now
+          stats.lastEventAt = timers.now();
+          slot.listApplied = true;
+          return result;
+        })(),
+      );
+    const informer = new ListWatch<KubernetesObject>(path, new GuardedWatch(slot), listFn, false, labelSelector, fieldSelector);
+    Object.assign(slot, { informer });
+    for (const verb of ['add', 'update', 'delete'] as const) informer.on(verb, () => emit(kind));
+    informer.on(ERROR, () => onFailure(slot));
+    slots.set(kind, slot);
+  }
+
+  for (const kind of kinds) {
+    switch (kind) {
+      case 'services':
+        addSlot<V1Service>(kind, '/api/v1/services', () => core.listServiceForAllNamespaces());
+        break;
+      case 'endpointslices':
+        addSlot<V1EndpointSlice>(kind, '/apis/discovery.k8s.io/v1/endpointslices', () => discovery.listEndpointSliceForAllNamespaces());
+        break;
+      case 'pods': {
+        const fieldSelector = options.podFieldSelector || undefined;
+        const labelSelector = options.podLabelSelector || undefined;
+        addSlot<V1Pod>(kind, '/api/v1/pods', () => core.listPodForAllNamespaces({ fieldSelector, labelSelector }), labelSelector, fieldSelector);
+        break;
+      }
+      case 'nodes':
+        addSlot<V1Node>(kind, '/api/v1/nodes', () => core.listNode());
+        break;
+      default: {
+        const never: never = kind;
+        throw new RangeError(`unknown kind ${String(never)}`);
+      }
+    }
+  }
+
+  function listOf<T>(kind: WatchedKind): readonly T[] {
+    return (slots.get(kind)?.informer.list() ?? []) as readonly T[];
+  }
+
+  return {
+    services: () => listOf<V1Service>('services'),
+    endpointSlices: () => listOf<V1EndpointSlice>('endpointslices'),
+    pods: () => listOf<V1Pod>('pods'),
+    nodes: () => listOf<V1Node>('nodes'),
+
+    onChange(listener) {
+      listeners.add(listener);
+      return () => {
+        listeners.delete(listener);
+      };
+    },
+
+    synced: isSynced,
+
+    start() {
+      if (stopped) return Promise.reject(new StoppedError());
+      if (syncWaiter !== undefined) return syncWaiter.promise;
+      let resolve!: () => void;
+      let reject!: (err: Error) => void;
+      const promise = new Promise<void>((res, rej) => {
+        resolve = res;
+        reject = rej;
+      });
+      syncWaiter = { promise, resolve, reject };
+      if (!started) {
+        started = true;
+        for (const slot of slots.values()) {
+          run(slot);
+        }
+        const firstSync = promise.then(() => {
+          for (const slot of slots.values()) scheduleRelist(slot);
+        });
+        firstSync.catch(() => undefined);
+      }
+      checkSynced();
+      return promise;
+    },
+
+    async stop() {
+      if (stopped) return;
+      stopped = true;
+      syncWaiter?.reject(new StoppedError());
+      for (const slot of slots.values()) {
+        if (slot.restartTimer !== undefined) timers.clearTimeout(slot.restartTimer);
+        if (slot.relistTimer !== undefined) timers.clearTimeout(slot.relistTimer);
+        slot.restartTimer = slot.relistTimer = slot.endWatch = undefined;
+        await slot.informer.stop();
+      }
+      // Requests that were in flight finish (and abort themselves: see GuardedWatch/listFn).
+      while (inflight.size > 0) {
+        await Promise.allSettled([...inflight]);
+      }
+      for (const slot of slots.values()) await slot.informer.stop();
+    },
+
+    stats: () => ({ ...stats }),
+  };
+}
