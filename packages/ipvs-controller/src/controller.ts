@@ -36,6 +36,8 @@ export class Controller {
   private stopped = false;
   private backoff: number;
   private readyFlag = false;
+  /** The next pass re-reads the whole kernel table (first pass, resync, retry, drain poll). */
+  private fullRead = true;
   private readonly timers: Timers;
   private readonly debounceMs: number;
   private readonly backoffRange: { min: number; max: number };
@@ -50,6 +52,7 @@ export class Controller {
   /** First pass now, then on events and every resync period. */
   start(): void {
     this.stopped = false;
+    this.fullRead = true;
     this.schedule(0);
     this.armResync();
   }
@@ -86,6 +89,7 @@ export class Controller {
   private armResync(): void {
     if (this.stopped) return;
     this.resyncTimer = this.timers.setTimeout(() => {
+      this.fullRead = true;
       this.markDirty();
       this.armResync();
     }, this.options.resyncMs);
@@ -94,11 +98,13 @@ export class Controller {
   private async pass(): Promise<void> {
     if (this.running || this.stopped) return;
     this.dirty = false;
+    const fullRead = this.fullRead;
+    this.fullRead = false;
     let retry = false;
     let draining = false;
     this.running = (async () => {
       try {
-        const report = await this.options.reconciler.reconcile(this.options.desired());
+        const report = await this.options.reconciler.reconcile(this.options.desired(), { fullRead });
         this.options.onPass?.(report);
         retry = report.failed.length > 0;
         draining = report.pendingDrains > 0;
@@ -111,12 +117,16 @@ export class Controller {
     await this.running;
     this.running = undefined;
     if (retry) {
+      this.fullRead = true;
       this.schedule(this.backoff);
       this.backoff = Math.min(this.backoff * 2, this.backoffRange.max);
     } else {
       this.backoff = this.backoffRange.min;
       if (this.dirty) this.schedule(this.debounceMs);
-      else if (draining) this.schedule(this.options.drainPollMs ?? 1000);
+      else if (draining) {
+        this.fullRead = true;
+        this.schedule(this.options.drainPollMs ?? 1000);
+      }
     }
   }
 }

@@ -32,8 +32,9 @@ function modelKernel(failFirst = 0) {
   let state: ModelService[] = [];
   const batches: IpvsOperation[][] = [];
   let failures = failFirst;
+  let dumps = 0;
   const kernel: IpvsKernel = {
-    dump: async () => dumpModel(state),
+    dump: async () => (dumps++, dumpModel(state)),
     apply: async (ops) => {
       batches.push([...ops]);
       if (failures-- > 0) return ops.map((): OperationResult => ({ ok: false, error: new InvalidArgument('x', 'injected') }));
@@ -41,7 +42,7 @@ function modelKernel(failFirst = 0) {
       return ops.map(() => ({ ok: true }));
     },
   };
-  return { kernel, batches, state: () => state };
+  return { kernel, batches, state: () => state, dumps: () => dumps };
 }
 
 const svc = (n: number): DesiredService => ({
@@ -103,5 +104,35 @@ test('while a destination drains, the controller looks again without waiting for
   expect(k.state()[0]?.destinations.map((d) => d.weight)).toEqual([1, 1, 0]); // drained, idle
   await advance(1000);
   expect(k.state()[0]?.destinations).toHaveLength(2); // deleted on the poll, no event needed
+  await c.stop();
+});
+
+test('event-driven passes plan against the cached view; resyncs and deletes read the kernel', async () => {
+  const { timers, advance } = manualTimers();
+  const k = modelKernel();
+  let desired = [svc(3)];
+  const c = new Controller({ reconciler: new Reconciler({ kernel: k.kernel, owns: () => true, defaultDrainSeconds: 30 }), desired: () => desired, resyncMs: 60_000, timers });
+  c.start();
+  await advance(0);
+  expect(k.dumps()).toBe(1);
+  for (const n of [4, 5, 6]) {
+    // weights change in place: no delete, so no read
+    desired = [{ ...svc(3), destinations: svc(3).destinations.map((d, i) => (i === 0 ? { ...d, weight: n } : d)) }];
+    c.markDirty();
+    await advance(100);
+  }
+  expect(k.batches).toHaveLength(4);
+  expect(k.dumps()).toBe(1);
+  desired = [svc(2)]; // a leaving destination goes to weight 0 at once, on the cached view ...
+  c.markDirty();
+  await advance(100);
+  expect(k.dumps()).toBe(1);
+  expect(k.state()[0]?.destinations.map((d) => d.weight)).toEqual([1, 1, 0]);
+  await advance(1000); // ... and is deleted on the drain poll, which reads the kernel
+  expect(k.dumps()).toBe(2);
+  const before = k.dumps();
+  await advance(60_000); // resync reads again
+  expect(k.dumps()).toBe(before + 1);
+  expect(k.state()[0]?.destinations.map((d) => d.address)).toEqual(['10.244.0.1', '10.244.0.2']);
   await c.stop();
 });
