@@ -87,7 +87,8 @@ export async function startController(config: ControllerConfig, log: Logger): Pr
     onPass: (report) => {
       metrics.recordPass(report);
       for (const f of report.failed) log.error({ op: describeOp(f.op), err: f.error.message }, 'IPVS operation failed');
-      if (report.ops.length) log.info({ ops: report.ops.length, failed: report.failed.length, ms: report.durationMs }, 'programmed IPVS');
+      if (report.ops.length) log.info({ ops: report.ops.length, failed: report.failed.length, ms: report.durationMs, read: report.read }, 'programmed IPVS');
+      if (report.ops.length) log.debug({ ops: report.ops.map(describeOp) }, 'IPVS operations');
       void ipvs.dump().then((t) => metrics.recordKernel(t.filter((s) => owns(s.service.key))), () => undefined);
     },
     onError: (e) => log.error({ err: e.message }, 'reconcile pass failed'),

@@ -129,9 +129,11 @@ describe('ipvs-controller ↔ test API server ↔ real IPVS', () => {
 
   test('a controller restart makes zero IPVS writes when nothing changed', async () => {
     await running!.stop();
-    running = await startController(config, pino({ level: 'silent' }));
+    const log: string[] = [];
+    running = await startController(config, pino({ level: 'debug' }, { write: (line: string) => void log.push(line) }));
     await eventually('ready', async () => (await fetch(`${running!.health.url}/readyz`)).status, (s) => s === 200);
-    expect(await writes(running)).toBe(0);
+    // on failure, show what the restarted controller did and why
+    expect({ writes: await writes(running), log: (await writes(running)) === 0 ? [] : log }).toEqual({ writes: 0, log: [] });
     expect(await dests()).toEqual(['10.244.0.1:1', '10.244.0.5:1', '10.244.0.7:1', '10.244.0.9:1']);
   });
 
