@@ -33,7 +33,8 @@ export class Controller {
   private running: Promise<void> | undefined;
   private timer: unknown;
   private resyncTimer: unknown;
-  private stopped = false;
+  /** Not started yet, or stopped: events only mark the state dirty (caches may be half-listed). */
+  private stopped = true;
   private backoff: number;
   private readyFlag = false;
   /** The next pass re-reads the whole kernel table (first pass, resync, retry, drain poll). */
@@ -49,7 +50,7 @@ export class Controller {
     this.backoff = this.backoffRange.min;
   }
 
-  /** First pass now, then on events and every resync period. */
+  /** First pass now (call it once the caches are synced), then on events and every resync period. */
   start(): void {
     this.stopped = false;
     this.fullRead = true;

@@ -136,3 +136,18 @@ test('event-driven passes plan against the cached view; resyncs and deletes read
   expect(k.state()[0]?.destinations.map((d) => d.address)).toEqual(['10.244.0.1', '10.244.0.2']);
   await c.stop();
 });
+
+test('events before start() only mark the state dirty: no pass runs on half-listed caches', async () => {
+  const { timers, advance } = manualTimers();
+  const k = modelKernel();
+  const c = new Controller({ reconciler: new Reconciler({ kernel: k.kernel, owns: () => true, defaultDrainSeconds: 30 }), desired: () => [svc(2)], resyncMs: 60_000, timers });
+  c.markDirty();
+  c.markDirty();
+  await advance(5000);
+  expect(k.batches).toHaveLength(0);
+  expect(k.dumps()).toBe(0);
+  c.start();
+  await advance(0);
+  expect(k.batches).toHaveLength(1);
+  await c.stop();
+});
