@@ -59,6 +59,7 @@ export async function startController(config: ControllerConfig, log: Logger): Pr
   }
 
   const metrics = new ControllerMetrics();
+  metrics.readKernelOnScrape(async () => (await ipvs.dump()).filter((s) => owns(s.service.key)));
   const events = new EventRecorder(kc, { component: 'balanced-ipvs-controller', host: hostname() });
   const reporter = new RefusalReporter(events);
   const cache = createClusterCache(kc, { kinds: ['services', 'endpointslices', 'pods'] });
@@ -89,7 +90,6 @@ export async function startController(config: ControllerConfig, log: Logger): Pr
       for (const f of report.failed) log.error({ op: describeOp(f.op), err: f.error.message }, 'IPVS operation failed');
       if (report.ops.length) log.info({ ops: report.ops.length, failed: report.failed.length, ms: report.durationMs, read: report.read }, 'programmed IPVS');
       if (report.ops.length) log.debug({ ops: report.ops.map(describeOp) }, 'IPVS operations');
-      void ipvs.dump().then((t) => metrics.recordKernel(t.filter((s) => owns(s.service.key))), () => undefined);
     },
     onError: (e) => log.error({ err: e.message }, 'reconcile pass failed'),
   });

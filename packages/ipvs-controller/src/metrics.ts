@@ -13,14 +13,46 @@ export class ControllerMetrics {
   private readonly ops = new Counter({ name: 'balanced_ipvs_operations_total', help: 'IPVS operations sent, by kind and result', labelNames: ['op', 'result'] as const, registers: [this.registry] });
   private readonly unknown = new Counter({ name: 'balanced_ipvs_outcome_unknown_total', help: 'Passes that ended with an unknown outcome (ENOBUFS) and forced a re-read', registers: [this.registry] });
   private readonly duration = new Histogram({ name: 'balanced_ipvs_sync_duration_seconds', help: 'Duration of a reconcile pass', buckets: [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10], registers: [this.registry] });
-  private readonly services = new Gauge({ name: 'balanced_ipvs_services', help: 'Virtual services owned by this director', registers: [this.registry] });
-  private readonly svcConns = new Gauge({ name: 'balanced_ipvs_service_connections_total', help: 'Connections scheduled by the service (kernel counter)', labelNames: ['service'] as const, registers: [this.registry] });
-  private readonly svcPkts = new Gauge({ name: 'balanced_ipvs_service_packets_in_total', help: 'Packets in (kernel counter)', labelNames: ['service'] as const, registers: [this.registry] });
-  private readonly svcBytes = new Gauge({ name: 'balanced_ipvs_service_bytes_in_total', help: 'Bytes in (kernel counter)', labelNames: ['service'] as const, registers: [this.registry] });
-  private readonly dstWeight = new Gauge({ name: 'balanced_ipvs_destination_weight', help: 'Current weight (0 = draining)', labelNames: ['service', 'destination'] as const, registers: [this.registry] });
-  private readonly dstActive = new Gauge({ name: 'balanced_ipvs_destination_active_connections', help: 'ActiveConn', labelNames: ['service', 'destination'] as const, registers: [this.registry] });
-  private readonly dstInactive = new Gauge({ name: 'balanced_ipvs_destination_inactive_connections', help: 'InActConn', labelNames: ['service', 'destination'] as const, registers: [this.registry] });
-  private readonly dstConns = new Gauge({ name: 'balanced_ipvs_destination_connections_total', help: 'Connections scheduled to the destination (kernel counter)', labelNames: ['service', 'destination'] as const, registers: [this.registry] });
+  private readonly services = new Gauge({ name: 'balanced_ipvs_services', help: 'Virtual services owned by this director', collect: () => this.refreshIfDue(), registers: [this.registry] });
+  private readonly svcConns = new Gauge({ name: 'balanced_ipvs_service_connections_total', help: 'Connections scheduled by the service (kernel counter)', collect: () => this.refreshIfDue(), labelNames: ['service'] as const, registers: [this.registry] });
+  private readonly svcPkts = new Gauge({ name: 'balanced_ipvs_service_packets_in_total', help: 'Packets in (kernel counter)', collect: () => this.refreshIfDue(), labelNames: ['service'] as const, registers: [this.registry] });
+  private readonly svcBytes = new Gauge({ name: 'balanced_ipvs_service_bytes_in_total', help: 'Bytes in (kernel counter)', collect: () => this.refreshIfDue(), labelNames: ['service'] as const, registers: [this.registry] });
+  private readonly dstWeight = new Gauge({ name: 'balanced_ipvs_destination_weight', help: 'Current weight (0 = draining)', collect: () => this.refreshIfDue(), labelNames: ['service', 'destination'] as const, registers: [this.registry] });
+  private readonly dstActive = new Gauge({ name: 'balanced_ipvs_destination_active_connections', help: 'ActiveConn', collect: () => this.refreshIfDue(), labelNames: ['service', 'destination'] as const, registers: [this.registry] });
+  private readonly dstInactive = new Gauge({ name: 'balanced_ipvs_destination_inactive_connections', help: 'InActConn', collect: () => this.refreshIfDue(), labelNames: ['service', 'destination'] as const, registers: [this.registry] });
+  private readonly dstConns = new Gauge({ name: 'balanced_ipvs_destination_connections_total', help: 'Connections scheduled to the destination (kernel counter)', collect: () => this.refreshIfDue(), labelNames: ['service', 'destination'] as const, registers: [this.registry] });
+
+  private kernelSource: (() => Promise<readonly ActualService[]>) | undefined;
+  private minIntervalMs = 10_000;
+  private now: () => number = Date.now;
+  private refreshedAt = -Infinity;
+  private refreshing: Promise<void> | undefined;
+
+  /**
+   * Read kernel stats when Prometheus scrapes, at most every `minIntervalMs` — never on the
+   * programming path, where a dump of a large table would sit in front of the next batch.
+   * Every kernel gauge awaits the same read, so one scrape shows one consistent table.
+   */
+  readKernelOnScrape(source: () => Promise<readonly ActualService[]>, minIntervalMs = 10_000, now: () => number = Date.now): void {
+    this.kernelSource = source;
+    this.minIntervalMs = minIntervalMs;
+    this.now = now;
+  }
+
+  private refreshIfDue(): Promise<void> | undefined {
+    const source = this.kernelSource;
+    if (!source) return undefined;
+    if (this.refreshing) return this.refreshing;
+    if (this.now() - this.refreshedAt < this.minIntervalMs) return undefined;
+    this.refreshing = source()
+      .then((t) => {
+        this.refreshedAt = this.now();
+        this.recordKernel(t);
+      })
+      .catch(() => undefined)
+      .finally(() => (this.refreshing = undefined));
+    return this.refreshing;
+  }
 
   recordPass(report: ReconcileReport): void {
     this.syncs.inc();

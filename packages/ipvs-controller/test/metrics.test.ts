@@ -22,3 +22,18 @@ test('kernel stats and programming counters are exported in Prometheus text', as
   m.recordKernel([]);
   expect(await m.registry.metrics()).not.toContain('destination="10.244.0.1:80"');
 });
+
+test('kernel stats are read at scrape time, at most once per interval', async () => {
+  const m = new ControllerMetrics();
+  const key = { protocol: 'tcp' as const, address: '10.96.0.1', port: 80 };
+  const table = dumpModel(applyToModel([], [{ op: 'add-service', service: { key, scheduler: 'mh' } }]));
+  let reads = 0;
+  let clock = 0;
+  m.readKernelOnScrape(async () => (reads++, table), 10_000, () => clock);
+  expect(await m.registry.metrics()).toContain('balanced_ipvs_services 1');
+  await m.registry.metrics();
+  expect(reads).toBe(1);
+  clock = 10_001;
+  await m.registry.metrics();
+  expect(reads).toBe(2);
+});
