@@ -26,14 +26,29 @@ export class ModelError extends Error {
  * Connection counts are kept as they were (0 for new destinations).
  */
 export function applyToModel(state: readonly ModelService[], ops: readonly IpvsOperation[]): ModelService[] {
-  const services = state.map((s) => ({ service: s.service, destinations: [...s.destinations] }));
-  const find = (key: Parameters<typeof serviceKeyString>[0]) => services.findIndex((s) => serviceKeyString(s.service.key) === serviceKeyString(key));
+  // Copy-on-write: only services an op touches get a fresh destination array.
+  const services: { service: Service; destinations: ModelDestination[] }[] = state.map((s) => ({ service: s.service, destinations: s.destinations as ModelDestination[] }));
+  const copied = new Set<number>();
+  let index: Map<string, number> | undefined;
+  const find = (key: Parameters<typeof serviceKeyString>[0]): number => {
+    if (!index) index = new Map(services.map((s, i) => [serviceKeyString(s.service.key), i]));
+    const i = index.get(serviceKeyString(key));
+    if (i === undefined) return -1;
+    const entry = services[i];
+    if (entry && !copied.has(i)) {
+      entry.destinations = [...entry.destinations];
+      copied.add(i);
+    }
+    return i;
+  };
   for (const o of ops) {
     switch (o.op) {
       case 'add-service': {
         if (find(o.service.key) !== -1) throw new ModelError('EEXIST', `service ${serviceKeyString(o.service.key)} exists`);
         const key = o.service.key;
         const family = 'fwmark' in key ? key.family : parseIp(key.address).family;
+        index?.set(serviceKeyString(key), services.length);
+        copied.add(services.length);
         services.push({
           service: { key, family, scheduler: o.service.scheduler, flags: o.service.flags ?? 0, timeout: o.service.timeout ?? 0, netmask: o.service.netmask ?? (family === 'inet' ? 0xffffffff : 128), persistenceEngine: o.service.persistenceEngine, stats: undefined, stats64: undefined },
           destinations: [],
@@ -51,6 +66,10 @@ export function applyToModel(state: readonly ModelService[], ops: readonly IpvsO
         const i = find(o.service);
         if (i === -1) throw new ModelError('ESRCH', `no service ${serviceKeyString(o.service)}`);
         services.splice(i, 1);
+        index = undefined; // positions after i moved
+        const shifted = [...copied].map((c) => (c > i ? c - 1 : c)).filter((c) => c !== i);
+        copied.clear();
+        for (const c of shifted) copied.add(c);
         break;
       }
       case 'add-destination': {

@@ -193,3 +193,14 @@ describe('plan (examples)', () => {
     expect(r2.ops.map((o) => o.op)).toEqual(['delete-destination', 'delete-service']);
   });
 });
+
+test('applyToModel never mutates its input (copy-on-write)', () => {
+  const before = converge([], [desiredService('10.96.0.1', [{ address: '10.244.0.1', drained: false }])]).state;
+  const snapshot = JSON.stringify(before);
+  applyToModel(before, [
+    { op: 'add-destination', service: key('10.96.0.1'), destination: { address: '10.244.0.2', port: 80, forwarding: 'tunnel', weight: 1 } },
+    { op: 'update-service', service: { key: key('10.96.0.1'), scheduler: 'rr' } },
+    { op: 'delete-service', service: key('10.96.0.1') },
+  ]);
+  expect(JSON.stringify(before)).toBe(snapshot);
+});
