@@ -10,6 +10,7 @@ import { parseAllDocuments } from 'yaml';
 import { IpvsClient, ServiceFlags } from '@balanced/ipvs';
 import { RouteClient } from '@balanced/netlink';
 import { explain } from '@balanced/maglev';
+import { parseIpvsConn } from '@balanced/testkit';
 
 const here = dirname(fileURLToPath(import.meta.url));
 if (!existsSync('/proc/net/ip_vs')) {
@@ -119,7 +120,7 @@ if (probeRun.status !== 0) console.error(probeRun.stderr);
 // IPVS folds its per-CPU counters into the stats every 2 s (the rate estimator's timer).
 await new Promise((r) => setTimeout(r, 2500));
 const table = await ipvs.dump();
-const conns = parseConnections(sh('ip', 'netns', 'exec', D, 'cat', '/proc/net/ip_vs_conn'));
+const conns = parseIpvsConn(sh('ip', 'netns', 'exec', D, 'cat', '/proc/net/ip_vs_conn'));
 const kernel = sh('uname', '-r').trim();
 console.log(`\nbalanced demo - IPVS ${info.version} on Linux ${kernel} (lab VM)`);
 console.log(`programmed ${desired.length} virtual services, ${ops.length - desired.length} destinations: ${ops.length} operations in one pipelined batch, ${ms.toFixed(1)} ms, ${failed.length} failed`);
@@ -138,7 +139,7 @@ for (const { service, destinations } of table) {
     schedulerFlags: { mhPort: (service.flags & ServiceFlags.MH_PORT) !== 0, mhFallback: (service.flags & ServiceFlags.MH_FALLBACK) !== 0 },
     destinations: destinations.map((d) => ({ address: d.address, port: d.port, weight: d.weight })),
   };
-  const mine = conns.filter((c) => c.protocol === k.protocol && c.vip === k.address && c.vport === k.port);
+  const mine = conns.filter((c) => c.protocol.toLowerCase() === k.protocol && c.vip === k.address && c.vipPort === k.port);
   const modelCounts = new Map();
   let agree = 0;
   for (const c of mine) {
@@ -160,13 +161,3 @@ console.log(`\nMaglev model (explain) predicted ${predicted} of ${checked} kerne
 console.log('Weight-0 destinations are drained: mh-fallback sends their clients to the next choice.');
 ipvs.close();
 if (failed.length || checked === 0 || predicted !== checked) process.exit(1);
-
-function parseConnections(text) {
-  const hexIp = (h) => [0, 2, 4, 6].map((i) => parseInt(h.slice(i, i + 2), 16)).join('.');
-  return text
-    .split('\n')
-    .slice(1)
-    .map((l) => l.trim().split(/\s+/))
-    .filter((f) => f.length >= 8 && f[1]?.length === 8)
-    .map((f) => ({ protocol: f[0].toLowerCase(), client: hexIp(f[1]), clientPort: parseInt(f[2], 16), vip: hexIp(f[3]), vport: parseInt(f[4], 16), dest: hexIp(f[5]) }));
-}

@@ -1,5 +1,6 @@
 import { setImmediate as nextTurn } from 'node:timers/promises';
 import { decodeAck, decodeDone } from './codec/ack.js';
+import { concatBytes } from './codec/bytes.js';
 import { NLMSG_DONE, NLMSG_ERROR, NLM_F_ACK, NLM_F_DUMP, NLM_F_DUMP_INTR, NLM_F_REQUEST } from './codec/constants.js';
 import { MalformedMessageError } from './codec/errors.js';
 import { decodeMessages, encodeMessage, type NetlinkMessage } from './codec/message.js';
@@ -146,7 +147,7 @@ export class NetlinkConnection implements Transport {
       );
     });
     try {
-      this.socket.send(concat(encoded));
+      this.socket.send(concatBytes(...encoded));
     } catch (e) {
       const error = asNetlinkError(e, 'sendmsg');
       return { results: window.map(() => ({ ok: false, error })), overrun: false };
@@ -300,17 +301,4 @@ function asNetlinkError(e: unknown, op: string): NetlinkError {
 function reOp(failure: NetlinkError | undefined, op: string): NetlinkError {
   if (!failure) return new NetlinkError({ code: 'NETLINK_TIMEOUT', op });
   return new NetlinkError({ code: failure.code, op, errno: failure.errno, extAck: failure.extAck, cause: failure });
-}
-
-function concat(parts: readonly Uint8Array[]): Uint8Array {
-  if (parts.length === 1) return parts[0] as Uint8Array;
-  let total = 0;
-  for (const p of parts) total += p.length;
-  const out = new Uint8Array(total);
-  let offset = 0;
-  for (const p of parts) {
-    out.set(p, offset);
-    offset += p.length;
-  }
-  return out;
 }

@@ -1,4 +1,5 @@
 export { align4 } from './codec/align.js';
+export { concatBytes } from './codec/bytes.js';
 export * from './codec/constants.js';
 export { AttributeEncoder } from './codec/attribute-encoder.js';
 export { AttributeDecoder } from './codec/attribute-decoder.js';

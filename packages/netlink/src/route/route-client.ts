@@ -1,4 +1,5 @@
 import { AttributeEncoder } from '../codec/attribute-encoder.js';
+import { concatBytes } from '../codec/bytes.js';
 import { NLM_F_CREATE, NLM_F_DUMP, NLM_F_EXCL } from '../codec/constants.js';
 import type { NetlinkMessage } from '../codec/message.js';
 import { NetlinkConnection, type NetlinkRequest, type Transport } from '../connection.js';
@@ -67,7 +68,7 @@ export class RouteClient {
 
   /** The link called `name`, or undefined. */
   async getLink(name: string): Promise<Link | undefined> {
-    const data = concat(encodeIfinfo({}), new AttributeEncoder().string(IFLA_IFNAME, name).encode());
+    const data = concatBytes(encodeIfinfo({}), new AttributeEncoder().string(IFLA_IFNAME, name).encode());
     try {
       const messages = await this.one({ type: RTM_GETLINK, data, op: `RTM_GETLINK ${name}`, replyBytes: 16384 });
       const m = messages.find((x) => x.header.type === RTM_NEWLINK);
@@ -86,14 +87,14 @@ export class RouteClient {
       if (options.peerName !== undefined) {
         const peerName = options.peerName;
         info.nested(IFLA_INFO_DATA, (data) =>
-          data.bytes(VETH_INFO_PEER, concat(encodeIfinfo({}), new AttributeEncoder().string(IFLA_IFNAME, peerName).encode())),
+          data.bytes(VETH_INFO_PEER, concatBytes(encodeIfinfo({}), new AttributeEncoder().string(IFLA_IFNAME, peerName).encode())),
         );
       }
     });
     await this.one({
       type: RTM_NEWLINK,
       flags: NLM_F_CREATE | NLM_F_EXCL,
-      data: concat(encodeIfinfo({ flags: options.up ? IFF_UP : 0, change: options.up ? IFF_UP : 0 }), attrs.encode()),
+      data: concatBytes(encodeIfinfo({ flags: options.up ? IFF_UP : 0, change: options.up ? IFF_UP : 0 }), attrs.encode()),
       op: `RTM_NEWLINK ${options.kind} ${options.name}`,
     });
     return this.requireLink(options.name);
@@ -120,7 +121,7 @@ export class RouteClient {
 
   async setMtu(name: string, mtu: number): Promise<void> {
     const link = await this.requireLink(name);
-    const data = concat(encodeIfinfo({ index: link.index }), new AttributeEncoder().u32(IFLA_MTU, mtu).encode());
+    const data = concatBytes(encodeIfinfo({ index: link.index }), new AttributeEncoder().u32(IFLA_MTU, mtu).encode());
     await this.one({ type: RTM_NEWLINK, data, op: `RTM_NEWLINK set ${name} mtu ${mtu}` });
   }
 
@@ -158,7 +159,7 @@ export class RouteClient {
     });
     const attrs = new AttributeEncoder().bytes(IFA_LOCAL, prefix.address.bytes).bytes(IFA_ADDRESS, prefix.address.bytes).encode();
     const verb = type === RTM_NEWADDR ? 'RTM_NEWADDR' : 'RTM_DELADDR';
-    await this.one({ type, flags, data: concat(header, attrs), op: `${verb} ${prefixText} dev ${linkName}` });
+    await this.one({ type, flags, data: concatBytes(header, attrs), op: `${verb} ${prefixText} dev ${linkName}` });
   }
 
   private async requireLink(name: string): Promise<Link> {
@@ -173,11 +174,4 @@ export class RouteClient {
     if (!outcome.ok) throw outcome.error;
     return outcome.messages;
   }
-}
-
-function concat(a: Uint8Array, b: Uint8Array): Uint8Array {
-  const out = new Uint8Array(a.length + b.length);
-  out.set(a);
-  out.set(b, a.length);
-  return out;
 }
