@@ -5,7 +5,7 @@ import { IpvsClient } from '@balanced/ipvs';
 import { RouteClient } from '@balanced/netlink';
 import { createClusterCache, EventRecorder, loadKubeConfig, startHealthServer, type HealthServer } from '@balanced/k8s';
 import { Controller } from './controller.js';
-import { desiredSource } from './desired-source.js';
+import { DesiredIndex } from './desired-index.js';
 import { ipvsKernel } from './kernel.js';
 import { ControllerMetrics } from './metrics.js';
 import { applyNotrack } from './notrack.js';
@@ -72,18 +72,18 @@ export async function startController(config: ControllerConfig, log: Logger): Pr
       if (r.added.length || r.removed.length) log.info(r, 'VIPs on the dummy interface');
     },
   });
-  const desired = desiredSource({
+  const desired = new DesiredIndex({
     cluster: cache,
     ownsVip: ownsIp,
     defaultClass: config.defaultClass,
     defaultDrainSeconds: config.drainSeconds,
-    onState: (state) => {
-      for (const r of reporter.report(state.refusals, state.warnings)) log.warn({ object: r.object, reason: r.reason }, r.message);
+    onRefusals: (refusals, warnings) => {
+      for (const r of reporter.report(refusals, warnings)) log.warn({ object: r.object, reason: r.reason }, r.message);
     },
   });
   const controller = new Controller({
     reconciler,
-    desired,
+    desired: () => desired.snapshot(),
     resyncMs: config.resyncSeconds * 1000,
     onPass: (report) => {
       metrics.recordPass(report);
@@ -93,7 +93,10 @@ export async function startController(config: ControllerConfig, log: Logger): Pr
     },
     onError: (e) => log.error({ err: e.message }, 'reconcile pass failed'),
   });
-  cache.onChange(() => controller.markDirty());
+  cache.onChange((kind, change) => {
+    desired.observe(kind, change);
+    controller.markDirty();
+  });
   const health = await startHealthServer({
     port: config.metricsPort,
     host: config.metricsHost,

@@ -1,3 +1,4 @@
+import type { DesiredSnapshot } from './desired-index.js';
 import type { DesiredService } from './model.js';
 import type { ReconcileReport, Reconciler } from './reconciler.js';
 
@@ -8,8 +9,11 @@ export interface Timers {
 
 export interface ControllerOptions {
   readonly reconciler: Reconciler;
-  /** A consistent snapshot of the desired state (built from the informer caches). */
-  readonly desired: () => readonly DesiredService[];
+  /**
+   * A consistent snapshot of the desired state (built from the informer caches): a DesiredIndex
+   * snapshot (what changed since the last call), or a plain list (everything, all changed).
+   */
+  readonly desired: () => readonly DesiredService[] | DesiredSnapshot;
   /** Full resync period: re-read the kernel and repair drift even without events. */
   readonly resyncMs: number;
   /** Quiet period that merges a burst of events into one pass. */
@@ -37,8 +41,10 @@ export class Controller {
   private stopped = true;
   private backoff: number;
   private readyFlag = false;
-  /** The next pass re-reads the whole kernel table (first pass, resync, retry, drain poll). */
+  /** The next pass re-reads the whole kernel table (first pass, resync, retry). */
   private fullRead = true;
+  /** The next pass re-reads the draining services (drain poll). */
+  private refreshDraining = false;
   private readonly timers: Timers;
   private readonly debounceMs: number;
   private readonly backoffRange: { min: number; max: number };
@@ -100,12 +106,14 @@ export class Controller {
     if (this.running || this.stopped) return;
     this.dirty = false;
     const fullRead = this.fullRead;
+    const refreshDraining = this.refreshDraining;
     this.fullRead = false;
+    this.refreshDraining = false;
     let retry = false;
     let draining = false;
     this.running = (async () => {
       try {
-        const report = await this.options.reconciler.reconcile(this.options.desired(), { fullRead });
+        const report = await this.options.reconciler.reconcile(this.options.desired(), { fullRead, refreshDraining });
         this.options.onPass?.(report);
         retry = report.failed.length > 0;
         draining = report.pendingDrains > 0;
@@ -125,7 +133,7 @@ export class Controller {
       this.backoff = this.backoffRange.min;
       if (this.dirty) this.schedule(this.debounceMs);
       else if (draining) {
-        this.fullRead = true;
+        this.refreshDraining = true;
         this.schedule(this.options.drainPollMs ?? 1000);
       }
     }

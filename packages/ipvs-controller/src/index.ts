@@ -11,5 +11,5 @@ export { ControllerMetrics } from './metrics.js';
 export { applySysctls, DIRECTOR_SYSCTLS, type SysctlChange } from './sysctls.js';
 export { cidrOwnership, serviceOwnership, InvalidCidrError } from './ownership.js';
 export { RefusalReporter, type EventSink } from './refusal-reporter.js';
-export { desiredSource, type ClusterSnapshot, type DesiredSourceOptions } from './desired-source.js';
+export { DesiredIndex, desiredSource, type ClusterSnapshot, type DesiredIndexOptions, type DesiredSnapshot } from './desired-index.js';
 export { startController, type ControllerConfig, type RunningController } from './app.js';

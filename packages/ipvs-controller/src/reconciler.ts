@@ -1,6 +1,7 @@
 import { OutcomeUnknown, serviceKeyString, type IpvsOperation, type ServiceKey } from '@balanced/ipvs';
+import type { DesiredSnapshot } from './desired-index.js';
 import type { IpvsKernel } from './kernel.js';
-import type { DesiredService } from './model.js';
+import type { ActualService, DesiredService } from './model.js';
 import { applyToModel, type ModelService } from './kernel-model.js';
 import { plan } from './plan.js';
 
@@ -13,13 +14,17 @@ export interface ReconcileReport {
   readonly vips: readonly string[];
   /** Destinations still draining (weight 0, waiting for idle or the drain period). */
   readonly pendingDrains: number;
-  /** Whether this pass read the whole kernel table or planned against the cached view. */
-  readonly read: 'full' | 'cached';
+  /** Whether this pass read the whole kernel table, some services, or planned on the cached view. */
+  readonly read: 'full' | 'partial' | 'cached';
+  /** Virtual services this pass planned (all of them on a full pass). */
+  readonly planned: number;
 }
 
 export interface ReconcileOptions {
-  /** Re-read the whole kernel table instead of trusting the cached view. */
+  /** Re-read the whole kernel table and plan every service. */
   readonly fullRead?: boolean;
+  /** Re-read the services that are draining (their connection counts change without events). */
+  readonly refreshDraining?: boolean;
 }
 
 export interface ReconcilerOptions {
@@ -27,21 +32,25 @@ export interface ReconcilerOptions {
   readonly owns: (key: ServiceKey) => boolean;
   readonly defaultDrainSeconds: number;
   readonly now?: () => number;
-  /** Called with the VIPs that must be present after each pass (e.g. to sync the dummy link). */
+  /** Called with the VIPs that must be present (e.g. to sync the dummy link): on full passes and when they change. */
   readonly onVips?: (vips: readonly string[]) => Promise<void>;
 }
 
+const opService = (o: IpvsOperation): ServiceKey => ('key' in o.service ? o.service.key : o.service);
+
 /**
- * One pass: plan against the kernel's table, apply the ops in one pipelined batch. The
- * kernel is the source of truth: a full read happens on the first pass, whenever the caller
- * asks (resync, retries, drain polls), after any failed or uncertain op, and whenever a plan
- * would delete something (deletes are decided on fresh connection counts). In between, the
- * view is the last read advanced by the ops the kernel acknowledged — so an event costs work
- * proportional to the change, not to the table.
+ * One pass: plan against the kernel's table, apply the ops in one pipelined batch. The kernel
+ * is the source of truth: the whole table is read on the first pass, whenever the caller asks
+ * (resync, retries) and after any failed or uncertain op. In between, the view is the last
+ * read advanced by the ops the kernel acknowledged, and a pass plans only the virtual services
+ * whose desired state changed plus those still draining — so an event costs work
+ * proportional to the change, not to the table. Deletes are decided on fresh connection
+ * counts: a plan that would delete re-reads the services concerned first.
  */
 export class Reconciler {
-  private drainingSince: ReadonlyMap<string, number> = new Map();
-  private view: ModelService[] | undefined;
+  private drainingSince = new Map<string, number>();
+  private view: Map<string, ModelService> | undefined;
+  private lastVips: string | undefined;
   private readonly now: () => number;
 
   constructor(private readonly options: ReconcilerOptions) {
@@ -53,24 +62,52 @@ export class Reconciler {
     this.view = undefined;
   }
 
-  async reconcile(desired: readonly DesiredService[], options: ReconcileOptions = {}): Promise<ReconcileReport> {
+  async reconcile(input: readonly DesiredService[] | DesiredSnapshot, options: ReconcileOptions = {}): Promise<ReconcileReport> {
     const started = this.now();
-    const vips = [...new Set(desired.filter((d) => this.options.owns(d.spec.key)).map((d) => ('fwmark' in d.spec.key ? '' : d.spec.key.address)).filter(Boolean))].sort();
+    const desired = toSnapshot(input, this.options.owns);
+    const full = options.fullRead === true || this.view === undefined;
+    const vipsKey = desired.vips.join(',');
     // VIPs first: a new service should find its address in place.
-    if (this.options.onVips) await this.options.onVips(vips);
-    let read: 'full' | 'cached' = 'cached';
-    if (options.fullRead || !this.view) {
-      this.view = await this.readKernel();
+    if (this.options.onVips && (full || desired.vipsChanged || vipsKey !== this.lastVips)) {
+      await this.options.onVips(desired.vips);
+      this.lastVips = vipsKey;
+    }
+    let read: ReconcileReport['read'] = 'cached';
+    let view: Map<string, ModelService>;
+    if (full || this.view === undefined) {
+      view = await this.readAll();
       read = 'full';
+    } else {
+      view = this.view;
+    }
+    this.view = view;
+
+    // What to plan: everything, or the changed services and those still draining.
+    let scope: Set<string> | undefined;
+    if (read !== 'full' && desired.changed !== 'all') {
+      scope = new Set(desired.changed);
+      for (const k of this.drainingSince.keys()) scope.add(drainingService(k));
+      if (options.refreshDraining) {
+        const keys = [...new Set([...this.drainingSince.keys()].map(drainingService))];
+        if (keys.length > 0) {
+          await this.refresh(view, keys);
+          read = 'partial';
+        }
+      }
     }
     const context = () => ({ owns: this.options.owns, now: this.now(), drainingSince: this.drainingSince, defaultDrainSeconds: this.options.defaultDrainSeconds });
-    let p = plan(desired, this.view, context());
-    if (read === 'cached' && p.ops.some((o) => o.op === 'delete-destination' || o.op === 'delete-service')) {
-      this.view = await this.readKernel();
-      read = 'full';
-      p = plan(desired, this.view, context());
+    const planOnce = () => plan(pick(desired.services, scope, true), pick(view, scope, false), context());
+    let p = planOnce();
+    if (read !== 'full') {
+      const deleting = [...new Set(p.ops.filter((o) => o.op === 'delete-destination' || o.op === 'delete-service').map((o) => serviceKeyString(opService(o))))];
+      if (deleting.length > 0) {
+        await this.refresh(view, deleting);
+        read = 'partial';
+        p = planOnce();
+      }
     }
-    this.drainingSince = p.drainingSince;
+    this.mergeDraining(scope, p.drainingSince);
+
     const failed: { op: IpvsOperation; error: Error }[] = [];
     let outcomeUnknown = false;
     if (p.ops.length > 0) {
@@ -80,25 +117,95 @@ export class Reconciler {
         failed.push({ op: p.ops[i] as IpvsOperation, error: r.error });
         if (r.error instanceof OutcomeUnknown) outcomeUnknown = true;
       });
-      this.view = failed.length === 0 ? this.advance(this.view, p.ops) : undefined;
+      this.view = failed.length === 0 && advance(view, p.ops) ? view : undefined;
     }
-    return { ops: p.ops, failed, outcomeUnknown, durationMs: this.now() - started, vips, pendingDrains: p.drainingSince.size, read };
+    return {
+      ops: p.ops,
+      failed,
+      outcomeUnknown,
+      durationMs: this.now() - started,
+      vips: desired.vips,
+      pendingDrains: this.drainingSince.size,
+      read,
+      planned: scope?.size ?? desired.services.size,
+    };
   }
 
-  /** The view after acknowledged ops; if they do not fit it (drift), read again next time. */
-  private advance(view: ModelService[], ops: readonly IpvsOperation[]): ModelService[] | undefined {
-    try {
-      return applyToModel(view, ops);
-    } catch {
-      return undefined;
+  /** Drain bookkeeping: the planned services' entries are replaced, the others kept. */
+  private mergeDraining(scope: ReadonlySet<string> | undefined, planned: ReadonlyMap<string, number>): void {
+    if (scope === undefined) {
+      this.drainingSince = new Map(planned);
+      return;
     }
+    for (const k of [...this.drainingSince.keys()]) if (scope.has(drainingService(k))) this.drainingSince.delete(k);
+    for (const [k, v] of planned) this.drainingSince.set(k, v);
   }
 
-  private async readKernel(): Promise<ModelService[]> {
-    const table = await this.options.kernel.dump();
-    // The dump hides last_weight; the view only needs it to stay a valid model.
-    return table.map((s) => ({ service: s.service, destinations: s.destinations.map((d) => ({ ...d, lastWeight: d.weight })) }));
+  private async readAll(): Promise<Map<string, ModelService>> {
+    return new Map((await this.options.kernel.dump()).map((s) => [serviceKeyString(s.service.key), toModel(s)]));
   }
+
+  /** Replace these services in the view with what the kernel holds now. */
+  private async refresh(view: Map<string, ModelService>, ids: readonly string[]): Promise<void> {
+    const keys = ids.map((id) => view.get(id)?.service.key).filter((k): k is ServiceKey => k !== undefined);
+    const fresh = await this.options.kernel.read(keys);
+    for (const id of ids) view.delete(id);
+    for (const s of fresh) view.set(serviceKeyString(s.service.key), toModel(s));
+  }
+}
+
+/** The service part of a drain key ("<service> -> <destination>"). */
+function drainingService(drainKey: string): string {
+  const i = drainKey.indexOf(' -> ');
+  return i === -1 ? drainKey : drainKey.slice(0, i);
+}
+
+function pick<T>(all: ReadonlyMap<string, T>, scope: ReadonlySet<string> | undefined, sorted: boolean): T[] {
+  if (scope === undefined) {
+    if (!sorted) return [...all.values()];
+    return [...all.entries()].sort((a, b) => (a[0] < b[0] ? -1 : a[0] > b[0] ? 1 : 0)).map((e) => e[1]);
+  }
+  const out: T[] = [];
+  for (const id of scope) {
+    const v = all.get(id);
+    if (v !== undefined) out.push(v);
+  }
+  return out;
+}
+
+/** Advance the view by acknowledged ops, one service at a time; false when they do not fit (drift). */
+function advance(view: Map<string, ModelService>, ops: readonly IpvsOperation[]): boolean {
+  const byService = new Map<string, IpvsOperation[]>();
+  for (const o of ops) {
+    const id = serviceKeyString(opService(o));
+    const list = byService.get(id);
+    if (list === undefined) byService.set(id, [o]);
+    else list.push(o);
+  }
+  try {
+    for (const [id, list] of byService) {
+      const had = view.get(id);
+      const next = applyToModel(had ? [had] : [], list);
+      view.delete(id); // a re-added service goes last, as in the kernel's dump
+      if (next[0] !== undefined) view.set(id, next[0]);
+    }
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+function toModel(s: ActualService): ModelService {
+  // The dump hides last_weight; the view only needs it to stay a valid model.
+  return { service: s.service, destinations: s.destinations.map((d) => ({ ...d, lastWeight: d.weight })) };
+}
+
+/** A plain list means: this is everything, all of it may have changed. */
+function toSnapshot(input: readonly DesiredService[] | DesiredSnapshot, owns: (key: ServiceKey) => boolean): DesiredSnapshot {
+  if (!Array.isArray(input)) return input as DesiredSnapshot;
+  const list = input as readonly DesiredService[];
+  const vips = [...new Set(list.filter((d) => owns(d.spec.key)).map((d) => ('fwmark' in d.spec.key ? '' : d.spec.key.address)).filter(Boolean))].sort();
+  return { services: new Map(list.map((d) => [serviceKeyString(d.spec.key), d])), changed: 'all', vips, vipsChanged: true };
 }
 
 export function describeOp(op: IpvsOperation): string {

@@ -33,7 +33,7 @@ async function director(): Promise<Director> {
   const route = RouteClient.open({ netns: `/run/netns/${ns}` });
   const writes: IpvsOperation[] = [];
   const real = ipvsKernel(client);
-  const counting: IpvsKernel = { dump: () => real.dump(), apply: (ops) => (writes.push(...ops), real.apply(ops)) };
+  const counting: IpvsKernel = { dump: () => real.dump(), read: (keys) => real.read(keys), apply: (ops) => (writes.push(...ops), real.apply(ops)) };
   return {
     ns,
     client,

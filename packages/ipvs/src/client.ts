@@ -16,7 +16,7 @@ import {
 import * as C from './codec/constants.js';
 import { decodeDestination, decodeInfo, decodeService, decodeTimeouts } from './codec/decode.js';
 import { encodeDestination, encodeDestinationKey, encodeService, encodeServiceKey, encodeTimeouts, keyFamily } from './codec/encode.js';
-import { InvalidArgument, IpvsError, IpvsUnavailable, toIpvsError, type CommandKind } from './errors.js';
+import { InvalidArgument, IpvsError, IpvsUnavailable, ServiceNotFound, toIpvsError, type CommandKind } from './errors.js';
 import {
   destinationKeyString,
   serviceKeyString,
@@ -134,6 +134,33 @@ export class IpvsClient {
       if (!outcome.ok) throw toIpvsError(`GET_DEST dump ${serviceKeyString(service.key)}`, 'other', outcome.error);
       return { service, destinations: outcome.messages.map((m) => decodeDestination(m, service.family)) };
     });
+  }
+
+  /**
+   * Some services with their destinations, in one pipelined batch (a GET_SERVICE and a GET_DEST
+   * dump each). Services the kernel does not have are left out of the result.
+   */
+  async readServices(keys: readonly ServiceKey[]): Promise<ServiceWithDestinations[]> {
+    if (keys.length === 0) return [];
+    const gets = keys.map((k) => this.command(C.IPVS_CMD_GET_SERVICE, encodeServiceKey(k), 'other', `GET_SERVICE ${serviceKeyString(k)}`, { replyBytes: REPLY_BYTES }));
+    const dests = keys.map((k) => this.command(C.IPVS_CMD_GET_DEST, encodeServiceKey(k), 'other', `GET_DEST dump ${serviceKeyString(k)}`, { flags: NLM_F_DUMP }));
+    const outcomes = await this.transport.execute([...gets, ...dests].map((c) => c.request));
+    const out: ServiceWithDestinations[] = [];
+    keys.forEach((key, i) => {
+      const got = outcomes[i];
+      const listed = outcomes[keys.length + i];
+      const getOp = `IPVS GET_SERVICE ${serviceKeyString(key)}`;
+      if (!got || !listed) throw new IpvsError(getOp, 'no outcome');
+      if (!got.ok) {
+        const error = toIpvsError(getOp, 'other', got.error);
+        if (error instanceof ServiceNotFound) return;
+        throw error;
+      }
+      if (!listed.ok) throw toIpvsError(`IPVS GET_DEST dump ${serviceKeyString(key)}`, 'other', listed.error);
+      const service = decodeService(required(got.messages[0], 'GET_SERVICE'));
+      out.push({ service, destinations: listed.messages.map((m) => decodeDestination(m, service.family)) });
+    });
+    return out;
   }
 
   async addService(spec: ServiceSpec): Promise<void> {

@@ -71,8 +71,12 @@ export interface ClusterCache {
   endpointSlices(): readonly V1EndpointSlice[];
   pods(): readonly V1Pod[];
   nodes(): readonly V1Node[];
-  /** Called after every add/update/delete and after every (re)list; returns an unsubscribe. */
-  onChange(listener: (kind: WatchedKind) => void): () => void;
+  /**
+   * Called after every add/update/delete (with the object: the new one, or the last known one
+   * for a delete) and after every (re)list (without one: anything of that kind may have
+   * changed, read the whole list). Returns an unsubscribe.
+   */
+  onChange(listener: ChangeListener): () => void;
   /** Every informer has listed at least once. */
   synced(): boolean;
   /** Starts the informers; resolves once synced (rejects if stop() comes first). */
@@ -81,6 +85,14 @@ export interface ClusterCache {
   stop(): Promise<void>;
   stats(): ClusterCacheStats;
 }
+
+/** One object that was added, updated or deleted. */
+export interface ObjectChange {
+  readonly type: 'add' | 'update' | 'delete';
+  readonly object: KubernetesObject;
+}
+
+export type ChangeListener = (kind: WatchedKind, change?: ObjectChange) => void;
 
 export const DEFAULT_RESTART_DELAY_MS = { min: 1000, max: 30_000 } as const;
 export const DEFAULT_RELIST_INTERVAL_MS = 10 * 60_000;
@@ -122,7 +134,7 @@ export function createClusterCache(kc: KubeConfig, options: ClusterCacheOptions)
 
   const core = kc.makeApiClient(CoreV1Api);
   const discovery = kc.makeApiClient(DiscoveryV1Api);
-  const listeners = new Set<(kind: WatchedKind) => void>();
+  const listeners = new Set<ChangeListener>();
   const inflight = new Set<Promise<unknown>>();
   const slots = new Map<WatchedKind, Slot>();
   const stats: ClusterCacheStats = { restarts: 0, relists: 0, lastEventAt: undefined, listenerErrors: 0 };
@@ -139,10 +151,10 @@ export function createClusterCache(kc: KubeConfig, options: ClusterCacheOptions)
     return p;
   }
 
-  function emit(kind: WatchedKind): void {
+  function emit(kind: WatchedKind, change?: ObjectChange): void {
     for (const listener of [...listeners]) {
       try {
-        listener(kind);
+        listener(kind, change);
       } catch {
         stats.listenerErrors++;
       }
@@ -278,7 +290,7 @@ export function createClusterCache(kc: KubeConfig, options: ClusterCacheOptions)
       );
     const informer = new ListWatch<KubernetesObject>(path, new GuardedWatch(slot), listFn, false, labelSelector, fieldSelector);
     Object.assign(slot, { informer });
-    for (const verb of ['add', 'update', 'delete'] as const) informer.on(verb, () => emit(kind));
+    for (const verb of ['add', 'update', 'delete'] as const) informer.on(verb, (object: KubernetesObject) => emit(kind, { type: verb, object }));
     informer.on(ERROR, () => onFailure(slot));
     slots.set(kind, slot);
   }

@@ -183,9 +183,9 @@ function endpointWeight(conditions: unknown): number {
 }
 
 function readSlice(raw: unknown): { key: string; slice: Slice } | undefined {
+  const key = endpointSliceServiceKey(raw);
+  if (key === undefined) return undefined;
   const ref = objectRef(raw);
-  const serviceName = asString(prop(prop(prop(raw, 'metadata'), 'labels'), SERVICE_NAME_LABEL));
-  if (serviceName === undefined || serviceName === '' || ref.name === '') return undefined;
   const family = sliceFamily(prop(raw, 'addressType'));
   if (family === undefined) return undefined;
   const object: InvolvedObject = { kind: 'EndpointSlice', ...ref };
@@ -219,7 +219,7 @@ function readSlice(raw: unknown): { key: string; slice: Slice } | undefined {
         : { namespace: asString(prop(t, 'namespace')) ?? ref.namespace, name: tName, ...(tUid ? { uid: tUid } : {}) };
     endpoints.push({ ip, weight: endpointWeight(prop(e, 'conditions')), targetRef, targetKind: asString(prop(t, 'kind')) });
   }
-  return { key: `${ref.namespace}/${serviceName}`, slice: { ref, family, ports, endpoints, problems } };
+  return { key, slice: { ref, family, ports, endpoints, problems } };
 }
 
 function timestamp(value: unknown): number {
@@ -234,10 +234,19 @@ function targetRefKey(t: TargetRef | undefined): string {
 // ---------------------------------------------------------------------------------------------
 // The builder
 
-interface Candidate {
+/** One virtual service a Service asks for, before conflicts between Services are settled. */
+export interface ServiceCandidate {
   readonly service: DesiredService;
+  /** creationTimestamp in ms (+Infinity when absent): the older Service wins a VIP:port. */
   readonly created: number;
   readonly object: InvolvedObject;
+}
+
+export interface ServiceDesired {
+  readonly candidates: readonly ServiceCandidate[];
+  /** Sorted and de-duplicated. */
+  readonly refusals: readonly Refusal[];
+  readonly warnings: readonly Refusal[];
 }
 
 function compareRefusals(a: Refusal, b: Refusal): number {
@@ -263,9 +272,6 @@ function sortUnique(list: readonly Refusal[]): Refusal[] {
  * a Service without an ingress IP yet yields nothing and is not an error.
  */
 export function buildDesired(input: DesiredInput): DesiredState {
-  const refusals: Refusal[] = [];
-  const warnings: Refusal[] = [];
-
   // EndpointSlices by "<namespace>/<service name>"
   const slicesByService = new Map<string, Slice[]>();
   for (const raw of asArray(input.endpointSlices)) {
@@ -275,10 +281,68 @@ export function buildDesired(input: DesiredInput): DesiredState {
     if (list === undefined) slicesByService.set(read.key, [read.slice]);
     else list.push(read.slice);
   }
+  const graceOf = podGraceLookup(input.pods);
+  const candidates: ServiceCandidate[] = [];
+  const refusals: Refusal[] = [];
+  const warnings: Refusal[] = [];
+  for (const raw of asArray(input.services)) {
+    const ref = objectRef(raw);
+    const one = serviceDesired(raw as V1Service, slicesByService.get(`${ref.namespace}/${ref.name}`) ?? [], graceOf, input);
+    candidates.push(...one.candidates);
+    refusals.push(...one.refusals);
+    warnings.push(...one.warnings);
+  }
+  const resolved = resolveVipPortConflicts(candidates);
+  return { services: resolved.services, refusals: sortUnique([...refusals, ...resolved.refusals]), warnings: sortUnique(warnings) };
+}
 
-  // Pods by uid and by namespace/name, for terminationGracePeriodSeconds
+export interface ServiceDesiredInput extends Omit<DesiredInput, 'services'> {
+  readonly service: V1Service;
+}
+
+/**
+ * What one Service asks for, before conflicts with other Services are settled: the same rules
+ * as buildDesired, for callers that rebuild only the Services that changed. `endpointSlices`
+ * may hold any slices: only this Service's are read. `pods` only serve the default drain period.
+ */
+export function buildServiceDesired(input: ServiceDesiredInput): ServiceDesired {
+  const ref = objectRef(input.service);
+  const own = `${ref.namespace}/${ref.name}`;
+  const slices: Slice[] = [];
+  for (const raw of asArray(input.endpointSlices)) {
+    const read = readSlice(raw);
+    if (read !== undefined && read.key === own) slices.push(read.slice);
+  }
+  const one = serviceDesired(input.service, slices, podGraceLookup(input.pods), input);
+  return { candidates: one.candidates, refusals: sortUnique(one.refusals), warnings: sortUnique(one.warnings) };
+}
+
+/** "<namespace>/<service name>" of the Service an EndpointSlice belongs to, if it names one. */
+export function endpointSliceServiceKey(raw: unknown): string | undefined {
+  const ref = objectRef(raw);
+  const serviceName = asString(prop(prop(prop(raw, 'metadata'), 'labels'), SERVICE_NAME_LABEL));
+  if (serviceName === undefined || serviceName === '' || ref.name === '') return undefined;
+  return `${ref.namespace}/${serviceName}`;
+}
+
+/** Pods (namespace/name) an EndpointSlice's endpoints point at, for the default drain period. */
+export function endpointSlicePodRefs(raw: unknown): string[] {
+  const namespace = objectRef(raw).namespace;
+  const out: string[] = [];
+  for (const e of asArray(prop(raw, 'endpoints'))) {
+    const t = prop(e, 'targetRef');
+    const name = asString(prop(t, 'name'));
+    const kind = asString(prop(t, 'kind'));
+    if (name === undefined || name === '' || (kind !== undefined && kind !== 'Pod')) continue;
+    out.push(`${asString(prop(t, 'namespace')) ?? namespace}/${name}`);
+  }
+  return out;
+}
+
+function podGraceLookup(pods: readonly V1Pod[] | undefined): (t: TargetRef) => number | undefined {
+  // Pods by namespace/name, for terminationGracePeriodSeconds
   const podsByName = new Map<string, { uid: string | undefined; grace: number | undefined }[]>();
-  for (const raw of asArray(input.pods)) {
+  for (const raw of asArray(pods)) {
     const ref = objectRef(raw);
     const g = prop(prop(raw, 'spec'), 'terminationGracePeriodSeconds');
     const grace = typeof g === 'number' && Number.isSafeInteger(g) && g >= 0 ? g : undefined;
@@ -287,7 +351,7 @@ export function buildDesired(input: DesiredInput): DesiredState {
     list.push({ uid: ref.uid, grace });
     podsByName.set(key, list);
   }
-  const graceOf = (t: TargetRef): number | undefined => {
+  return (t) => {
     let best: number | undefined;
     for (const p of podsByName.get(`${t.namespace}/${t.name}`) ?? []) {
       if (t.uid !== undefined && p.uid !== undefined && t.uid !== p.uid) continue; // a different pod of that name
@@ -295,174 +359,197 @@ export function buildDesired(input: DesiredInput): DesiredState {
     }
     return best;
   };
+}
 
-  const candidates = new Map<string, Candidate[]>();
+interface OneService {
+  readonly candidates: ServiceCandidate[];
+  readonly refusals: Refusal[];
+  readonly warnings: Refusal[];
+}
 
-  for (const raw of asArray(input.services)) {
-    const service = raw as V1Service;
-    if (!isOurs(service, { defaultClass: input.defaultClass })) continue;
-    const ref = objectRef(service);
-    const object: InvolvedObject = { kind: 'Service', ...ref };
-    if (ref.name === '' || ref.namespace === '') {
-      refusals.push({ object, reason: 'InvalidObject', message: 'the Service has no metadata.name or metadata.namespace' });
+function serviceDesired(
+  service: V1Service,
+  slices: readonly Slice[],
+  graceOf: (t: TargetRef) => number | undefined,
+  input: Omit<DesiredInput, 'services' | 'endpointSlices' | 'pods'>,
+): OneService {
+  const refusals: Refusal[] = [];
+  const warnings: Refusal[] = [];
+  const candidates: ServiceCandidate[] = [];
+  const done = (): OneService => ({ candidates, refusals, warnings });
+  const created = timestamp(prop(prop(service, 'metadata'), 'creationTimestamp'));
+  if (!isOurs(service, { defaultClass: input.defaultClass })) return done();
+  const ref = objectRef(service);
+  const object: InvolvedObject = { kind: 'Service', ...ref };
+  if (ref.name === '' || ref.namespace === '') {
+    refusals.push({ object, reason: 'InvalidObject', message: 'the Service has no metadata.name or metadata.namespace' });
+    return done();
+  }
+
+  const parsed = parseServiceConfig(service, input.defaults);
+  if (!parsed.ok) {
+    for (const e of parsed.errors) refusals.push({ object, reason: e.reason, message: e.message, field: e.field });
+    return done();
+  }
+  for (const w of parsed.warnings) warnings.push({ object, reason: 'AnnotationWarning', message: w });
+  const config = parsed.config;
+
+  // VIPs: status.loadBalancer.ingress[].ip, normalised, de-duplicated, owned.
+  const vips: IpAddress[] = [];
+  for (const ingress of asArray(prop(prop(prop(service, 'status'), 'loadBalancer'), 'ingress'))) {
+    const text = prop(ingress, 'ip');
+    if (text === undefined || text === null || text === '') continue; // hostname-only ingress: not ours to program
+    const ip = typeof text === 'string' ? ipOrUndefined(text) : undefined;
+    if (ip === undefined) {
+      refusals.push({ object, reason: 'InvalidIngressIp', message: `status.loadBalancer.ingress ip ${show(text)} is not an IP address; it was skipped` });
       continue;
     }
-
-    const parsed = parseServiceConfig(service, input.defaults);
-    if (!parsed.ok) {
-      for (const e of parsed.errors) refusals.push({ object, reason: e.reason, message: e.message, field: e.field });
+    if (vips.some((v) => v.text === ip.text)) continue;
+    if (!input.ownsVip(ip.text)) {
+      refusals.push({
+        object,
+        reason: 'VipNotOwned',
+        message: `VIP ${ip.text} is outside the pools/CIDRs this director manages; it was not programmed`,
+      });
       continue;
     }
-    for (const w of parsed.warnings) warnings.push({ object, reason: 'AnnotationWarning', message: w });
-    const config = parsed.config;
+    vips.push(ip);
+  }
 
-    // VIPs: status.loadBalancer.ingress[].ip, normalised, de-duplicated, owned.
-    const vips: IpAddress[] = [];
-    for (const ingress of asArray(prop(prop(prop(service, 'status'), 'loadBalancer'), 'ingress'))) {
-      const text = prop(ingress, 'ip');
-      if (text === undefined || text === null || text === '') continue; // hostname-only ingress: not ours to program
-      const ip = typeof text === 'string' ? ipOrUndefined(text) : undefined;
-      if (ip === undefined) {
-        refusals.push({ object, reason: 'InvalidIngressIp', message: `status.loadBalancer.ingress ip ${show(text)} is not an IP address; it was skipped` });
-        continue;
-      }
-      if (vips.some((v) => v.text === ip.text)) continue;
-      if (!input.ownsVip(ip.text)) {
-        refusals.push({
-          object,
-          reason: 'VipNotOwned',
-          message: `VIP ${ip.text} is outside the pools/CIDRs this director manages; it was not programmed`,
-        });
-        continue;
-      }
-      vips.push(ip);
+  // Ports
+  const ports: ServicePort[] = [];
+  for (const [i, p] of asArray(prop(prop(service, 'spec'), 'ports')).entries()) {
+    const name = asString(prop(p, 'name')) ?? '';
+    const k8sProtocol = prop(p, 'protocol') ?? 'TCP';
+    const protocol = typeof k8sProtocol === 'string' && Object.hasOwn(PROTOCOLS, k8sProtocol) ? PROTOCOLS[k8sProtocol] : undefined;
+    const port = asPort(prop(p, 'port'));
+    if (protocol === undefined || port === undefined) {
+      refusals.push({
+        object,
+        reason: 'InvalidServicePort',
+        field: `spec.ports[${i}]`,
+        message: `spec.ports[${i}] ${show(p)} needs protocol TCP, UDP or SCTP and a port 1..65535; that port was skipped`,
+      });
+      continue;
     }
-
-    // Ports
-    const ports: ServicePort[] = [];
-    for (const [i, p] of asArray(prop(prop(service, 'spec'), 'ports')).entries()) {
-      const name = asString(prop(p, 'name')) ?? '';
-      const k8sProtocol = prop(p, 'protocol') ?? 'TCP';
-      const protocol = typeof k8sProtocol === 'string' && Object.hasOwn(PROTOCOLS, k8sProtocol) ? PROTOCOLS[k8sProtocol] : undefined;
-      const port = asPort(prop(p, 'port'));
-      if (protocol === undefined || port === undefined) {
-        refusals.push({
-          object,
-          reason: 'InvalidServicePort',
-          field: `spec.ports[${i}]`,
-          message: `spec.ports[${i}] ${show(p)} needs protocol TCP, UDP or SCTP and a port 1..65535; that port was skipped`,
-        });
-        continue;
-      }
-      if (ports.some((q) => q.protocol === protocol && q.port === port)) {
-        refusals.push({
-          object,
-          reason: 'InvalidServicePort',
-          field: `spec.ports[${i}]`,
-          message: `spec.ports[${i}] repeats ${String(k8sProtocol)} ${port}; the repeat was skipped`,
-        });
-        continue;
-      }
-      ports.push({ name, protocol, k8sProtocol: k8sProtocol as string, port });
+    if (ports.some((q) => q.protocol === protocol && q.port === port)) {
+      refusals.push({
+        object,
+        reason: 'InvalidServicePort',
+        field: `spec.ports[${i}]`,
+        message: `spec.ports[${i}] repeats ${String(k8sProtocol)} ${port}; the repeat was skipped`,
+      });
+      continue;
     }
+    ports.push({ name, protocol, k8sProtocol: k8sProtocol as string, port });
+  }
 
-    const slices = slicesByService.get(`${ref.namespace}/${ref.name}`) ?? [];
     for (const s of slices) refusals.push(...s.problems);
-    const forwarding: ForwardingMethod = config.forwarding === 'direct' ? 'direct' : 'tunnel';
-    const tunnel: TunnelSpec | undefined =
-      config.forwarding === 'tunnel'
-        ? { type: 'ipip' }
-        : config.forwarding === 'gue'
-          ? { type: 'gue', ...(config.guePort === undefined ? {} : { port: config.guePort }) }
-          : undefined;
+  const forwarding: ForwardingMethod = config.forwarding === 'direct' ? 'direct' : 'tunnel';
+  const tunnel: TunnelSpec | undefined =
+    config.forwarding === 'tunnel'
+      ? { type: 'ipip' }
+      : config.forwarding === 'gue'
+        ? { type: 'gue', ...(config.guePort === undefined ? {} : { port: config.guePort }) }
+        : undefined;
 
-    // Drain period: annotation, else the largest grace period among the Service's pods, else default.
-    let podGrace: number | undefined;
-    if (config.drainSecondsSource === 'default') {
-      for (const s of slices) {
-        for (const e of s.endpoints) {
-          if (e.targetRef === undefined || (e.targetKind !== undefined && e.targetKind !== 'Pod')) continue;
-          const g = graceOf(e.targetRef);
-          if (g !== undefined && (podGrace === undefined || g > podGrace)) podGrace = g;
-        }
-      }
-    }
-    const drainSeconds = config.drainSecondsSource === 'annotation' ? config.drainSeconds : (podGrace ?? config.drainSeconds);
-
-    const scheduler = config.scheduler;
-    const spec = (key: VirtualServiceKey): DesiredService['spec'] => ({ key, scheduler, flags: config.flags });
-
-    for (const sp of ports) {
-      // The slices' port entry for this service port: same name (EndpointSlices resolve named
-      // targetPorts to numbers) and protocol.
-      const mismatches: string[] = [];
-      const byFamily = new Map<AddressFamily, Endpoint[]>();
-      for (const s of slices) {
-        // (The API keeps port names unique in a slice; a malformed slice with repeats must still
-        // give an order-independent answer, so every matching entry must agree.)
-        const entries = s.ports.filter((q) => q.name === sp.name && q.protocol === sp.k8sProtocol && q.port !== undefined);
-        if (entries.length === 0) continue;
-        const other = entries.find((q) => q.port !== sp.port);
-        if (other !== undefined) {
-          const found = [...new Set(entries.map((q) => q.port))].sort((x, y) => (x ?? 0) - (y ?? 0)).join('/');
-          if (s.endpoints.length > 0) mismatches.push(`${found} (EndpointSlice ${s.ref.name})`);
-          continue;
-        }
-        const list = byFamily.get(s.family) ?? [];
-        list.push(...s.endpoints);
-        byFamily.set(s.family, list);
-      }
-      if (mismatches.length > 0) {
-        mismatches.sort();
-        const label = sp.name === '' ? `${sp.k8sProtocol} ${sp.port}` : `"${sp.name}" (${sp.k8sProtocol} ${sp.port})`;
-        refusals.push({
-          object,
-          reason: 'PortMismatch',
-          message:
-            `service port ${label} reaches its pods on port ${mismatches.join(', ')}: ` +
-            `IPIP/direct-return forwarding cannot rewrite ports, so the pods must listen on ${sp.port}; ` +
-            `set targetPort to ${sp.port} (and the container port to match). The port was not programmed`,
-        });
-        continue;
-      }
-
-      for (const vip of vips) {
-        // Merge duplicates (an address in two slices): ready wins, then a stable tie-break.
-        const merged = new Map<string, Endpoint>();
-        for (const e of byFamily.get(vip.family) ?? []) {
-          const seen = merged.get(e.ip.text);
-          if (
-            seen === undefined ||
-            e.weight > seen.weight ||
-            (e.weight === seen.weight && compareStrings(targetRefKey(e.targetRef), targetRefKey(seen.targetRef)) < 0)
-          ) {
-            merged.set(e.ip.text, e);
-          }
-        }
-        const destinations = [...merged.values()]
-          .sort((a, b) => compareBytes(a.ip.bytes, b.ip.bytes))
-          .map(
-            (e): DesiredDestination => ({
-              address: e.ip.text,
-              port: sp.port,
-              forwarding,
-              weight: e.weight,
-              lastWeight: 1,
-              ...(tunnel === undefined ? {} : { tunnel }),
-              ...(e.targetRef === undefined ? {} : { targetRef: e.targetRef }),
-            }),
-          );
-        const key: VirtualServiceKey = { protocol: sp.protocol, address: vip.text, port: sp.port };
-        const desired: DesiredService = { source: ref, key, portName: sp.name, spec: spec(key), destinations, drainSeconds, config };
-        const k = serviceKeyString(key);
-        const list = candidates.get(k) ?? [];
-        list.push({ service: desired, created: timestamp(prop(prop(service, 'metadata'), 'creationTimestamp')), object });
-        candidates.set(k, list);
+  // Drain period: annotation, else the largest grace period among the Service's pods, else default.
+  let podGrace: number | undefined;
+  if (config.drainSecondsSource === 'default') {
+    for (const s of slices) {
+      for (const e of s.endpoints) {
+        if (e.targetRef === undefined || (e.targetKind !== undefined && e.targetKind !== 'Pod')) continue;
+        const g = graceOf(e.targetRef);
+        if (g !== undefined && (podGrace === undefined || g > podGrace)) podGrace = g;
       }
     }
   }
+  const drainSeconds = config.drainSecondsSource === 'annotation' ? config.drainSeconds : (podGrace ?? config.drainSeconds);
 
-  // Two Services on one VIP:port/protocol: the older one keeps it (then namespace/name/uid).
+  const scheduler = config.scheduler;
+  const spec = (key: VirtualServiceKey): DesiredService['spec'] => ({ key, scheduler, flags: config.flags });
+
+  for (const sp of ports) {
+    // The slices' port entry for this service port: same name (EndpointSlices resolve named
+    // targetPorts to numbers) and protocol.
+    const mismatches: string[] = [];
+    const byFamily = new Map<AddressFamily, Endpoint[]>();
+    for (const s of slices) {
+      // (The API keeps port names unique in a slice; a malformed slice with repeats must still
+      // give an order-independent answer, so every matching entry must agree.)
+      const entries = s.ports.filter((q) => q.name === sp.name && q.protocol === sp.k8sProtocol && q.port !== undefined);
+      if (entries.length === 0) continue;
+      const other = entries.find((q) => q.port !== sp.port);
+      if (other !== undefined) {
+        const found = [...new Set(entries.map((q) => q.port))].sort((x, y) => (x ?? 0) - (y ?? 0)).join('/');
+        if (s.endpoints.length > 0) mismatches.push(`${found} (EndpointSlice ${s.ref.name})`);
+        continue;
+      }
+      const list = byFamily.get(s.family) ?? [];
+      list.push(...s.endpoints);
+      byFamily.set(s.family, list);
+    }
+    if (mismatches.length > 0) {
+      mismatches.sort();
+      const label = sp.name === '' ? `${sp.k8sProtocol} ${sp.port}` : `"${sp.name}" (${sp.k8sProtocol} ${sp.port})`;
+      refusals.push({
+        object,
+        reason: 'PortMismatch',
+        message:
+          `service port ${label} reaches its pods on port ${mismatches.join(', ')}: ` +
+          `IPIP/direct-return forwarding cannot rewrite ports, so the pods must listen on ${sp.port}; ` +
+          `set targetPort to ${sp.port} (and the container port to match). The port was not programmed`,
+      });
+      continue;
+    }
+
+    for (const vip of vips) {
+      // Merge duplicates (an address in two slices): ready wins, then a stable tie-break.
+      const merged = new Map<string, Endpoint>();
+      for (const e of byFamily.get(vip.family) ?? []) {
+        const seen = merged.get(e.ip.text);
+        if (
+          seen === undefined ||
+          e.weight > seen.weight ||
+          (e.weight === seen.weight && compareStrings(targetRefKey(e.targetRef), targetRefKey(seen.targetRef)) < 0)
+        ) {
+          merged.set(e.ip.text, e);
+        }
+      }
+      const destinations = [...merged.values()]
+        .sort((a, b) => compareBytes(a.ip.bytes, b.ip.bytes))
+        .map(
+          (e): DesiredDestination => ({
+            address: e.ip.text,
+            port: sp.port,
+            forwarding,
+            weight: e.weight,
+            lastWeight: 1,
+            ...(tunnel === undefined ? {} : { tunnel }),
+            ...(e.targetRef === undefined ? {} : { targetRef: e.targetRef }),
+          }),
+        );
+      const key: VirtualServiceKey = { protocol: sp.protocol, address: vip.text, port: sp.port };
+      const desired: DesiredService = { source: ref, key, portName: sp.name, spec: spec(key), destinations, drainSeconds, config };
+      candidates.push({ service: desired, created, object });
+    }
+  }
+  return done();
+}
+
+/**
+ * Two Services on one VIP:port/protocol: the older one keeps it (then namespace/name/uid); the
+ * others get a VipPortConflict refusal. Output sorted by serviceKeyString(key).
+ */
+export function resolveVipPortConflicts(all: readonly ServiceCandidate[]): { services: DesiredService[]; refusals: Refusal[] } {
+  const candidates = new Map<string, ServiceCandidate[]>();
+  for (const c of all) {
+    const k = serviceKeyString(c.service.key);
+    const list = candidates.get(k);
+    if (list === undefined) candidates.set(k, [c]);
+    else list.push(c);
+  }
+  const refusals: Refusal[] = [];
   const services: DesiredService[] = [];
   for (const [k, list] of candidates) {
     list.sort(
@@ -488,5 +575,5 @@ export function buildDesired(input: DesiredInput): DesiredState {
   }
   services.sort((a, b) => compareStrings(serviceKeyString(a.key), serviceKeyString(b.key)));
 
-  return { services, refusals: sortUnique(refusals), warnings: sortUnique(warnings) };
+  return { services, refusals };
 }

@@ -2,7 +2,7 @@ import { describe, expect, it } from '@jest/globals';
 import fc from 'fast-check';
 import type { V1EndpointSlice, V1Pod, V1Service } from '@kubernetes/client-node';
 import { serviceKeyString } from '@balanced/ipvs';
-import { buildDesired, canonicalCompare, type DesiredInput, type DesiredState } from '../src/desired-state.js';
+import { buildDesired, buildServiceDesired, canonicalCompare, resolveVipPortConflicts, type DesiredInput, type DesiredState, type Refusal } from '../src/desired-state.js';
 
 // A small universe so that generated objects collide: shared names, shared VIPs, shared
 // endpoint addresses, dual-stack, ports that do and do not match.
@@ -198,6 +198,26 @@ describe('buildDesired: properties', () => {
         });
       }),
       { numRuns: 200 },
+    );
+  });
+
+  it('is the same as building each Service alone and then settling VIP:port conflicts', () => {
+    // The ipvs-controller rebuilds only the Services that changed; it relies on this.
+    const sameRefusals = (a: readonly Refusal[], b: readonly Refusal[]) => expect(JSON.stringify([...a].map((r) => JSON.stringify(r)).sort())).toBe(JSON.stringify([...b].map((r) => JSON.stringify(r)).sort()));
+    fc.assert(
+      fc.property(fc.boolean(), fc.nat(), (corrupt, seed) => {
+        const [world] = fc.sample(worldArb(corrupt), { numRuns: 1, seed });
+        if (world === undefined) return;
+        const whole = build(world);
+        const alone = (Array.isArray(world.services) ? world.services : []).map((service) =>
+          buildServiceDesired({ service, endpointSlices: world.endpointSlices, pods: world.pods, ownsVip, defaultClass: world.defaultClass }),
+        );
+        const settled = resolveVipPortConflicts(alone.flatMap((a) => a.candidates));
+        expect(settled.services).toEqual(whole.services);
+        sameRefusals([...new Set([...alone.flatMap((a) => a.refusals), ...settled.refusals].map((r) => JSON.stringify(r)))].map((r) => JSON.parse(r) as Refusal), whole.refusals);
+        sameRefusals([...new Set(alone.flatMap((a) => a.warnings).map((r) => JSON.stringify(r)))].map((r) => JSON.parse(r) as Refusal), whole.warnings);
+      }),
+      { numRuns: 400 },
     );
   });
 

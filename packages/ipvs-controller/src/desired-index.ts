@@ -1,0 +1,316 @@
+import type { KubernetesObject, V1EndpointSlice, V1Pod, V1Service } from '@kubernetes/client-node';
+import { serviceKeyString } from '@balanced/ipvs';
+import {
+  buildServiceDesired,
+  endpointSlicePodRefs,
+  endpointSliceServiceKey,
+  resolveVipPortConflicts,
+  type DesiredService as K8sDesiredService,
+  type ObjectChange,
+  type Refusal,
+  type ServiceCandidate,
+} from '@balanced/k8s';
+import type { DesiredService } from './model.js';
+
+export interface ClusterSnapshot {
+  services(): readonly V1Service[];
+  endpointSlices(): readonly V1EndpointSlice[];
+  pods(): readonly V1Pod[];
+}
+
+export interface DesiredIndexOptions {
+  /** The informer caches: read whole only after a (re)list, or on the first snapshot. */
+  readonly cluster: ClusterSnapshot;
+  readonly ownsVip: (ip: string) => boolean;
+  readonly defaultClass: boolean;
+  readonly defaultDrainSeconds: number;
+  /** Every refusal and warning that stands, whenever a snapshot rebuilt something. */
+  readonly onRefusals?: (refusals: readonly Refusal[], warnings: readonly Refusal[]) => void;
+}
+
+/** What the reconciler plans against. */
+export interface DesiredSnapshot {
+  /** Every desired virtual service, by serviceKeyString(key). */
+  readonly services: ReadonlyMap<string, DesiredService>;
+  /** Virtual services whose desired state may differ from the previous snapshot ('all': any). */
+  readonly changed: ReadonlySet<string> | 'all';
+  /** VIPs the desired services use, sorted. */
+  readonly vips: readonly string[];
+  readonly vipsChanged: boolean;
+}
+
+interface SourceState {
+  readonly candidates: readonly ServiceCandidate[];
+  /** The candidates are a last good state kept through an annotation error. */
+  readonly kept: boolean;
+  readonly refusals: readonly Refusal[];
+  readonly warnings: readonly Refusal[];
+  readonly pods: readonly string[];
+}
+
+type Kind = 'services' | 'endpointslices' | 'pods';
+const KINDS: readonly Kind[] = ['services', 'endpointslices', 'pods'];
+
+const EMPTY: SourceState = { candidates: [], kept: false, refusals: [], warnings: [], pods: [] };
+
+function nameKey(o: KubernetesObject): string {
+  return `${o.metadata?.namespace ?? ''}/${o.metadata?.name ?? ''}`;
+}
+
+/**
+ * The desired IPVS state, kept up to date one Service at a time. Informer events mark the
+ * Service they concern dirty (an EndpointSlice its Service, a Pod the Services whose slices
+ * point at it); a snapshot rebuilds only dirty Services with the pure builder of @balanced/k8s
+ * and settles VIP:port conflicts only for the virtual services they touch. The result is the
+ * same as buildDesired over the whole cache (a property test holds it to that), at a cost
+ * proportional to the change. After a (re)list the kind is read whole and everything is rebuilt.
+ *
+ * A Service that was programmed and is now refused for an invalid annotation keeps its last
+ * good state (a typo on a live Service must not take it down); the refusal still stands.
+ */
+export class DesiredIndex {
+  private readonly services = new Map<string, V1Service>();
+  private readonly slices = new Map<string, { owner: string | undefined; object: V1EndpointSlice }>();
+  private readonly slicesByOwner = new Map<string, Map<string, V1EndpointSlice>>();
+  private readonly pods = new Map<string, V1Pod>();
+  private readonly podUsers = new Map<string, Set<string>>();
+  private readonly sources = new Map<string, SourceState>();
+  /** Virtual service id → Service (namespace/name) → its candidate (and whether it is kept). */
+  private readonly claims = new Map<string, Map<string, { candidate: ServiceCandidate; kept: boolean }>>();
+  private readonly winners = new Map<string, DesiredService>();
+  private readonly conflicts = new Map<string, readonly Refusal[]>();
+  private readonly vipUse = new Map<string, number>();
+  private vipList: string[] = [];
+  private vipsChanged = true;
+  private readonly dirty = new Set<string>();
+  private readonly relist = new Set<Kind>(KINDS);
+  private changed = new Set<string>();
+  private everything = true;
+
+  constructor(private readonly options: DesiredIndexOptions) {}
+
+  /** Feed it the cluster cache's onChange: an object change, or a (re)list of a kind. */
+  observe(kind: string, change?: ObjectChange): void {
+    if (!(KINDS as readonly string[]).includes(kind)) return;
+    if (change === undefined) {
+      this.relist.add(kind as Kind);
+      return;
+    }
+    const gone = change.type === 'delete';
+    switch (kind as Kind) {
+      case 'services':
+        this.putService(change.object as V1Service, gone);
+        break;
+      case 'endpointslices':
+        this.putSlice(change.object as V1EndpointSlice, gone);
+        break;
+      case 'pods':
+        this.putPod(change.object as V1Pod, gone);
+        break;
+    }
+  }
+
+  /** Rebuild what is dirty; the changes reported are those since the previous snapshot. */
+  snapshot(): DesiredSnapshot {
+    const rebuilt = this.relist.size > 0 || this.dirty.size > 0;
+    if (this.relist.size > 0) this.reread();
+    for (const source of this.dirty) this.rebuild(source);
+    this.dirty.clear();
+    if (rebuilt) this.options.onRefusals?.(...this.allRefusals());
+    if (this.vipsChanged) this.vipList = [...this.vipUse.keys()].sort();
+    const snapshot: DesiredSnapshot = {
+      services: this.winners,
+      changed: this.everything ? 'all' : this.changed,
+      vips: this.vipList,
+      vipsChanged: this.vipsChanged,
+    };
+    this.changed = new Set();
+    this.everything = false;
+    this.vipsChanged = false;
+    return snapshot;
+  }
+
+  // ---- observing ----------------------------------------------------------------------
+
+  private putService(object: V1Service, gone: boolean): void {
+    const key = nameKey(object);
+    if (gone) this.services.delete(key);
+    else this.services.set(key, object);
+    this.dirty.add(key);
+  }
+
+  private putSlice(object: V1EndpointSlice, gone: boolean): void {
+    const id = nameKey(object);
+    const before = this.slices.get(id);
+    if (before?.owner !== undefined) {
+      this.slicesByOwner.get(before.owner)?.delete(id);
+      this.dirty.add(before.owner);
+    }
+    if (gone) {
+      this.slices.delete(id);
+      return;
+    }
+    const owner = endpointSliceServiceKey(object);
+    this.slices.set(id, { owner, object });
+    if (owner === undefined) return;
+    let mine = this.slicesByOwner.get(owner);
+    if (mine === undefined) this.slicesByOwner.set(owner, (mine = new Map()));
+    mine.set(id, object);
+    this.dirty.add(owner);
+  }
+
+  private putPod(object: V1Pod, gone: boolean): void {
+    const key = nameKey(object);
+    if (gone) this.pods.delete(key);
+    else this.pods.set(key, object);
+    for (const source of this.podUsers.get(key) ?? []) this.dirty.add(source);
+  }
+
+  /** After a (re)list: read the kind whole; every Service is rebuilt. */
+  private reread(): void {
+    const c = this.options.cluster;
+    if (this.relist.has('services')) {
+      this.services.clear();
+      for (const s of c.services()) this.services.set(nameKey(s), s);
+    }
+    if (this.relist.has('endpointslices')) {
+      this.slices.clear();
+      this.slicesByOwner.clear();
+      for (const s of c.endpointSlices()) this.putSlice(s, false);
+    }
+    if (this.relist.has('pods')) {
+      this.pods.clear();
+      for (const p of c.pods()) this.pods.set(nameKey(p), p);
+    }
+    this.relist.clear();
+    for (const key of this.services.keys()) this.dirty.add(key);
+    for (const key of this.sources.keys()) this.dirty.add(key);
+    this.everything = true;
+  }
+
+  // ---- rebuilding ---------------------------------------------------------------------
+
+  private rebuild(source: string): void {
+    const before = this.sources.get(source) ?? EMPTY;
+    const service = this.services.get(source);
+    let next = EMPTY;
+    if (service !== undefined) {
+      const slices = [...(this.slicesByOwner.get(source)?.values() ?? [])];
+      const podKeys = [...new Set(slices.flatMap((s) => endpointSlicePodRefs(s)))];
+      const pods = podKeys.map((k) => this.pods.get(k)).filter((p): p is V1Pod => p !== undefined);
+      const built = buildServiceDesired({
+        service,
+        endpointSlices: slices,
+        pods,
+        ownsVip: this.options.ownsVip,
+        defaultClass: this.options.defaultClass,
+        defaults: { drainSeconds: this.options.defaultDrainSeconds },
+      });
+      const annotationError = built.refusals.some((r) => r.object.kind === 'Service' && r.field?.startsWith('metadata.annotations') === true);
+      const keep = built.candidates.length === 0 && annotationError && before.candidates.length > 0;
+      next = {
+        candidates: keep ? before.candidates : built.candidates,
+        kept: keep,
+        refusals: built.refusals,
+        warnings: built.warnings,
+        pods: podKeys,
+      };
+    }
+    this.indexPods(source, before.pods, next.pods);
+    if (next === EMPTY) this.sources.delete(source);
+    else this.sources.set(source, next);
+
+    const touched = new Set<string>();
+    for (const c of before.candidates) {
+      const id = serviceKeyString(c.service.key);
+      touched.add(id);
+      this.claims.get(id)?.delete(source);
+    }
+    for (const c of next.candidates) {
+      const id = serviceKeyString(c.service.key);
+      touched.add(id);
+      let claim = this.claims.get(id);
+      if (claim === undefined) this.claims.set(id, (claim = new Map()));
+      claim.set(source, { candidate: c, kept: next.kept });
+    }
+    for (const id of touched) this.settle(id);
+  }
+
+  private indexPods(source: string, before: readonly string[], after: readonly string[]): void {
+    for (const p of before) {
+      const users = this.podUsers.get(p);
+      users?.delete(source);
+      if (users?.size === 0) this.podUsers.delete(p);
+    }
+    for (const p of after) {
+      let users = this.podUsers.get(p);
+      if (users === undefined) this.podUsers.set(p, (users = new Set()));
+      users.add(source);
+    }
+  }
+
+  /** Who holds one VIP:port now: fresh claims before kept ones, then the older Service. */
+  private settle(id: string): void {
+    const claim = this.claims.get(id);
+    const all = [...(claim?.values() ?? [])];
+    const fresh = all.filter((c) => !c.kept).map((c) => c.candidate);
+    const contenders = fresh.length > 0 ? fresh : all.map((c) => c.candidate);
+    const resolved = resolveVipPortConflicts(contenders);
+    const winner: K8sDesiredService | undefined = resolved.services[0];
+    if (claim?.size === 0) this.claims.delete(id);
+    if (fresh.length > 0 && resolved.refusals.length > 0) this.conflicts.set(id, resolved.refusals);
+    else this.conflicts.delete(id);
+
+    const before = this.winners.get(id);
+    if (before === winner) return;
+    this.changed.add(id);
+    if (before !== undefined) this.useVip(before.spec.key, -1);
+    if (winner === undefined) {
+      this.winners.delete(id);
+    } else {
+      this.winners.set(id, winner);
+      this.useVip(winner.spec.key, 1);
+    }
+  }
+
+  private useVip(key: DesiredService['spec']['key'], delta: number): void {
+    if ('fwmark' in key) return;
+    const n = (this.vipUse.get(key.address) ?? 0) + delta;
+    if (n <= 0) {
+      this.vipUse.delete(key.address);
+      this.vipsChanged = true;
+    } else {
+      if (!this.vipUse.has(key.address)) this.vipsChanged = true;
+      this.vipUse.set(key.address, n);
+    }
+  }
+
+  private allRefusals(): [Refusal[], Refusal[]] {
+    const refusals: Refusal[] = [];
+    const warnings: Refusal[] = [];
+    for (const s of this.sources.values()) {
+      refusals.push(...s.refusals);
+      warnings.push(...s.warnings);
+    }
+    for (const r of this.conflicts.values()) refusals.push(...r);
+    return [refusals, warnings];
+  }
+}
+
+/**
+ * The whole desired state from a snapshot of the caches, each call rebuilt from scratch (for
+ * callers without informer events: tests, the CLI, benchmarks' checks).
+ */
+export function desiredSource(options: DesiredIndexOptions): () => DesiredService[] {
+  const index = new DesiredIndex(options);
+  return () => {
+    for (const kind of KINDS) index.observe(kind);
+    return [...index.snapshot().services.values()].sort((a, b) => compareIds(a, b));
+  };
+}
+
+function compareIds(a: DesiredService, b: DesiredService): number {
+  const x = serviceKeyString(a.spec.key);
+  const y = serviceKeyString(b.spec.key);
+  return x < y ? -1 : x > y ? 1 : 0;
+}
