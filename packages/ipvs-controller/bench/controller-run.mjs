@@ -1,7 +1,7 @@
 // One host run of the controller bench at one scale (controller.bench.mjs drives it):
 //   node bench/controller-run.mjs <services> <changes> [opLogPath]
 // Prints one JSON line with the figures. The real pipeline: TestApiServer (a child process,
-// loopback) → client-node informers (createClusterCache) → desiredSource → Controller →
+// loopback) → client-node informers (createClusterCache) → DesiredIndex → Controller →
 // Reconciler → ipvsKernel(IpvsClient.over(recorder)).
 //
 // The recorder is a netlink Transport standing in for the kernel:
@@ -27,7 +27,9 @@ import {
   CTRL_ATTR_FAMILY_NAME,
   CTRL_ATTR_MAXATTR,
   CTRL_ATTR_VERSION,
+  Errno,
   GENL_ID_CTRL,
+  NetlinkError,
   NLM_F_DUMP,
   NLM_F_MULTI,
   NLM_F_REQUEST,
@@ -36,7 +38,7 @@ import {
 } from '@balanced/netlink';
 import { createClusterCache } from '@balanced/k8s';
 import { testKubeConfig } from '@balanced/testkit';
-import { Controller, Reconciler, applyToModel, cidrOwnership, desiredSource, ipvsKernel, serviceOwnership } from '../dist/index.js';
+import { Controller, DesiredIndex, Reconciler, applyToModel, cidrOwnership, desiredSource, ipvsKernel, serviceOwnership } from '../dist/index.js';
 import { NAMESPACE, VIP_CIDR, changes as makeChanges, sliceName } from './workload.mjs';
 
 const SERVICES = Number(process.argv[2]);
@@ -73,6 +75,7 @@ const recorder = {
   requests: 0,
   bytes: 0,
   dumps: 0,
+  reads: 0,
   async execute(requests) {
     return requests.map((r) => {
       if (r.type === GENL_ID_CTRL) return { ok: true, messages: [FAMILY_REPLY] };
@@ -87,6 +90,13 @@ const recorder = {
           if (!e) return { ok: true, messages: [] };
           return { ok: true, messages: (e.destMsgs ??= e.model.destinations.map((d) => reply(C.IPVS_CMD_NEW_DEST, encodeDestination(e.model.service.key, d)))) };
         }
+      }
+      if (command === C.IPVS_CMD_GET_SERVICE) {
+        // One service (the reconciler re-reads a few before deleting): its reply, or ESRCH.
+        this.reads += 1;
+        const e = table.get(serviceKeyString(decodeService({ header: { type: r.type, flags: 0, sequence: 0, portId: 0 }, data: r.data }).key));
+        if (!e) return { ok: false, error: new NetlinkError({ code: 'NETLINK_KERNEL_ERROR', op: 'GET_SERVICE', errno: Errno.ESRCH }) };
+        return { ok: true, messages: [(e.svcMsg ??= reply(C.IPVS_CMD_NEW_SERVICE, encodeService(e.model.service)))] };
       }
       // A change: encode it as the connection would put it on the socket, and ACK it.
       this.requests += 1;
@@ -136,11 +146,17 @@ const kernel = {
     if (passTiming) passTiming.dumpMs += now() - t;
     return r;
   },
+  async read(keys) {
+    const t = now();
+    const r = await base.read(keys);
+    if (passTiming) passTiming.dumpMs += now() - t;
+    return r;
+  },
   async apply(ops) {
     const t = now();
     const results = await base.apply(ops);
     const t1 = now();
-    advanceModel(ops);
+    if (!process.env.NO_MODEL) advanceModel(ops);
     if (passTiming) {
       passTiming.applyMs += t1 - t;
       passTiming.harnessMs += now() - t1;
@@ -161,11 +177,11 @@ const kernel = {
 const ownsIp = cidrOwnership([VIP_CIDR]);
 const cache = createClusterCache(kc, { kinds: ['services', 'endpointslices', 'pods'], relistIntervalMs: 0 });
 const reconciler = new Reconciler({ kernel, owns: serviceOwnership(ownsIp), defaultDrainSeconds: 30 });
-const buildDesired = desiredSource({ cluster: cache, ownsVip: ownsIp, defaultClass: false, defaultDrainSeconds: 30 });
+const index = new DesiredIndex({ cluster: cache, ownsVip: ownsIp, defaultClass: false, defaultDrainSeconds: 30 });
 let lastDesiredMs = 0;
 const desired = () => {
   const t = now();
-  const d = buildDesired();
+  const d = index.snapshot();
   lastDesiredMs = now() - t;
   return d;
 };
@@ -178,6 +194,7 @@ reconciler.reconcile = async (...args) => {
     const report = await realReconcile(...args);
     timing.reconcileMs = now() - timing.startedAt;
     timing.read = report.read;
+    timing.planned = report.planned;
     timing.ops = report.ops.length;
     timing.failed = report.failed.length;
     timing.pendingDrains = report.pendingDrains;
@@ -202,23 +219,27 @@ const controller = new Controller({
 const tStart = now();
 await cache.start();
 const tSynced = now();
+globalThis.gc?.();
+const liveAfterList = process.memoryUsage();
 let lastSliceEvent = 0;
-cache.onChange((kind) => {
+cache.onChange((kind, change) => {
+  index.observe(kind, change);
   if (kind === 'endpointslices') lastSliceEvent = now();
   controller.markDirty();
 });
 const initialProfiler = process.env.BALANCED_BENCH_PROFILE_INITIAL ? await startProfiler() : undefined;
 controller.start();
-const firstReport = await firstPassDone;
+const firstFailed = (await firstPassDone).failed.length; // (the report itself is not kept: the controller does not keep it)
 const tFirst = now();
 const first = passes[0];
 const rssAfterSync = process.memoryUsage();
 const initialProfile = initialProfiler ? summariseProfile(await initialProfiler.stop()) : undefined;
 globalThis.gc?.();
 const liveAfterSync = process.memoryUsage();
+if (process.env.HEAP_SNAPSHOT) (await import('node:v8')).writeHeapSnapshot(process.env.HEAP_SNAPSHOT);
 const initialRequests = recorder.requests;
 const initialBytes = recorder.bytes;
-if (firstReport.failed.length) throw new Error(`initial pass: ${firstReport.failed.length} failed`);
+if (firstFailed) throw new Error(`initial pass: ${firstFailed} failed`);
 
 // ---- changes through the REST API ------------------------------------------------------
 const discovery = kc.makeApiClient(DiscoveryV1Api);
@@ -283,7 +304,7 @@ if (PROFILE_CHANGES > 0) {
 
 // ---- check: the model holds exactly what a fresh director would program ----------------
 await settle();
-const want = buildDesired();
+const want = desiredSource({ cluster: cache, ownsVip: ownsIp, defaultClass: false, defaultDrainSeconds: 30 })();
 let mismatches = 0;
 for (const d of want) {
   const have = table.get(serviceKeyString(d.spec.key))?.model.destinations ?? [];
@@ -321,7 +342,7 @@ for (const kind of ['flip-ready', 'remove', 'add']) {
   byKind[kind] = { ...dist(s.map((x) => x.ms)), opsPerChange: dist(s.map((x) => x.ops.length)), fullReads: s.filter((x) => x.read === 'full').length };
 }
 const byRead = {};
-for (const read of ['cached', 'full']) {
+for (const read of ['cached', 'partial', 'full']) {
   const s = ok.filter((x) => x.read === read);
   byRead[read] = { ...dist(s.map((x) => x.ms)), desiredMs: dist(s.map((x) => x.desiredMs)), dumpMs: dist(s.map((x) => x.dumpMs)), applyMs: dist(s.map((x) => x.applyMs)) };
 }
@@ -338,8 +359,11 @@ console.log(
       netlinkRequests: initialRequests,
       netlinkBytes: initialBytes,
       breakdown: { desiredMs: first.desiredMs, reconcileMs: first.reconcileMs, dumpMs: first.dumpMs, applyEncodeMs: first.applyMs, planAndViewMs: first.reconcileMs - first.dumpMs - first.applyMs - first.harnessMs, harnessModelMs: first.harnessMs },
+      afterListGc: { rssMb: mb(liveAfterList.rss), heapUsedMb: mb(liveAfterList.heapUsed) },
       rssMb: mb(rssAfterSync.rss),
       heapUsedMb: mb(rssAfterSync.heapUsed),
+      heapTotalMb: mb(rssAfterSync.heapTotal),
+      externalMb: mb(rssAfterSync.external),
       afterGc: globalThis.gc ? { rssMb: mb(liveAfterSync.rss), heapUsedMb: mb(liveAfterSync.heapUsed) } : undefined,
     },
     changes: {

@@ -1,6 +1,6 @@
 // Host bench of the director controller (npm run bench -w @balanced/ipvs-controller, first
 // half): the real pipeline — test API server (own process, loopback) → client-node informers
-// → desiredSource → Controller → Reconciler → IpvsClient — with the netlink transport replaced
+// → DesiredIndex → Controller → Reconciler → IpvsClient — with the netlink transport replaced
 // by a recorder (see controller-run.mjs). Per scale, in a fresh process: initial sync of N
 // Services × 10 endpoints (time from informers synced to the first pass's ops recorded, ops,
 // RSS), then single-EndpointSlice changes through the REST API (time from the write call to

@@ -73,7 +73,8 @@ export class DesiredIndex {
   private readonly slices = new Map<string, { owner: string | undefined; object: V1EndpointSlice }>();
   private readonly slicesByOwner = new Map<string, Map<string, V1EndpointSlice>>();
   private readonly pods = new Map<string, V1Pod>();
-  private readonly podUsers = new Map<string, Set<string>>();
+  /** Pod (namespace/name) → the Service(s) whose slices point at it: usually one, kept as a string. */
+  private readonly podUsers = new Map<string, string | Set<string>>();
   private readonly sources = new Map<string, SourceState>();
   /** Virtual service id → Service (namespace/name) → its candidate (and whether it is kept). */
   private readonly claims = new Map<string, Map<string, { candidate: ServiceCandidate; kept: boolean }>>();
@@ -163,7 +164,9 @@ export class DesiredIndex {
     const key = nameKey(object);
     if (gone) this.pods.delete(key);
     else this.pods.set(key, object);
-    for (const source of this.podUsers.get(key) ?? []) this.dirty.add(source);
+    const users = this.podUsers.get(key);
+    if (typeof users === 'string') this.dirty.add(users);
+    else for (const source of users ?? []) this.dirty.add(source);
   }
 
   /** After a (re)list: read the kind whole; every Service is rebuilt. */
@@ -239,13 +242,18 @@ export class DesiredIndex {
   private indexPods(source: string, before: readonly string[], after: readonly string[]): void {
     for (const p of before) {
       const users = this.podUsers.get(p);
-      users?.delete(source);
-      if (users?.size === 0) this.podUsers.delete(p);
+      if (users === source) this.podUsers.delete(p);
+      else if (typeof users === 'object') {
+        users.delete(source);
+        if (users.size === 1) this.podUsers.set(p, [...users][0] as string);
+      }
     }
     for (const p of after) {
-      let users = this.podUsers.get(p);
-      if (users === undefined) this.podUsers.set(p, (users = new Set()));
-      users.add(source);
+      const users = this.podUsers.get(p);
+      if (users === undefined) this.podUsers.set(p, source);
+      else if (typeof users === 'string') {
+        if (users !== source) this.podUsers.set(p, new Set([users, source]));
+      } else users.add(source);
     }
   }
 

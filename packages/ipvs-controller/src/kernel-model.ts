@@ -1,4 +1,4 @@
-import { destinationKeyString, serviceKeyString, type Destination, type IpvsOperation, type Service } from '@balanced/ipvs';
+import { destinationKeyString, serviceKeyString, type Destination, type DestinationSpec, type IpvsOperation, type Service } from '@balanced/ipvs';
 import { parseIp } from '@balanced/netlink';
 import type { ActualService } from './model.js';
 
@@ -87,7 +87,7 @@ export function applyToModel(state: readonly ModelService[], ops: readonly IpvsO
           lastWeight: d.weight,
           upperThreshold: d.upperThreshold ?? 0,
           lowerThreshold: d.lowerThreshold ?? 0,
-          tunnel: d.forwarding === 'tunnel' ? { type: d.tunnel?.type ?? 'ipip', port: d.tunnel?.port ?? 0, flags: d.tunnel?.flags ?? 0 } : undefined,
+          tunnel: d.forwarding === 'tunnel' ? tunnelOf(d.tunnel) : undefined,
           activeConnections: 0,
           inactiveConnections: 0,
           persistentConnections: 0,
@@ -111,7 +111,7 @@ export function applyToModel(state: readonly ModelService[], ops: readonly IpvsO
           lastWeight: d.weight !== 0 ? d.weight : old.lastWeight,
           upperThreshold: d.upperThreshold ?? 0,
           lowerThreshold: d.lowerThreshold ?? 0,
-          tunnel: d.forwarding === 'tunnel' ? { type: d.tunnel?.type ?? 'ipip', port: d.tunnel?.port ?? 0, flags: d.tunnel?.flags ?? 0 } : undefined,
+          tunnel: d.forwarding === 'tunnel' ? tunnelOf(d.tunnel) : undefined,
         };
         break;
       }
@@ -127,6 +127,16 @@ export function applyToModel(state: readonly ModelService[], ops: readonly IpvsO
     }
   }
   return services;
+}
+
+const IPIP: NonNullable<Destination['tunnel']> = Object.freeze({ type: 'ipip', port: 0, flags: 0 });
+
+/** The tunnel a destination reports; the common plain IPIP one is shared (views hold 100k+ destinations). */
+function tunnelOf(t: DestinationSpec['tunnel']): NonNullable<Destination['tunnel']> {
+  const type = t?.type ?? 'ipip';
+  const port = t?.port ?? 0;
+  const flags = t?.flags ?? 0;
+  return type === 'ipip' && port === 0 && flags === 0 ? IPIP : { type, port, flags };
 }
 
 /** What a dump of the modelled kernel returns (last_weight is not visible there). */

@@ -32,6 +32,8 @@ export interface ReconcilerOptions {
   readonly owns: (key: ServiceKey) => boolean;
   readonly defaultDrainSeconds: number;
   readonly now?: () => number;
+  /** Services planned and applied per batch (default 1000): bounds the memory of a first sync. */
+  readonly chunkServices?: number;
   /** Called with the VIPs that must be present (e.g. to sync the dummy link): on full passes and when they change. */
   readonly onVips?: (vips: readonly string[]) => Promise<void>;
 }
@@ -95,50 +97,54 @@ export class Reconciler {
         }
       }
     }
-    const context = () => ({ owns: this.options.owns, now: this.now(), drainingSince: this.drainingSince, defaultDrainSeconds: this.options.defaultDrainSeconds });
-    const planOnce = () => plan(pick(desired.services, scope, true), pick(view, scope, false), context());
-    let p = planOnce();
-    if (read !== 'full') {
-      const deleting = [...new Set(p.ops.filter((o) => o.op === 'delete-destination' || o.op === 'delete-service').map((o) => serviceKeyString(opService(o))))];
-      if (deleting.length > 0) {
-        await this.refresh(view, deleting);
-        read = 'partial';
-        p = planOnce();
-      }
-    }
-    this.mergeDraining(scope, p.drainingSince);
-
+    // Plan and apply in chunks of services: a first sync of a large cluster never holds every
+    // op and encoded request at once. (A chunk's ops only concern its own services.)
+    const prior = this.drainingSince;
+    const next = new Map<string, number>();
+    if (scope !== undefined) for (const [k, v] of prior) if (!scope.has(drainingService(k))) next.set(k, v);
+    const ids = scope !== undefined ? [...scope] : allIds(desired.services, view);
+    const chunkSize = Math.max(1, this.options.chunkServices ?? 1000);
+    const ops: IpvsOperation[] = [];
     const failed: { op: IpvsOperation; error: Error }[] = [];
     let outcomeUnknown = false;
-    if (p.ops.length > 0) {
+    let viewValid = true;
+    for (let at = 0; at < ids.length; at += chunkSize) {
+      const chunk = ids.slice(at, at + chunkSize);
+      const ctx = { owns: this.options.owns, now: this.now(), drainingSince: prior, defaultDrainSeconds: this.options.defaultDrainSeconds };
+      let p = plan(pick(desired.services, chunk), pick(view, chunk), ctx);
+      if (read !== 'full') {
+        const deleting = [...new Set(p.ops.filter((o) => o.op === 'delete-destination' || o.op === 'delete-service').map((o) => serviceKeyString(opService(o))))];
+        if (deleting.length > 0) {
+          await this.refresh(view, deleting);
+          read = 'partial';
+          p = plan(pick(desired.services, chunk), pick(view, chunk), { ...ctx, now: this.now() });
+        }
+      }
+      for (const [k, v] of p.drainingSince) next.set(k, v);
+      if (p.ops.length === 0) continue;
       const results = await this.options.kernel.apply(p.ops);
+      let chunkFailed = false;
       results.forEach((r, i) => {
         if (r.ok) return;
+        chunkFailed = true;
         failed.push({ op: p.ops[i] as IpvsOperation, error: r.error });
         if (r.error instanceof OutcomeUnknown) outcomeUnknown = true;
       });
-      this.view = failed.length === 0 && advance(view, p.ops) ? view : undefined;
+      if (chunkFailed || !advance(view, p.ops)) viewValid = false;
+      ops.push(...p.ops);
     }
+    this.drainingSince = next;
+    if (!viewValid) this.view = undefined;
     return {
-      ops: p.ops,
+      ops,
       failed,
       outcomeUnknown,
       durationMs: this.now() - started,
       vips: desired.vips,
-      pendingDrains: this.drainingSince.size,
+      pendingDrains: next.size,
       read,
-      planned: scope?.size ?? desired.services.size,
+      planned: ids.length,
     };
-  }
-
-  /** Drain bookkeeping: the planned services' entries are replaced, the others kept. */
-  private mergeDraining(scope: ReadonlySet<string> | undefined, planned: ReadonlyMap<string, number>): void {
-    if (scope === undefined) {
-      this.drainingSince = new Map(planned);
-      return;
-    }
-    for (const k of [...this.drainingSince.keys()]) if (scope.has(drainingService(k))) this.drainingSince.delete(k);
-    for (const [k, v] of planned) this.drainingSince.set(k, v);
   }
 
   private async readAll(): Promise<Map<string, ModelService>> {
@@ -160,13 +166,14 @@ function drainingService(drainKey: string): string {
   return i === -1 ? drainKey : drainKey.slice(0, i);
 }
 
-function pick<T>(all: ReadonlyMap<string, T>, scope: ReadonlySet<string> | undefined, sorted: boolean): T[] {
-  if (scope === undefined) {
-    if (!sorted) return [...all.values()];
-    return [...all.entries()].sort((a, b) => (a[0] < b[0] ? -1 : a[0] > b[0] ? 1 : 0)).map((e) => e[1]);
-  }
+/** Every service id, desired or in the kernel, sorted (full passes go through them in this order). */
+function allIds(desired: ReadonlyMap<string, unknown>, view: ReadonlyMap<string, unknown>): string[] {
+  return [...new Set([...desired.keys(), ...view.keys()])].sort();
+}
+
+function pick<T>(all: ReadonlyMap<string, T>, ids: readonly string[]): T[] {
   const out: T[] = [];
-  for (const id of scope) {
+  for (const id of ids) {
     const v = all.get(id);
     if (v !== undefined) out.push(v);
   }

@@ -163,13 +163,13 @@ const tables = (state: readonly ModelService[]) =>
 describe('Reconciler on DesiredIndex snapshots', () => {
   it('event-driven passes on the cached view end with the table a fresh director builds', async () => {
     await fc.assert(
-      fc.asyncProperty(fc.array(step, { minLength: 1, maxLength: 30 }), async (steps) => {
+      fc.asyncProperty(fc.array(step, { minLength: 1, maxLength: 30 }), fc.constantFrom(1, 2, 1000), async (steps, chunkServices) => {
         const c = cluster();
         const index = new DesiredIndex({ cluster: c.snapshot, ownsVip, defaultClass: false, defaultDrainSeconds: 0 });
         const k = modelKernel();
         let now = 0;
         const owns = (key: { address?: string }) => key.address !== undefined && ownsVip(key.address);
-        const live = new Reconciler({ kernel: k.kernel, owns, defaultDrainSeconds: 0, now: () => now });
+        const live = new Reconciler({ kernel: k.kernel, owns, defaultDrainSeconds: 0, now: () => now, chunkServices });
         for (const s of steps) {
           const { kind, change } = c.apply(s);
           index.observe(kind, change);

@@ -53,6 +53,11 @@ export interface ClusterCacheOptions {
   timers?: Partial<CacheTimers>;
   /** Jitter source for restart delays (±20%). Default Math.random. */
   random?: () => number;
+  /**
+   * List in pages of this many objects (limit/continue), so a large cluster never arrives as one
+   * huge response. Default 500; 0 = one request.
+   */
+  listPageSize?: number;
 }
 
 export interface ClusterCacheStats {
@@ -295,22 +300,38 @@ export function createClusterCache(kc: KubeConfig, options: ClusterCacheOptions)
     slots.set(kind, slot);
   }
 
+  const pageSize = options.listPageSize ?? 500;
+  /** One consistent list, fetched page by page (every page is of the first page's snapshot). */
+  async function paged<L extends KubernetesListObject<KubernetesObject>>(fetch: (page: { limit?: number; _continue?: string }) => Promise<L>): Promise<L> {
+    if (pageSize <= 0) return fetch({});
+    const first = await fetch({ limit: pageSize });
+    let token = first.metadata?._continue;
+    while (token) {
+      if (stopped) throw new StoppedError();
+      const next = await fetch({ limit: pageSize, _continue: token });
+      first.items.push(...next.items);
+      token = next.metadata?._continue;
+    }
+    if (first.metadata) first.metadata._continue = undefined;
+    return first;
+  }
+
   for (const kind of kinds) {
     switch (kind) {
       case 'services':
-        addSlot<V1Service>(kind, '/api/v1/services', () => core.listServiceForAllNamespaces());
+        addSlot<V1Service>(kind, '/api/v1/services', () => paged((page) => core.listServiceForAllNamespaces(page)));
         break;
       case 'endpointslices':
-        addSlot<V1EndpointSlice>(kind, '/apis/discovery.k8s.io/v1/endpointslices', () => discovery.listEndpointSliceForAllNamespaces());
+        addSlot<V1EndpointSlice>(kind, '/apis/discovery.k8s.io/v1/endpointslices', () => paged((page) => discovery.listEndpointSliceForAllNamespaces(page)));
         break;
       case 'pods': {
         const fieldSelector = options.podFieldSelector || undefined;
         const labelSelector = options.podLabelSelector || undefined;
-        addSlot<V1Pod>(kind, '/api/v1/pods', () => core.listPodForAllNamespaces({ fieldSelector, labelSelector }), labelSelector, fieldSelector);
+        addSlot<V1Pod>(kind, '/api/v1/pods', () => paged((page) => core.listPodForAllNamespaces({ fieldSelector, labelSelector, ...page })), labelSelector, fieldSelector);
         break;
       }
       case 'nodes':
-        addSlot<V1Node>(kind, '/api/v1/nodes', () => core.listNode());
+        addSlot<V1Node>(kind, '/api/v1/nodes', () => paged((page) => core.listNode(page)));
         break;
       default: {
         const never: never = kind;
