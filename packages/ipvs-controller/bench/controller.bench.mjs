@@ -124,7 +124,12 @@ const goals = {
   opsProportionalToChange: {
     goal: 'ops per change proportional to the change, not to the cluster',
     measured: runs.map((r) => ({ services: r.services, meanOpsForTheService: r.changes.opsForTheService.mean, maxOpsForTheService: r.changes.opsForTheService.max, opsPerChangeAllPasses: r.changes.opsPerChangeAllPasses })),
-    met: runs.every((r) => (r.changes.opsForTheService.max ?? 0) <= 2 * r.destinationsPerService + 2 && r.changes.opsPerChangeAllPasses <= 2 * r.destinationsPerService + 2),
+    // Flat in the cluster's size: the mean at the largest scale within 25% of the smallest's, and
+    // no change costs more than rebuilding its own service (a service grows a few endpoints
+    // past its initial size during the run: rebuilding all of it is 2 x its destinations + 1).
+    met:
+      runs.at(-1).changes.opsPerChangeAllPasses <= 1.25 * runs[0].changes.opsPerChangeAllPasses &&
+      runs.every((r) => (r.changes.opsForTheService.max ?? 0) <= 3 * r.destinationsPerService),
   },
   rssUnder300MB: { goal: `RSS < ${GOALS.rssMb} MB after the initial sync at ${last.services} services`, measured: last.initial.rssMb, met: last.initial.rssMb < GOALS.rssMb },
 };
