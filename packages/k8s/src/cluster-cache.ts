@@ -20,6 +20,7 @@
 // Date) and plain JSON from watch events (timestamps as strings). Read them defensively.
 
 import { CoreV1Api, DiscoveryV1Api, ERROR, ListWatch, Watch } from '@kubernetes/client-node';
+import { compactObject } from './compact.js';
 import type {
   KubeConfig,
   KubernetesListObject,
@@ -255,7 +256,7 @@ export function createClusterCache(kc: KubeConfig, options: ClusterCacheOptions)
           (phase, apiObj, watchObj) => {
             if (finished) return; // a forced relist is under way; this stream is stale
             stats.lastEventAt = timers.now();
-            callback(phase, apiObj, watchObj);
+            callback(phase, compactObject(apiObj), watchObj);
           },
           finish,
         );
@@ -303,13 +304,18 @@ export function createClusterCache(kc: KubeConfig, options: ClusterCacheOptions)
   const pageSize = options.listPageSize ?? 500;
   /** One consistent list, fetched page by page (every page is of the first page's snapshot). */
   async function paged<L extends KubernetesListObject<KubernetesObject>>(fetch: (page: { limit?: number; _continue?: string }) => Promise<L>): Promise<L> {
-    if (pageSize <= 0) return fetch({});
+    if (pageSize <= 0) {
+      const all = await fetch({});
+      all.items = all.items.map(compactObject);
+      return all;
+    }
     const first = await fetch({ limit: pageSize });
+    first.items = first.items.map(compactObject);
     let token = first.metadata?._continue;
     while (token) {
       if (stopped) throw new StoppedError();
       const next = await fetch({ limit: pageSize, _continue: token });
-      first.items.push(...next.items);
+      for (const item of next.items) first.items.push(compactObject(item));
       token = next.metadata?._continue;
     }
     if (first.metadata) first.metadata._continue = undefined;

@@ -19,8 +19,15 @@ export class InvalidAddressError extends Error {
   }
 }
 
+/** Canonical dotted quad: 0-255 without leading zeros (anything else goes through ipaddr.js). */
+const DOTTED_QUAD = /^(25[0-5]|2[0-4]\d|1\d\d|[1-9]?\d)\.(25[0-5]|2[0-4]\d|1\d\d|[1-9]?\d)\.(25[0-5]|2[0-4]\d|1\d\d|[1-9]?\d)\.(25[0-5]|2[0-4]\d|1\d\d|[1-9]?\d)$/;
+
 /** Parse an IPv4 or IPv6 address in its usual text form (no prefix). */
 export function parseIp(text: string): IpAddress {
+  // Fast path for the common case (controllers parse every endpoint address): the text is
+  // already canonical, so it is kept as is.
+  const q = typeof text === 'string' ? DOTTED_QUAD.exec(text) : null;
+  if (q) return { family: 'inet', bytes: Uint8Array.of(Number(q[1]), Number(q[2]), Number(q[3]), Number(q[4])), text };
   if (!ipaddr.isValid(text)) throw new InvalidAddressError(text);
   const a = ipaddr.parse(text);
   if (a.kind() === 'ipv4') {

@@ -1,5 +1,6 @@
 import { describe, expect, it, test } from '@jest/globals';
 import fc from 'fast-check';
+import ipaddr from 'ipaddr.js';
 import { AF_INET, AF_INET6, familyNumber, formatIp, InvalidAddressError, parseIp, parsePrefix } from '../src/ip.js';
 
 describe('parseIp', () => {
@@ -88,6 +89,24 @@ it('familyNumber maps to AF_INET / AF_INET6', () => {
 });
 
 describe('properties', () => {
+  it('IPv4 dotted-quad-like text: the fast path agrees with ipaddr.js (same bytes and text, or both refuse)', () => {
+    const part = fc.oneof(fc.integer({ min: 0, max: 300 }).map(String), fc.integer({ min: 0, max: 99 }).map((n) => `0${n}`), fc.constantFrom('', '-1', '1e2', ' 1', '0x1'));
+    fc.assert(
+      fc.property(fc.tuple(part, part, part, part), (parts) => {
+        const text = parts.join('.');
+        const reference = ipaddr.isValid(text) && ipaddr.IPv4.isValidFourPartDecimal(text) ? ipaddr.parse(text) : undefined;
+        if (reference === undefined) {
+          expect(() => parseIp(text)).toThrow(InvalidAddressError);
+          return;
+        }
+        const ip = parseIp(text);
+        expect([...ip.bytes]).toEqual(reference.toByteArray());
+        expect(ip.text).toBe(reference.toString());
+      }),
+      { numRuns: 2000 },
+    );
+  });
+
   it('IPv4: parse(format(bytes)) gives the bytes back, and format(parse(x).bytes) is parse(x).text', () => {
     fc.assert(
       fc.property(fc.ipV4(), (text) => {

@@ -1,0 +1,38 @@
+import { expect, it } from '@jest/globals';
+import fc from 'fast-check';
+import { compactObject } from '../src/compact.js';
+
+it('drops undefined properties and metadata.managedFields, keeps everything else (Dates too)', () => {
+  const created = new Date('2026-01-01T00:00:00Z');
+  const input = {
+    apiVersion: 'v1',
+    kind: 'Service',
+    metadata: { name: 's', namespace: 'n', uid: undefined, creationTimestamp: created, managedFields: [{ manager: 'kubectl' }], labels: { a: 'b' } },
+    spec: { ports: [{ port: 80, name: undefined, targetPort: 80 }], selector: undefined },
+    status: { loadBalancer: { ingress: [{ ip: '10.0.0.1', hostname: undefined }] } },
+  };
+  const out = compactObject(input);
+  expect(out).toEqual({
+    apiVersion: 'v1',
+    kind: 'Service',
+    metadata: { name: 's', namespace: 'n', creationTimestamp: created, labels: { a: 'b' } },
+    spec: { ports: [{ port: 80, targetPort: 80 }] },
+    status: { loadBalancer: { ingress: [{ ip: '10.0.0.1' }] } },
+  });
+  expect(Object.keys(out.metadata)).not.toContain('uid');
+  expect(out.metadata.creationTimestamp).toBe(created);
+  expect(input.metadata.managedFields).toHaveLength(1); // the input is not modified
+});
+
+it('gives the same JSON as the input (no managedFields), with no undefined property left in any object', () => {
+  // (Array elements stay as they are: JSON writes an undefined element as null either way.)
+  const hasUndefined = (v: unknown): boolean =>
+    Array.isArray(v) ? v.some(hasUndefined) : v !== null && typeof v === 'object' && !(v instanceof Date) && Object.values(v).some((x) => x === undefined || hasUndefined(x));
+  fc.assert(
+    fc.property(fc.object({ values: [fc.constant(undefined), fc.integer(), fc.string(), fc.boolean(), fc.constant(null)], maxDepth: 3 }), (value) => {
+      const out = compactObject(value);
+      expect(JSON.stringify(out)).toBe(JSON.stringify(value));
+      expect(hasUndefined(out)).toBe(false);
+    }),
+  );
+});
