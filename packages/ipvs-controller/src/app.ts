@@ -12,7 +12,7 @@ import { applyNotrack } from './notrack.js';
 import { cidrOwnership, serviceOwnership } from './ownership.js';
 import { Reconciler, describeOp } from './reconciler.js';
 import { RefusalReporter } from './refusal-reporter.js';
-import { applySysctls } from './sysctls.js';
+import { applySysctls, checkSysctls } from './sysctls.js';
 import { syncVips } from './vips.js';
 
 export interface ControllerConfig {
@@ -49,9 +49,20 @@ export async function startController(config: ControllerConfig, log: Logger): Pr
   const route = RouteClient.open(config.netns !== undefined ? { netns: config.netns } : {});
   log.info({ ipvs: (await ipvs.info()).version, networking: config.networking, netns: config.netns ?? 'own', vipCidrs: config.vipCidrs }, 'starting');
 
-  if (config.sysctls) {
-    const changed = applySysctls(config.netns !== undefined ? { netns: config.netns } : {});
+  // Networking mode (as BalanceD has it): host — the director runs in the node's namespace
+  // (hostNetwork) and sets what it needs itself; pod — it runs unprivileged in its own pod
+  // namespace (VIPs reach it through a BGP sidecar peering with the host, e.g. vip-announcer),
+  // where /proc/sys is read-only: the pod must request the sysctls in its securityContext, and
+  // the controller only checks them and reports what differs (log, metric, /readyz detail).
+  const netnsOption = config.netns !== undefined ? { netns: config.netns } : {};
+  let sysctlsWrong: readonly { name: string; from: string; to: string }[] = [];
+  if (config.sysctls && config.networking === 'host') {
+    const changed = applySysctls(netnsOption);
     if (changed.length) log.info({ changed }, 'director sysctls set');
+  } else if (config.sysctls) {
+    sysctlsWrong = checkSysctls(netnsOption);
+    if (sysctlsWrong.length)
+      log.warn({ differ: sysctlsWrong }, 'pod networking: director sysctls differ; request them in the pod securityContext.sysctls (kubelet --allowed-unsafe-sysctls=net.ipv4.vs.*)');
   }
   if (config.notrack && config.vipCidrs.length > 0) {
     const netnsName = config.netns?.startsWith('/run/netns/') ? basename(config.netns) : undefined;
@@ -59,6 +70,7 @@ export async function startController(config: ControllerConfig, log: Logger): Pr
   }
 
   const metrics = new ControllerMetrics();
+  metrics.recordSysctls(sysctlsWrong);
   metrics.readKernelOnScrape(async () => (await ipvs.dump()).filter((s) => owns(s.service.key)));
   const events = new EventRecorder(kc, { component: 'balanced-ipvs-controller', host: hostname() });
   const reporter = new RefusalReporter(events);
@@ -101,7 +113,12 @@ export async function startController(config: ControllerConfig, log: Logger): Pr
     port: config.metricsPort,
     host: config.metricsHost,
     registry: metrics.registry,
-    ready: () => ({ ok: cache.synced() && controller.ready, detail: `informers synced: ${cache.synced()}, kernel programmed: ${controller.ready}` }),
+    ready: () => ({
+      ok: cache.synced() && controller.ready,
+      detail:
+        `informers synced: ${cache.synced()}, kernel programmed: ${controller.ready}` +
+        (sysctlsWrong.length ? `; sysctls differ: ${sysctlsWrong.map((w) => `${w.name}=${w.from} (want ${w.to})`).join(', ')}` : ''),
+    }),
   });
   await cache.start();
   controller.start();

@@ -8,7 +8,7 @@ export { planVips, syncVips, type VipSyncResult } from './vips.js';
 export { renderNotrack, applyNotrack, NOTRACK_CHAIN, type NotrackRules, type NotrackOptions } from './notrack.js';
 export { Controller, type ControllerOptions, type Timers } from './controller.js';
 export { ControllerMetrics } from './metrics.js';
-export { applySysctls, DIRECTOR_SYSCTLS, type SysctlChange } from './sysctls.js';
+export { applySysctls, checkSysctls, DIRECTOR_SYSCTLS, type SysctlChange } from './sysctls.js';
 export { cidrOwnership, serviceOwnership, InvalidCidrError } from './ownership.js';
 export { RefusalReporter, type EventSink } from './refusal-reporter.js';
 export { DesiredIndex, desiredSource, type ClusterSnapshot, type DesiredIndexOptions, type DesiredSnapshot } from './desired-index.js';

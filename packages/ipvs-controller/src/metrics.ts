@@ -54,6 +54,14 @@ export class ControllerMetrics {
     return this.refreshing;
   }
 
+  private readonly sysctlWrong = new Gauge({ name: 'balanced_director_sysctl_mismatch', help: '1 when a director sysctl differs from what a stateless director needs (pod mode only checks them)', labelNames: ['sysctl', 'value', 'wanted'] as const, registers: [this.registry] });
+
+  /** Director sysctls that differ (checked in pod mode; set in host mode). */
+  recordSysctls(wrong: readonly { name: string; from: string; to: string }[]): void {
+    this.sysctlWrong.reset();
+    for (const w of wrong) this.sysctlWrong.set({ sysctl: w.name, value: w.from, wanted: w.to }, 1);
+  }
+
   recordPass(report: ReconcileReport): void {
     this.syncs.inc();
     this.duration.observe(report.durationMs / 1000);

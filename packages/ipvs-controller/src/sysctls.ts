@@ -40,3 +40,26 @@ export function applySysctls(options: { wanted?: Readonly<Record<string, string>
   };
   return options.netns ? inNamespace(options.netns, run) : run();
 }
+
+/**
+ * The sysctls that differ from what a director needs, without changing anything: in
+ * `--networking pod` mode the container's /proc/sys is read-only, and the pod must ask for them
+ * in its securityContext.sysctls (they are per network namespace; the kubelet must allow
+ * `net.ipv4.vs.*` as unsafe sysctls). A sysctl that cannot be read counts as differing.
+ */
+export function checkSysctls(options: { wanted?: Readonly<Record<string, string>>; netns?: string; root?: string } = {}): SysctlChange[] {
+  const run = (): SysctlChange[] => {
+    const wrong: SysctlChange[] = [];
+    for (const [name, to] of Object.entries(options.wanted ?? DIRECTOR_SYSCTLS)) {
+      let from: string;
+      try {
+        from = readFileSync(`${options.root ?? '/proc/sys'}/${name}`, 'utf8').trim();
+      } catch {
+        from = 'unreadable';
+      }
+      if (from !== to) wrong.push({ name: name.replaceAll('/', '.'), from, to });
+    }
+    return wrong;
+  };
+  return options.netns ? inNamespace(options.netns, run) : run();
+}

@@ -138,4 +138,14 @@ describe('director sysctls', () => {
     expect(await read(b.ns)).toEqual(before);
     expect(applySysctls({ netns: `/run/netns/${a.ns}` })).toEqual([]);
   });
+
+  test('pod networking only checks them: what differs is reported, nothing is written', async () => {
+    const { checkSysctls } = await import('../src/index.js');
+    const read = async (ns: string) => (await runChecked('ip', ['netns', 'exec', ns, 'sysctl', '-n', 'net.ipv4.vs.sloppy_tcp'])).trim();
+    const before = await read(b.ns);
+    const wrong = checkSysctls({ netns: `/run/netns/${b.ns}` });
+    if (before !== '1') expect(wrong).toContainEqual({ name: 'net.ipv4.vs.sloppy_tcp', from: before, to: '1' });
+    expect(await read(b.ns)).toBe(before);
+    expect(checkSysctls({ netns: `/run/netns/${a.ns}` })).toEqual([]); // set by the test above
+  });
 });
