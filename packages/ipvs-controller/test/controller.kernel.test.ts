@@ -65,7 +65,7 @@ beforeAll(async () => {
     vipCidrs: ['10.96.0.0/24'],
     vipInterface: 'balanced0',
     defaultClass: false,
-    networking: 'pod',
+    networking: 'host', // (host mode sets the sysctls; here the "host" is the test namespace)
     netns: `/run/netns/${ns}`,
     resyncSeconds: 30,
     drainSeconds: 1,
