@@ -1,28 +1,6 @@
-import ipaddr from 'ipaddr.js';
 import type { ServiceKey } from '@balanced/ipvs';
 
-export class InvalidCidrError extends Error {
-  override readonly name = 'InvalidCidrError';
-  constructor(readonly input: string) {
-    super(`invalid VIP CIDR "${input}": expected e.g. 10.96.0.0/24 or fd96::/64`);
-  }
-}
-
-/** Pure: a predicate for "this IP lies inside one of our VIP CIDRs". Empty list owns nothing. */
-export function cidrOwnership(cidrs: readonly string[]): (ip: string) => boolean {
-  const ranges = cidrs.map((c) => {
-    try {
-      return ipaddr.parseCIDR(c);
-    } catch {
-      throw new InvalidCidrError(c);
-    }
-  });
-  return (ip: string) => {
-    if (!ipaddr.isValid(ip)) return false;
-    const a = ipaddr.parse(ip);
-    return ranges.some(([net, bits]) => net.kind() === a.kind() && a.match(net, bits));
-  };
-}
+export { cidrOwnership, InvalidCidrError } from '@balanced/k8s';
 
 export function serviceOwnership(ownsIp: (ip: string) => boolean): (key: ServiceKey) => boolean {
   return (key) => !('fwmark' in key) && ownsIp(key.address);

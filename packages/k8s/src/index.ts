@@ -74,3 +74,4 @@ export {
   type HealthServerOptions,
   type ReadyResult,
 } from './health.js';
+export { cidrOwnership, InvalidCidrError } from './vip-ownership.js';

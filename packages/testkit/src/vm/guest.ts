@@ -11,4 +11,4 @@ export const MOUNT_TAGS = { root: 'hostroot', repo: 'labrepo', exchange: 'labxch
 /** Modules the guest loads from the shared root's /lib/modules (failures are tolerated). */
 // The guest kernel cannot autoload modules (its usermode modprobe runs in the initramfs root),
 // so everything tests need is loaded up front: IPVS, tunnels, links, and netfilter for NOTRACK.
-export const GUEST_MODULES = ['ip_vs', 'ip_vs_mh', 'ip_vs_rr', 'ip_vs_wrr', 'ip_vs_wlc', 'ip_vs_lc', 'ip_vs_sh', 'ip_vs_dh', 'ipip', 'dummy', 'veth', 'nf_tables', 'nft_compat', 'xt_CT', 'nf_conntrack'] as const;
+export const GUEST_MODULES = ['ip_vs', 'ip_vs_mh', 'ip_vs_rr', 'ip_vs_wrr', 'ip_vs_wlc', 'ip_vs_lc', 'ip_vs_sh', 'ip_vs_dh', 'ipip', 'dummy', 'veth', 'nf_tables', 'nft_compat', 'xt_CT', 'nf_conntrack', 'xt_tcpudp', 'xt_TCPMSS', 'xt_tcpmss'] as const;

@@ -1,0 +1,279 @@
+import type { DesiredPods, PodTarget, SkippedPod } from './desired.js';
+import { PodTunnelError, errorMessage } from './errors.js';
+import type { PodProgrammer, ProgramResult } from './programmer.js';
+
+export interface Timers {
+  setTimeout(fn: () => void, ms: number): unknown;
+  clearTimeout(handle: unknown): void;
+}
+
+/**
+ * program: the pod should hold VIPs. cleanup: it held VIPs (or may, after a restart) and
+ * should hold none; a namespace that is gone counts as clean.
+ */
+export type VisitPurpose = 'program' | 'cleanup';
+
+export type PodOutcome =
+  | { readonly kind: 'programmed'; readonly target: PodTarget; readonly purpose: VisitPurpose; readonly result: ProgramResult }
+  | {
+      readonly kind: 'failed';
+      readonly target: PodTarget;
+      readonly purpose: VisitPurpose;
+      readonly error: PodTunnelError;
+      /** Failed attempts in a row for this pod. */
+      readonly attempts: number;
+      readonly retryInMs: number;
+      /** The reason or message differs from the previous failure (or it is the first): worth an Event. */
+      readonly changed: boolean;
+    };
+
+export interface PassReport {
+  readonly durationMs: number;
+  /** Pods visited in this pass. */
+  readonly visited: number;
+  /** Pods whose namespace was changed. */
+  readonly changed: number;
+  readonly failed: number;
+  readonly skipped: readonly SkippedPod[];
+  /** Totals after the pass. */
+  readonly pods: { readonly programmed: number; readonly failing: number; readonly vips: number };
+}
+
+export interface EndpointControllerOptions {
+  /** A snapshot of the desired state, built from the informer caches. */
+  readonly desired: () => DesiredPods;
+  readonly programmer: PodProgrammer;
+  /** Re-read every programmed pod this often (repairs drift). */
+  readonly resyncMs: number;
+  /** Quiet period that merges a burst of events into one pass. Default 100 ms. */
+  readonly debounceMs?: number;
+  /** Per-pod retry backoff after a failure: doubles from min to max. Default 1 s → 5 min. */
+  readonly retryMs?: { readonly min: number; readonly max: number };
+  /** Pods programmed at once. Default 4. */
+  readonly concurrency?: number;
+  readonly timers?: Timers;
+  readonly now?: () => number;
+  readonly onPod?: (outcome: PodOutcome) => void;
+  readonly onPass?: (report: PassReport) => void;
+  readonly onError?: (error: Error) => void;
+}
+
+interface PodState {
+  /** Desired state last attempted (podIP + VIPs). */
+  readonly fingerprint: string;
+  /** VIPs the pod holds (as last applied); empty while only cleanup is pending. */
+  readonly vips: readonly string[];
+  readonly failure?: { readonly reason: string; readonly message: string; readonly attempts: number; readonly retryAt: number };
+}
+
+function fingerprint(t: PodTarget): string {
+  return `${t.podIP}|${t.vips.join(',')}`;
+}
+
+/**
+ * Keeps every pod's tunl0 as desired. Events only mark the state dirty; one pass at a time
+ * visits the pods whose desired state changed, whose retry is due, whose pod object changed
+ * (touch), or (on a resync) all that hold VIPs. The first pass also visits pods with nothing desired, to remove VIPs left from
+ * before a restart. A failing pod is retried on its own backoff, never more often, and its
+ * state is dropped when the pod leaves the node; a pass never fails because one pod does.
+ */
+export class EndpointController {
+  private readonly state = new Map<string, PodState>();
+  private touched = new Set<string>();
+  private readonly timers: Timers;
+  private readonly now: () => number;
+  private readonly debounceMs: number;
+  private readonly retry: { min: number; max: number };
+  private readonly concurrency: number;
+  private running: Promise<void> | undefined;
+  private timer: unknown;
+  private resyncTimer: unknown;
+  private retryTimer: unknown;
+  private stopped = true;
+  private dirty = false;
+  private fullPending = true;
+  private scanPending = true;
+  private passFailures = 0;
+  private readyFlag = false;
+
+  constructor(private readonly options: EndpointControllerOptions) {
+    this.timers = options.timers ?? { setTimeout: (fn, ms) => setTimeout(fn, ms), clearTimeout: (h) => clearTimeout(h as NodeJS.Timeout) };
+    this.now = options.now ?? Date.now;
+    this.debounceMs = options.debounceMs ?? 100;
+    this.retry = options.retryMs ?? { min: 1000, max: 300_000 };
+    this.concurrency = Math.max(1, options.concurrency ?? 4);
+  }
+
+  /** First pass now (call once the caches are synced), then on events, retries and resyncs. */
+  start(): void {
+    this.stopped = false;
+    this.schedule(0);
+    this.armResync();
+  }
+
+  markDirty(): void {
+    this.dirty = true;
+    if (!this.running) this.schedule(this.debounceMs);
+  }
+
+  /**
+   * The pod object changed (any update: container restarts, status): look at its namespace
+   * again in the next pass even if its VIPs and IP did not change — a sandbox recreated with
+   * the same IP is a new, empty namespace.
+   */
+  touch(uid: string): void {
+    this.touched.add(uid);
+    this.markDirty();
+  }
+
+  /** A pass has completed since start (individual pods may still be failing). */
+  get ready(): boolean {
+    return this.readyFlag;
+  }
+
+  /** Stop scheduling and wait for a pass in progress. Namespaces are left as they are. */
+  async stop(): Promise<void> {
+    this.stopped = true;
+    for (const t of [this.timer, this.resyncTimer, this.retryTimer]) this.timers.clearTimeout(t);
+    await this.running;
+  }
+
+  /** Run one pass now, unless one is running (then wait for it). For tests and tools. */
+  async runOnce(): Promise<void> {
+    if (this.running) return this.running;
+    await this.pass();
+  }
+
+  private schedule(ms: number): void {
+    if (this.stopped) return;
+    this.timers.clearTimeout(this.timer);
+    this.timer = this.timers.setTimeout(() => void this.pass(), ms);
+  }
+
+  private armResync(): void {
+    if (this.stopped) return;
+    this.resyncTimer = this.timers.setTimeout(() => {
+      this.fullPending = true;
+      this.markDirty();
+      this.armResync();
+    }, this.options.resyncMs);
+  }
+
+  private async pass(): Promise<void> {
+    if (this.running || this.stopped) return;
+    this.dirty = false;
+    let failed = false;
+    this.running = this.reconcile().catch((e: unknown) => {
+      failed = true;
+      this.options.onError?.(e instanceof Error ? e : new Error(String(e)));
+    });
+    await this.running;
+    this.running = undefined;
+    if (failed) {
+      // desired() itself failed: try the whole pass again with backoff.
+      this.passFailures++;
+      this.schedule(Math.min(this.retry.min * 2 ** (this.passFailures - 1), this.retry.max));
+      return;
+    }
+    this.passFailures = 0;
+    if (this.dirty) this.schedule(this.debounceMs);
+    this.armRetry();
+  }
+
+  private armRetry(): void {
+    this.timers.clearTimeout(this.retryTimer);
+    if (this.stopped) return;
+    let next = Infinity;
+    for (const s of this.state.values()) if (s.failure && s.failure.retryAt < next) next = s.failure.retryAt;
+    if (next === Infinity) return;
+    this.retryTimer = this.timers.setTimeout(() => this.markDirty(), Math.max(0, next - this.now()));
+  }
+
+  private async reconcile(): Promise<void> {
+    const started = this.now();
+    const desired = this.options.desired();
+    const full = this.fullPending;
+    const scan = this.scanPending;
+    const touched = this.touched;
+    this.fullPending = false;
+    this.touched = new Set();
+
+    // Pods that left (deleted, finished, now opted out or hostNetwork): forget them.
+    for (const uid of [...this.state.keys()]) if (!desired.pods.has(uid)) this.state.delete(uid);
+
+    const visits: { target: PodTarget; purpose: VisitPurpose }[] = [];
+    for (const target of desired.pods.values()) {
+      const s = this.state.get(target.uid);
+      const purpose: VisitPurpose = target.vips.length > 0 ? 'program' : 'cleanup';
+      const changed = s === undefined || s.fingerprint !== fingerprint(target);
+      let visit: boolean;
+      if (s === undefined) visit = purpose === 'program' || scan;
+      else if (s.failure) visit = changed || started >= s.failure.retryAt;
+      else visit = changed || ((full || touched.has(target.uid)) && s.vips.length > 0);
+      if (visit) visits.push({ target, purpose });
+    }
+
+    let changedPods = 0;
+    let failedPods = 0;
+    await runLimited(visits, this.concurrency, async ({ target, purpose }) => {
+      const previous = this.state.get(target.uid);
+      try {
+        const result = await this.options.programmer.program(target);
+        if (target.vips.length > 0) this.state.set(target.uid, { fingerprint: fingerprint(target), vips: target.vips });
+        else this.state.delete(target.uid);
+        if (result.ops.length > 0) changedPods++;
+        this.options.onPod?.({ kind: 'programmed', target, purpose, result });
+      } catch (e) {
+        const error = e instanceof PodTunnelError ? e : new PodTunnelError('NetlinkFailed', errorMessage(e), { cause: e });
+        if (purpose === 'cleanup' && error.reason === 'NetnsNotFound') {
+          // Nothing left to clean: the VIPs went with the namespace.
+          this.state.delete(target.uid);
+          return;
+        }
+        failedPods++;
+        const fp = fingerprint(target);
+        const attempts = previous?.failure && previous.fingerprint === fp ? previous.failure.attempts + 1 : 1;
+        const retryInMs = Math.min(this.retry.min * 2 ** (attempts - 1), this.retry.max);
+        const changed = previous?.failure?.reason !== error.reason || previous.failure.message !== error.message;
+        this.state.set(target.uid, {
+          fingerprint: fp,
+          vips: previous?.vips ?? [],
+          failure: { reason: error.reason, message: error.message, attempts, retryAt: this.now() + retryInMs },
+        });
+        this.options.onPod?.({ kind: 'failed', target, purpose, error, attempts, retryInMs, changed });
+      }
+    });
+    this.scanPending = false;
+    this.readyFlag = true;
+
+    let programmed = 0;
+    let failing = 0;
+    let vips = 0;
+    for (const s of this.state.values()) {
+      if (s.failure) failing++;
+      else if (s.vips.length > 0) {
+        programmed++;
+        vips += s.vips.length;
+      }
+    }
+    this.options.onPass?.({
+      durationMs: this.now() - started,
+      visited: visits.length,
+      changed: changedPods,
+      failed: failedPods,
+      skipped: desired.skipped,
+      pods: { programmed, failing, vips },
+    });
+  }
+}
+
+async function runLimited<T>(items: readonly T[], limit: number, fn: (item: T) => Promise<void>): Promise<void> {
+  let next = 0;
+  const worker = async (): Promise<void> => {
+    while (next < items.length) {
+      const item = items[next++] as T;
+      await fn(item);
+    }
+  };
+  await Promise.all(Array.from({ length: Math.min(limit, items.length) }, worker));
+}

@@ -1,0 +1,69 @@
+#!/usr/bin/env node
+import { Command, InvalidArgumentError } from 'commander';
+import { pino } from 'pino';
+import { startEndpointController, type EndpointControllerConfig } from './app.js';
+import { DEFAULT_CRI_SOCKETS } from './resolvers.js';
+
+function positiveInt(value: string): number {
+  if (!/^\d+$/.test(value)) throw new InvalidArgumentError('must be a non-negative integer');
+  return Number(value);
+}
+
+const program = new Command('balanced-endpoint-controller')
+  .description("Puts the VIPs of balanced Services on tunl0 inside the network namespace of each backend pod on this node (IPIP DSR receive side).")
+  .option('--kubeconfig <path>', 'kubeconfig file (default: $KUBECONFIG, then in-cluster, then ~/.kube/config)')
+  .option('--node-name <name>', 'this node (default: $NODE_NAME, e.g. from the downward API)')
+  .option('--vip-cidr <cidr...>', 'VIP ranges owned; addresses outside them are never touched', [])
+  .option('--default-class', 'also take LoadBalancer Services without spec.loadBalancerClass', false)
+  .option('--cri-socket <path...>', `CRI runtime socket(s), first existing wins (default: ${DEFAULT_CRI_SOCKETS.join(', ')})`)
+  .option('--no-cri', 'do not ask the CRI runtime; find namespaces by the /proc scan only')
+  .option('--no-proc-scan', 'no /proc scan fallback')
+  .option('--proc-root <path>', "the host's /proc (hostPID, or the host /proc mounted here)", '/proc')
+  .option('--resync-seconds <n>', 'full re-read and repair period', positiveInt, 60)
+  .option('--metrics-host <host>', 'address for /healthz /readyz /metrics', '0.0.0.0')
+  .option('--metrics-port <port>', 'port for /healthz /readyz /metrics', positiveInt, 9743)
+  .option('--log-level <level>', 'pino log level', 'info');
+
+program.parse();
+const o = program.opts<{
+  kubeconfig?: string; nodeName?: string; vipCidr: string[]; defaultClass: boolean; criSocket?: string[]; cri: boolean; procScan: boolean;
+  procRoot: string; resyncSeconds: number; metricsHost: string; metricsPort: number; logLevel: string;
+}>();
+const nodeName = o.nodeName ?? process.env['NODE_NAME'] ?? '';
+const log = pino({ level: o.logLevel, base: { component: 'endpoint-controller', node: nodeName } });
+if (o.vipCidr.length === 0) log.warn('no --vip-cidr given: this controller owns no VIPs and will program nothing');
+
+const config: EndpointControllerConfig = {
+  ...(o.kubeconfig !== undefined ? { kubeconfig: o.kubeconfig } : {}),
+  nodeName,
+  vipCidrs: o.vipCidr,
+  defaultClass: o.defaultClass,
+  criSockets: o.cri ? (o.criSocket ?? DEFAULT_CRI_SOCKETS) : [],
+  procScan: o.procScan,
+  procRoot: o.procRoot,
+  resyncSeconds: o.resyncSeconds,
+  metricsHost: o.metricsHost,
+  metricsPort: o.metricsPort,
+};
+
+try {
+  const running = await startEndpointController(config, log);
+  let stopping = false;
+  for (const signal of ['SIGTERM', 'SIGINT'] as const) {
+    process.on(signal, () => {
+      if (stopping) return;
+      stopping = true;
+      log.info({ signal }, 'shutting down');
+      running.stop().then(
+        () => process.exit(0),
+        (e: unknown) => {
+          log.error({ err: String(e) }, 'shutdown failed');
+          process.exit(1);
+        },
+      );
+    });
+  }
+} catch (e) {
+  log.fatal({ err: e instanceof Error ? e.message : String(e) }, 'cannot start');
+  process.exit(1);
+}
