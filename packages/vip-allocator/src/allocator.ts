@@ -1,0 +1,317 @@
+// The allocator's loop (DESIGN.md's controller pattern): events only mark it dirty; one
+// worker takes a snapshot (informer cache + read-your-writes overlay), plans with the pure
+// core, and, on the leader only, writes the status changes one by one, each guarded by the
+// resourceVersion it was planned from. A 409 means the plan's view of that Service is stale:
+// the Service is re-read and the rest of the pass is dropped and planned again, since other
+// decisions of the pass may depend on it. Every replica plans (for metrics); only the leader
+// writes or records Events, and it checks that it still leads right before every write.
+
+import type { V1LoadBalancerIngress, V1Service } from '@kubernetes/client-node';
+
+import { canonicalIp } from './address.js';
+import type { AllocationFailure, AllocationPlan, StatusChange } from './allocate.js';
+import { allocate } from './allocate.js';
+import type { AllocatorMetrics } from './metrics.js';
+import { OncePerAppearance } from './once-per-appearance.js';
+import { ServiceOverlay } from './overlay.js';
+import type { VipPool } from './pool.js';
+import { asArray, asString, prop } from './read.js';
+import { describeService } from './service-input.js';
+import type { ServiceStatusApi, WriteResult } from './status-api.js';
+
+export interface EventTarget {
+  kind: string;
+  namespace?: string;
+  name: string;
+  uid?: string;
+  apiVersion?: string;
+}
+
+/** Where Events go (an EventRecorder from @balanced/k8s in production). Must not reject. */
+export interface EventSink {
+  record(involved: EventTarget, type: 'Normal' | 'Warning', reason: string, message: string): Promise<void>;
+}
+
+export interface Timers {
+  setTimeout(fn: () => void, ms: number): unknown;
+  clearTimeout(handle: unknown): void;
+}
+
+export interface AllocatorOptions {
+  /** Services from the informer cache. */
+  readonly services: () => readonly V1Service[];
+  /** The valid pools to plan with. */
+  readonly pools: () => readonly VipPool[];
+  /** Both caches have listed: no pass runs before (an empty pool list would release everything). */
+  readonly synced: () => boolean;
+  readonly api: ServiceStatusApi;
+  readonly defaultClass: boolean;
+  /** Checked before every write; a LeaderElector's isLeader in production. */
+  readonly isLeader: () => boolean;
+  readonly events?: EventSink;
+  readonly metrics?: AllocatorMetrics;
+  /** Quiet period that merges a burst of events into one pass. Default 20 ms. */
+  readonly debounceMs?: number;
+  /** The leader re-lists every Service from the API server this often. Default 60 s. */
+  readonly resyncMs?: number;
+  /** Retry after a failed pass: doubles from min to max. Default 200 → 30 000 ms. */
+  readonly backoffMs?: { readonly min: number; readonly max: number };
+  readonly timers?: Timers;
+  readonly now?: () => number;
+  readonly onPass?: (report: PassReport) => void;
+  readonly onError?: (error: Error) => void;
+}
+
+export interface PassReport {
+  /** Wrote as the leader (false: planned only). */
+  readonly leader: boolean;
+  readonly plan: AllocationPlan;
+  /** Status writes that succeeded. */
+  readonly written: readonly StatusChange[];
+  /** Writes refused with 409 (the pass then stopped and another was scheduled). */
+  readonly conflicts: number;
+  /** Writes to Services that were gone. */
+  readonly gone: number;
+  /** Leadership was lost during the pass: the remaining writes were dropped. */
+  readonly abandoned: boolean;
+  /** Failures reported as Events in this pass (new since the previous pass). */
+  readonly newFailures: readonly AllocationFailure[];
+  readonly durationMs: number;
+}
+
+export const ALLOCATION_FAILED = 'AllocationFailed';
+
+export class Allocator {
+  private readonly overlay = new ServiceOverlay();
+  private readonly failures = new OncePerAppearance<AllocationFailure>((f) => `${f.uid}|${f.key}|${f.reason}|${f.message}`);
+  private readonly timers: Timers;
+  private readonly now: () => number;
+  private readonly debounceMs: number;
+  private readonly backoffRange: { min: number; max: number };
+  private readonly pendingEvents = new Set<Promise<void>>();
+  private stopped = true;
+  private dirty = false;
+  private running: Promise<void> | undefined;
+  private timer: unknown;
+  private resyncTimer: unknown;
+  private backoff: number;
+  /** The next leader pass lists every Service from the API server first. */
+  private relist = true;
+  private passes = 0;
+
+  constructor(private readonly options: AllocatorOptions) {
+    this.timers = options.timers ?? { setTimeout: (fn, ms) => setTimeout(fn, ms), clearTimeout: (h) => clearTimeout(h as ReturnType<typeof setTimeout>) };
+    this.now = options.now ?? (() => Date.now());
+    this.debounceMs = options.debounceMs ?? 20;
+    this.backoffRange = options.backoffMs ?? { min: 200, max: 30_000 };
+    this.backoff = this.backoffRange.min;
+  }
+
+  /** Passes run from now on (on events, leadership changes, and every resync period). */
+  start(): void {
+    if (!this.stopped) return;
+    this.stopped = false;
+    this.schedule(0);
+    this.armResync();
+  }
+
+  /** Stop scheduling; waits for a pass in progress and for Events being sent. */
+  async stop(): Promise<void> {
+    this.stopped = true;
+    this.timers.clearTimeout(this.timer);
+    this.timer = undefined;
+    this.timers.clearTimeout(this.resyncTimer);
+    await this.running;
+    await Promise.allSettled([...this.pendingEvents]);
+  }
+
+  /**
+   * Something changed: a pass runs once the debounce has passed since the first change not
+   * yet planned. Later changes do not push it back, so constant churn cannot starve passes.
+   */
+  markDirty(): void {
+    this.dirty = true;
+    if (this.running === undefined && this.timer === undefined) this.schedule(this.debounceMs);
+  }
+
+  /** The Service cache delivered a change (with the object) or (re)listed (without). */
+  observeService(object: V1Service | undefined): void {
+    this.overlay.observe(object, this.options.services());
+    this.markDirty();
+  }
+
+  /** This replica became the leader: rebuild from a fresh list of every Service, then plan. */
+  leadershipStarted(): void {
+    this.relist = true;
+    this.options.metrics?.setLeader(true);
+    this.markDirty();
+  }
+
+  leadershipStopped(): void {
+    this.failures.reset();
+    this.options.metrics?.setLeader(false);
+  }
+
+  /** Passes run so far (tests wait on it). */
+  get passCount(): number {
+    return this.passes;
+  }
+
+  /** One pass now, outside the schedule (tests, a CLI). */
+  async runOnce(): Promise<PassReport | undefined> {
+    return this.pass();
+  }
+
+  private schedule(ms: number): void {
+    if (this.stopped) return;
+    this.timers.clearTimeout(this.timer);
+    this.timer = this.timers.setTimeout(() => {
+      this.timer = undefined;
+      void this.scheduledPass();
+    }, ms);
+  }
+
+  private armResync(): void {
+    if (this.stopped) return;
+    this.resyncTimer = this.timers.setTimeout(() => {
+      this.relist = true;
+      this.markDirty();
+      this.armResync();
+    }, this.options.resyncMs ?? 60_000);
+  }
+
+  private async scheduledPass(): Promise<void> {
+    if (this.running !== undefined || this.stopped) return;
+    this.dirty = false;
+    let retry = false;
+    this.running = (async () => {
+      try {
+        const report = await this.pass();
+        if (report !== undefined && report.conflicts > 0) this.dirty = true;
+      } catch (e) {
+        retry = true;
+        this.relist = true;
+        this.options.onError?.(e instanceof Error ? e : new Error(String(e)));
+      }
+    })();
+    await this.running;
+    this.running = undefined;
+    if (retry) {
+      this.schedule(this.backoff);
+      this.backoff = Math.min(this.backoff * 2, this.backoffRange.max);
+    } else {
+      this.backoff = this.backoffRange.min;
+      if (this.dirty) this.schedule(this.debounceMs);
+    }
+  }
+
+  private async pass(): Promise<PassReport | undefined> {
+    if (!this.options.synced()) return undefined;
+    const started = this.now();
+    const leading = this.options.isLeader();
+    if (leading && this.relist) {
+      this.overlay.seed(await this.options.api.list());
+      this.relist = false;
+    }
+    const snapshot = this.overlay.merge(this.options.services());
+    const byKey = new Map<string, V1Service>();
+    const inputs = snapshot.map((s) => {
+      const input = describeService(s, { defaultClass: this.options.defaultClass });
+      byKey.set(input.key, s);
+      return input;
+    });
+    const plan = allocate({ services: inputs, pools: this.options.pools() });
+    this.options.metrics?.recordPlan(plan);
+    this.passes++;
+
+    const written: StatusChange[] = [];
+    let conflicts = 0;
+    let gone = 0;
+    let abandoned = false;
+    let newFailures: AllocationFailure[] = [];
+    if (leading) {
+      newFailures = this.failures.fresh(plan.failures);
+      for (const f of newFailures) {
+        this.options.metrics?.recordFailure(f.reason);
+        this.event({ kind: 'Service', apiVersion: 'v1', namespace: f.namespace, name: f.name, uid: f.uid }, 'Warning', ALLOCATION_FAILED, `${f.reason}: ${f.message}`);
+      }
+      for (const change of plan.changes) {
+        if (!this.options.isLeader()) {
+          abandoned = true;
+          break;
+        }
+        const service = byKey.get(change.key);
+        let result: WriteResult;
+        try {
+          result = await this.options.api.writeIngress(change, ingressFor(service, change));
+        } catch (err) {
+          this.options.metrics?.recordWrite('error');
+          throw err;
+        }
+        if (result.kind === 'written') {
+          this.options.metrics?.recordWrite('ok');
+          this.overlay.remember(result.service);
+          written.push(change);
+          this.announce(change);
+        } else if (result.kind === 'gone') {
+          this.options.metrics?.recordWrite('gone');
+          this.overlay.forget(change.uid);
+          gone++;
+        } else {
+          this.options.metrics?.recordWrite('conflict');
+          conflicts++;
+          const fresh = await this.options.api.read(change.namespace, change.name);
+          if (fresh === undefined) this.overlay.forget(change.uid);
+          else this.overlay.remember(fresh);
+          break; // the rest of the plan may depend on this Service: plan again
+        }
+      }
+    }
+    const report: PassReport = { leader: leading, plan, written, conflicts, gone, abandoned, newFailures, durationMs: this.now() - started };
+    this.options.metrics?.recordPass(report.durationMs);
+    this.options.onPass?.(report);
+    return report;
+  }
+
+  private announce(change: StatusChange): void {
+    const target: EventTarget = { kind: 'Service', apiVersion: 'v1', namespace: change.namespace, name: change.name, uid: change.uid };
+    if (change.assigned !== undefined) {
+      this.options.metrics?.recordAllocation(change.assigned.pool);
+      this.event(target, 'Normal', 'IPAllocated', `Assigned ${change.assigned.ip} from VipPool ${change.assigned.pool}`);
+    }
+    const released = change.released.filter((ip) => ip !== '');
+    if (released.length > 0) {
+      this.options.metrics?.recordRelease(released.length);
+      const why =
+        change.role === 'releasable'
+          ? 'the Service is no longer a LoadBalancer served by balanced'
+          : change.assigned !== undefined
+            ? `replaced by ${change.assigned.ip}`
+            : 'no longer inside a VipPool this Service may use';
+      this.event(target, 'Normal', 'IPReleased', `Released ${released.join(', ')}: ${why}`);
+    }
+  }
+
+  private event(target: EventTarget, type: 'Normal' | 'Warning', reason: string, message: string): void {
+    const sink = this.options.events;
+    if (sink === undefined) return;
+    const p = sink.record(target, type, reason, message).catch(() => undefined);
+    this.pendingEvents.add(p);
+    void p.then(() => this.pendingEvents.delete(p));
+  }
+}
+
+/**
+ * The ingress list to write: for our Services exactly the planned IPs (an existing entry for
+ * the same IP is kept as it is, e.g. with its ports or ipMode); for others their entries
+ * minus the released IPs.
+ */
+export function ingressFor(service: V1Service | undefined, change: StatusChange): V1LoadBalancerIngress[] {
+  const current = asArray(prop(prop(prop(service, 'status'), 'loadBalancer'), 'ingress')) as V1LoadBalancerIngress[];
+  const ipOf = (e: unknown): string => {
+    const ip = asString(prop(e, 'ip'));
+    return ip === undefined || ip === '' ? '' : (canonicalIp(ip) ?? ip);
+  };
+  if (change.role === 'releasable') return current.filter((e) => !change.released.includes(ipOf(e)) || ipOf(e) === '');
+  return change.ips.map((ip) => current.find((e) => ipOf(e) === ip) ?? { ip });
+}
