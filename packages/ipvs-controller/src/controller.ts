@@ -36,6 +36,8 @@ export class Controller {
   private dirty = false;
   private running: Promise<void> | undefined;
   private timer: unknown;
+  /** Why the next pass is scheduled, if it is. */
+  private pending: 'debounce' | 'backoff' | 'poll' | undefined;
   private resyncTimer: unknown;
   /** Not started yet, or stopped: events only mark the state dirty (caches may be half-listed). */
   private stopped = true;
@@ -60,14 +62,17 @@ export class Controller {
   start(): void {
     this.stopped = false;
     this.fullRead = true;
-    this.schedule(0);
+    this.schedule(0, 'debounce');
     this.armResync();
   }
 
   /** Something changed: a pass will run after the debounce (bursts merge into one). */
   markDirty(): void {
     this.dirty = true;
-    if (!this.running) this.schedule(this.debounceMs);
+    // The quiet period counts from the first change: a steady stream of events must not
+    // postpone the pass forever (nor cut short a retry backoff already scheduled).
+    // (A drain poll further away gives way to the debounce.)
+    if (!this.running && (this.pending === undefined || this.pending === 'poll')) this.schedule(this.debounceMs, 'debounce');
   }
 
   get ready(): boolean {
@@ -77,6 +82,7 @@ export class Controller {
   /** Stop scheduling and wait for a pass in progress. Kernel state is left as it is. */
   async stop(): Promise<void> {
     this.stopped = true;
+    this.pending = undefined;
     this.timers.clearTimeout(this.timer);
     this.timers.clearTimeout(this.resyncTimer);
     await this.running;
@@ -87,10 +93,14 @@ export class Controller {
     return this.options.reconciler.reconcile(this.options.desired());
   }
 
-  private schedule(ms: number): void {
+  private schedule(ms: number, why: 'debounce' | 'backoff' | 'poll'): void {
     if (this.stopped) return;
     this.timers.clearTimeout(this.timer);
-    this.timer = this.timers.setTimeout(() => void this.pass(), ms);
+    this.pending = why;
+    this.timer = this.timers.setTimeout(() => {
+      this.pending = undefined;
+      void this.pass();
+    }, ms);
   }
 
   private armResync(): void {
@@ -127,14 +137,14 @@ export class Controller {
     this.running = undefined;
     if (retry) {
       this.fullRead = true;
-      this.schedule(this.backoff);
+      this.schedule(this.backoff, 'backoff');
       this.backoff = Math.min(this.backoff * 2, this.backoffRange.max);
     } else {
       this.backoff = this.backoffRange.min;
-      if (this.dirty) this.schedule(this.debounceMs);
+      if (this.dirty) this.schedule(this.debounceMs, 'debounce');
       else if (draining) {
         this.refreshDraining = true;
-        this.schedule(this.options.drainPollMs ?? 1000);
+        this.schedule(this.options.drainPollMs ?? 1000, 'poll');
       }
     }
   }
