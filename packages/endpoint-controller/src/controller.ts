@@ -87,6 +87,8 @@ export class EndpointController {
   private readonly concurrency: number;
   private running: Promise<void> | undefined;
   private timer: unknown;
+  /** A pass is scheduled (debounce or retry backoff). */
+  private pending = false;
   private resyncTimer: unknown;
   private retryTimer: unknown;
   private stopped = true;
@@ -113,7 +115,9 @@ export class EndpointController {
 
   markDirty(): void {
     this.dirty = true;
-    if (!this.running) this.schedule(this.debounceMs);
+    // The quiet period counts from the first change (a steady stream of pod updates must not
+    // postpone the pass forever), and a pass retry backoff is not cut short.
+    if (!this.running && !this.pending) this.schedule(this.debounceMs);
   }
 
   /**
@@ -147,7 +151,11 @@ export class EndpointController {
   private schedule(ms: number): void {
     if (this.stopped) return;
     this.timers.clearTimeout(this.timer);
-    this.timer = this.timers.setTimeout(() => void this.pass(), ms);
+    this.pending = true;
+    this.timer = this.timers.setTimeout(() => {
+      this.pending = false;
+      void this.pass();
+    }, ms);
   }
 
   private armResync(): void {
