@@ -76,3 +76,4 @@ export {
 } from './health.js';
 export { DEFAULT_LEASE_DURATION_SECONDS, DEFAULT_RENEW_DEADLINE_MS, DEFAULT_RETRY_PERIOD_MS, LeaderElector, type LeaderElectionTimers, type LeaderElectorOptions, type LeaderElectorStats } from './leader-election.js';
 export { cidrOwnership, InvalidCidrError } from './vip-ownership.js';
+export { asArray, asBoolean, asPort, asRecord, asString, prop, show, type Rec } from './read.js';

@@ -1,26 +1,8 @@
 // Defensive readers: objects from a cache, a watch or a test may be anything, and the pure
-// code must never throw on them. (@balanced/k8s has the same helpers but does not export them.)
+// code must never throw on them. The basic ones are @balanced/k8s's; two more here.
+import { asRecord } from '@balanced/k8s';
 
-export type Rec = Readonly<Record<string, unknown>>;
-
-export function asRecord(value: unknown): Rec | undefined {
-  return typeof value === 'object' && value !== null && !Array.isArray(value) ? (value as Rec) : undefined;
-}
-
-/** An own property only: `__proto__`, `constructor`, … read as absent. */
-export function prop(value: unknown, key: string): unknown {
-  const r = asRecord(value);
-  if (r === undefined || !Object.prototype.hasOwnProperty.call(r, key)) return undefined;
-  return r[key];
-}
-
-export function asString(value: unknown): string | undefined {
-  return typeof value === 'string' ? value : undefined;
-}
-
-export function asArray(value: unknown): readonly unknown[] {
-  return Array.isArray(value) ? value : [];
-}
+export { asArray, asRecord, asString, prop } from '@balanced/k8s';
 
 /** A string map (labels, annotations); non-string values are dropped. */
 export function asStringMap(value: unknown): Readonly<Record<string, string>> {
