@@ -1,0 +1,102 @@
+// VipPool objects (balanced.dev/v1alpha1, cluster-scoped) as the announcer needs them: which
+// addresses a pool covers (to find the pool of a VIP) and its BGP communities. Pure; read
+// defensively. A pool with a problem contributes no communities and the problem is reported
+// (the vip-allocator and the admission webhook report it to the user as well).
+import type { BgpCommunity } from '@balanced/k8s';
+import { compareIp, parseVipCidr, tryParseIp, cidrContains } from './cidrs.js';
+import type { IpAddress } from '@balanced/netlink';
+
+export const VIPPOOL_GROUP = 'balanced.dev';
+export const VIPPOOL_VERSION = 'v1alpha1';
+export const VIPPOOL_PLURAL = 'vippools';
+
+export interface VipPoolView {
+  readonly name: string;
+  /** `a.b.c.d/n` or `first-last` entries of spec.cidrs, as predicates. */
+  readonly contains: (ip: IpAddress) => boolean;
+  /** Sorted, de-duplicated. */
+  readonly communities: readonly BgpCommunity[];
+}
+
+export interface VipPools {
+  /** Sorted by name. */
+  readonly pools: readonly VipPoolView[];
+  /** One line per unusable pool or entry. */
+  readonly problems: readonly string[];
+}
+
+type Rec = Readonly<Record<string, unknown>>;
+function prop(v: unknown, key: string): unknown {
+  return typeof v === 'object' && v !== null && !Array.isArray(v) && Object.hasOwn(v, key) ? (v as Rec)[key] : undefined;
+}
+
+const COMMUNITY = /^(\d{1,5}):(\d{1,5})$/;
+
+/** Parses `asn:value` (both 0..65535); undefined when it is not one. */
+export function parseCommunity(text: unknown): BgpCommunity | undefined {
+  const m = typeof text === 'string' ? COMMUNITY.exec(text.trim()) : null;
+  if (m === null) return undefined;
+  const asn = Number(m[1]);
+  const value = Number(m[2]);
+  return asn <= 65535 && value <= 65535 ? { asn, value } : undefined;
+}
+
+export function compareCommunities(a: BgpCommunity, b: BgpCommunity): number {
+  return a.asn - b.asn || a.value - b.value;
+}
+
+/** Sorted, without repeats. */
+export function uniqueCommunities(list: readonly BgpCommunity[]): BgpCommunity[] {
+  const sorted = [...list].sort(compareCommunities);
+  return sorted.filter((c, i) => i === 0 || compareCommunities(c, sorted[i - 1] as BgpCommunity) !== 0);
+}
+
+function rangeEntry(text: string): ((ip: IpAddress) => boolean) | undefined {
+  if (text.includes('/')) {
+    try {
+      const cidr = parseVipCidr(text);
+      return (ip) => cidrContains(cidr, ip);
+    } catch {
+      return undefined;
+    }
+  }
+  const dash = text.indexOf('-');
+  if (dash < 0) return undefined;
+  const first = tryParseIp(text.slice(0, dash).trim());
+  const last = tryParseIp(text.slice(dash + 1).trim());
+  if (first === undefined || last === undefined || first.family !== last.family || compareIp(first, last) > 0) return undefined;
+  return (ip) => ip.family === first.family && compareIp(first, ip) <= 0 && compareIp(ip, last) <= 0;
+}
+
+export function readVipPools(objects: readonly unknown[]): VipPools {
+  const pools: VipPoolView[] = [];
+  const problems: string[] = [];
+  for (const o of objects) {
+    const name = prop(prop(o, 'metadata'), 'name');
+    if (typeof name !== 'string' || name === '') {
+      problems.push('a VipPool without metadata.name was ignored');
+      continue;
+    }
+    const spec = prop(o, 'spec');
+    const entries: ((ip: IpAddress) => boolean)[] = [];
+    const cidrs = prop(spec, 'cidrs');
+    for (const [i, c] of (Array.isArray(cidrs) ? cidrs : []).entries()) {
+      const entry = typeof c === 'string' ? rangeEntry(c) : undefined;
+      if (entry === undefined) problems.push(`VipPool ${name}: spec.cidrs[${i}] ${JSON.stringify(c)} is not a CIDR or range; ignored`);
+      else entries.push(entry);
+    }
+    const communities: BgpCommunity[] = [];
+    const raw = prop(spec, 'bgpCommunities');
+    let bad = false;
+    for (const [i, c] of (Array.isArray(raw) ? raw : []).entries()) {
+      const community = parseCommunity(c);
+      if (community === undefined) {
+        problems.push(`VipPool ${name}: spec.bgpCommunities[${i}] ${JSON.stringify(c)} is not asn:value (0..65535 each); the pool's communities were not used`);
+        bad = true;
+      } else communities.push(community);
+    }
+    pools.push({ name, contains: (ip) => entries.some((e) => e(ip)), communities: bad ? [] : uniqueCommunities(communities) });
+  }
+  pools.sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
+  return { pools, problems };
+}
