@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, test } from '@jest/globals';
-import { existsSync, mkdtempSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir, release } from 'node:os';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
@@ -7,6 +7,7 @@ import { pino } from 'pino';
 import { serviceKeyString } from '@balanced/ipvs';
 import { startController, type ControllerConfig, type RunningController } from '@balanced/ipvs-controller';
 import { startEndpointController, type RunningEndpointController } from '@balanced/endpoint-controller';
+import { announcerConfigFromObject, startAnnouncer, type RunningAnnouncer } from '@balanced/vip-announcer';
 import {
   IN_VM_ENV,
   TestApiServer,
@@ -17,7 +18,9 @@ import {
   failureCounts,
   podShares,
   readDirectorTable,
+  readVipRoutes,
   runChecked,
+  startDirectorBird,
   startPodServers,
   succeeded,
   waitForVipNexthops,
@@ -28,10 +31,12 @@ import {
   type TcpExchange,
 } from '@balanced/testkit';
 
-// End to end inside the lab VM, programmed by the real controllers from the test API server:
-// two ipvs-controllers (one per director namespace) and the endpoint-controller (the node's
-// pods), against the DSR lab of test/dsr-datapath (BIRD router with ECMP, hand-written BIRD
-// on the directors). Figures go to bench/results/dsr-controllers.json.
+// End to end inside the lab VM, everything programmed by the real components from the test
+// API server: per director an ipvs-controller (IPVS in the director's namespace) and a
+// vip-announcer (BIRD config + reload; it announces the VIP only while that controller is
+// ready and the Service has a ready endpoint), and the endpoint-controller for the node's
+// pods; the DSR lab of test/dsr-datapath around them (client, BIRD router with ECMP).
+// Figures go to bench/results/dsr-controllers.json.
 
 const NS = 'shop';
 const NODE = 'node-1';
@@ -43,6 +48,7 @@ let vip: Endpoint;
 let kubeconfig: string;
 const directors = new Map<number, RunningController>();
 let endpoints: RunningEndpointController | undefined;
+const announcers = new Map<number, RunningAnnouncer>();
 const silent = pino({ level: 'silent' });
 
 const podUid = (name: string): string => `00000000-0000-4000-8000-${name.replace(/[^a-z]/g, '').padStart(12, '0')}`;
@@ -138,7 +144,9 @@ function directorConfig(d: DirectorPlan): ControllerConfig {
     resyncSeconds: 60,
     drainSeconds: 30,
     metricsHost: '127.0.0.1',
-    metricsPort: 0,
+    // A fixed port per director, as in a deployment: the announcer probes this /readyz, also
+    // after the controller restarts.
+    metricsPort: 19740 + d.index,
     sysctls: true,
     notrack: true,
   };
@@ -157,7 +165,7 @@ beforeAll(async () => {
   const dir = mkdtempSync(join(tmpdir(), 'dsr-ctl-'));
   kubeconfig = join(dir, 'kubeconfig');
   writeFileSync(kubeconfig, server.kubeconfigYaml());
-  lab = await createDsrLab({ steps: { programDirectors: false, configurePods: false, startServers: false } });
+  lab = await createDsrLab({ steps: { programDirectors: false, announceVip: false, configurePods: false, startServers: false } });
   vip = lab.target;
   server.store.put('services', service());
   for (const p of lab.plan.pods) server.store.put('pods', pod(p.name, p.address));
@@ -186,11 +194,36 @@ beforeAll(async () => {
   for (const d of lab.plan.directors) await eventually(`director ${d.index} programmed`, () => table(d), (t) => t.length === 2 && t.every((s) => s.split(' w1').length - 1 === want));
   for (const p of lab.plan.pods) await eventually(`${p.name} tunl0`, () => tunl0(p.netns), (t) => t.vips.includes(`${lab.plan.vip}/32`));
   figures.controllersConvergedMs = Date.now() - started;
+
+  // vip-announcer on each director, its BIRD including the announcer's file.
+  for (const d of lab.plan.directors) {
+    const include = join(dir, `announcer-d${d.index}`);
+    mkdirSync(include, { recursive: true }); // (a glob include tolerates no file, not a missing folder)
+    const bird = await startDirectorBird(lab.topology, d, {
+      config: (logFile) => [`router id ${d.link.address};`, `log "${logFile}" all;`, 'protocol device { scan time 5; }', `include "${include}/*.conf";`, ''].join('\n'),
+    });
+    const config = announcerConfigFromObject({
+      localAsn: d.asn,
+      cidrs: [VIP_CIDR],
+      neighbors: [{ name: 'router', address: d.routerAddress, asn: lab.plan.router.asn, sourceAddress: d.link.address, holdTime: 9, keepaliveTime: 3, connectRetryTime: 1, connectDelayTime: 1 }],
+      outputFile: join(include, 'balanced-vips.conf'),
+      birdSocket: bird.controlSocket,
+      birdConfig: bird.configFile,
+    });
+    const announcer = await startAnnouncer(
+      { config, kubeconfig, defaultClass: false, controllerReadyUrl: `${directors.get(d.index)!.health.url}/readyz`, probeIntervalMs: 200, failureThreshold: 2, watchPools: false, metricsPort: 0, metricsHost: '127.0.0.1' },
+      silent,
+    );
+    announcers.set(d.index, announcer);
+  }
+  await waitForVipNexthops(lab.plan, lab.plan.directors.map((d) => d.link.address), { timeoutMs: 90_000 });
+  figures.announcedViaBothMs = Date.now() - started;
   const servers = await startPodServers(lab.topology);
   expect(servers).toHaveLength(lab.plan.pods.length);
 });
 
 afterAll(async () => {
+  for (const a of announcers.values()) await a.stop();
   await endpoints?.stop();
   for (const c of directors.values()) await c.stop();
   if (lab !== undefined) {
@@ -245,6 +278,8 @@ describe('DSR end to end, programmed by ipvs-controller and endpoint-controller'
       await eventually('restarted controller ready', async () => (await fetch(`${restarted.health.url}/readyz`)).status, (s) => s === 200);
       const pinged = await set.ping();
       const restartWrites = await writes(restarted);
+      // the announcer saw the restarted controller ready again: both paths stay announced
+      await waitForVipNexthops(lab.plan, lab.plan.directors.map((d) => d.link.address), { timeoutMs: 30_000 });
       figures.controllerRestart = { connections: 90, writes: restartWrites, stillAnswering: succeeded(pinged).length, samePod: samePodCount(set.opened, pinged) };
       expect(restartWrites).toBe(0);
       expect(failureCounts(pinged)).toEqual({});
@@ -284,6 +319,17 @@ describe('DSR end to end, programmed by ipvs-controller and endpoint-controller'
     }
     server.store.put('endpointslices', slice());
     for (const d of lab.plan.directors) await eventually(`director ${d.index} restores ${drained.name}`, () => table(d), (t) => t.every((s) => s.includes(`${drained.address} tunnel w1`)));
+  });
+
+  test('the announcer withdraws the VIP when the Service has no ready endpoint, and announces it again', async () => {
+    const started = Date.now();
+    server.store.put('endpointslices', slice(Object.fromEntries(lab.plan.pods.map((p) => [p.name, 'terminating' as const]))));
+    await waitForVipNexthops(lab.plan, [], { timeoutMs: 30_000 });
+    const withdrawnMs = Date.now() - started;
+    server.store.put('endpointslices', slice());
+    await waitForVipNexthops(lab.plan, lab.plan.directors.map((d) => d.link.address), { timeoutMs: 30_000 });
+    figures.noReadyEndpoints = { withdrawnEverywhereMs: withdrawnMs, announcedAgainMs: Date.now() - started - withdrawnMs };
+    expect(await readVipRoutes(lab.plan)).not.toEqual([]);
   });
 
   test('failover: director 1 goes away, ≥ 99% of live connections keep working through director 2', async () => {
