@@ -37,8 +37,12 @@ export interface Client {
 
 export const clientKey = (c: Client): string => `${c.address}:${c.port}`;
 
+/** Clients the scheme has room for: 10.100.1.1 … 10.100.255.250. */
+export const CLIENT_ADDRESSES = 255 * 250;
+
 /** The i-th probe client address in 10.100.1.1 … (250 per /24: never .0 or .255). */
 export function clientAddress(i: number): string {
+  if (!Number.isInteger(i) || i < 0 || i >= CLIENT_ADDRESSES) throw new RangeError(`client index ${i} is outside 0..${CLIENT_ADDRESSES - 1}`);
   return `10.100.${1 + Math.floor(i / 250)}.${1 + (i % 250)}`;
 }
 

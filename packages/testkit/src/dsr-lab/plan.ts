@@ -130,9 +130,13 @@ export function planDsrLab(options: DsrLabOptions = {}): DsrLabPlan {
     const podName = `pod-${String.fromCharCode(97 + j)}`;
     podPlans.push({ name: podName, netns: `${name}-${podName}`, address: `10.244.1.${11 + j}`, nodeIfname: podName });
   }
+  const vip = options.vip ?? '10.96.100.10';
+  const used = [...routerSides.map((l) => l.address), ...directorPlans.map((d) => d.link.address), ...podPlans.map((p) => p.address)];
+  if (!/^(\d{1,3})\.(\d{1,3})\.(\d{1,3})\.(\d{1,3})$/.test(vip) || vip.split('.').some((o) => Number(o) > 255)) throw new RangeError(`vip must be an IPv4 address, got ${vip}`);
+  if (used.includes(vip) || vip.startsWith('10.100.') || vip.startsWith('10.244.1.') || /^10\.20[123]\./.test(vip)) throw new RangeError(`vip ${vip} collides with the lab's own addresses`);
   return {
     name,
-    vip: options.vip ?? '10.96.100.10',
+    vip,
     port,
     podCidr: '10.244.1.0/24',
     podPrefixLength: 24,
