@@ -18,10 +18,16 @@ function compact(value: unknown, top: boolean): unknown {
     if (v === undefined) continue;
     if (top && key === 'metadata' && v !== null && typeof v === 'object' && !Array.isArray(v)) {
       const { managedFields: _dropped, ...rest } = v as Record<string, unknown>;
-      out[key] = compact(rest, false);
+      put(out, key, compact(rest, false));
       continue;
     }
-    out[key] = compact(v, false);
+    put(out, key, compact(v, false));
   }
   return out;
+}
+
+/** An own property, even for "__proto__" (a JSON key like any other; assigning it would set the prototype). */
+function put(target: Record<string, unknown>, key: string, value: unknown): void {
+  if (key === '__proto__') Object.defineProperty(target, key, { value, enumerable: true, writable: true, configurable: true });
+  else target[key] = value;
 }

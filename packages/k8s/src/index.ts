@@ -77,3 +77,13 @@ export {
 export { DEFAULT_LEASE_DURATION_SECONDS, DEFAULT_RENEW_DEADLINE_MS, DEFAULT_RETRY_PERIOD_MS, LeaderElector, type LeaderElectionTimers, type LeaderElectorOptions, type LeaderElectorStats } from './leader-election.js';
 export { cidrOwnership, InvalidCidrError } from './vip-ownership.js';
 export { asArray, asBoolean, asPort, asRecord, asString, prop, show, type Rec } from './read.js';
+export {
+  VIPPOOL_GROUP,
+  VIPPOOL_PATH,
+  VIPPOOL_PLURAL,
+  VIPPOOL_VERSION,
+  watchVipPools,
+  type PoolWatch,
+  type PoolWatchOptions,
+  type PoolWatchTimers,
+} from './vippool-watch.js';

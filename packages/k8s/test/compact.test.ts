@@ -34,5 +34,12 @@ it('gives the same JSON as the input (no managedFields), with no undefined prope
       expect(JSON.stringify(out)).toBe(JSON.stringify(value));
       expect(hasUndefined(out)).toBe(false);
     }),
+    { numRuns: 500 },
   );
+  // a JSON key "__proto__" (from a watch event's JSON.parse) stays an own property
+  const parsed = JSON.parse('{"metadata":{"name":"x","labels":{"__proto__":"y"}}}') as { metadata: { labels: object } };
+  const out = compactObject(parsed);
+  expect(Object.prototype.hasOwnProperty.call(out.metadata.labels, '__proto__')).toBe(true);
+  expect(Object.getPrototypeOf(out.metadata.labels)).toBe(Object.prototype);
+  expect(JSON.stringify(out)).toBe(JSON.stringify(parsed));
 });

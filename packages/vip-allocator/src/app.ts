@@ -10,7 +10,7 @@ import { AllocatorMetrics } from './metrics.js';
 import { OncePerAppearance } from './once-per-appearance.js';
 import type { InvalidPool } from './pool-catalog.js';
 import { PoolCatalog } from './pool-catalog.js';
-import { watchVipPools } from './pool-watch.js';
+import { watchVipPools } from '@balanced/k8s';
 import type { VipPool } from './pool.js';
 import { VIPPOOL_API_VERSION, VIPPOOL_KIND, describeProblems } from './pool.js';
 import { serviceStatusApi } from './status-api.js';

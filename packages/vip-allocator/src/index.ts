@@ -21,7 +21,7 @@ export { describeService, type ConfigProblem, type DescribeOptions, type Service
 export { ServiceOverlay } from './overlay.js';
 export { OncePerAppearance } from './once-per-appearance.js';
 export { serviceStatusApi, type ServiceStatusApi, type StatusTarget, type WriteResult } from './status-api.js';
-export { VIPPOOL_PATH, watchVipPools, type PoolWatch, type PoolWatchOptions, type PoolWatchTimers } from './pool-watch.js';
+export { VIPPOOL_PATH, watchVipPools, type PoolWatch, type PoolWatchOptions, type PoolWatchTimers } from '@balanced/k8s';
 export { AllocatorMetrics } from './metrics.js';
 export { ALLOCATION_FAILED, Allocator, ingressFor, type AllocatorOptions, type EventSink, type EventTarget, type PassReport, type Timers } from './allocator.js';
 export { COMPONENT, startAllocator, type AllocatorConfig, type RunningAllocator } from './app.js';

@@ -8,9 +8,9 @@ import type { LabelSelector } from './label-selector.js';
 import { isEmptySelector, parseLabelSelector } from './label-selector.js';
 import { asArray, asString, prop } from './read.js';
 
-export const VIPPOOL_GROUP = 'balanced.dev';
-export const VIPPOOL_VERSION = 'v1alpha1';
-export const VIPPOOL_PLURAL = 'vippools';
+import { VIPPOOL_GROUP, VIPPOOL_PLURAL, VIPPOOL_VERSION } from '@balanced/k8s';
+
+export { VIPPOOL_GROUP, VIPPOOL_PLURAL, VIPPOOL_VERSION };
 export const VIPPOOL_KIND = 'VipPool';
 export const VIPPOOL_API_VERSION = `${VIPPOOL_GROUP}/${VIPPOOL_VERSION}`;
 

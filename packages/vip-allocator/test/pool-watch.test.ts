@@ -3,7 +3,7 @@
 import { afterEach, beforeEach, expect, it } from '@jest/globals';
 import type { TestApiServer } from '@balanced/testkit';
 
-import { watchVipPools, type PoolWatch } from '../src/pool-watch.js';
+import { watchVipPools, type PoolWatch } from '@balanced/k8s';
 import { putPool, startApiServer } from './harness.js';
 import { waitFor } from './poll.js';
 

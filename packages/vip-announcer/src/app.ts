@@ -13,7 +13,7 @@ import type { AnnouncerConfig } from './config.js';
 import { HealthGate, type ControllerProbe } from './health-gate.js';
 import { httpReadyProbe } from './http-probe.js';
 import { AnnouncerMetrics } from './metrics.js';
-import { watchVipPools } from './pool-watch.js';
+import { watchVipPools } from '@balanced/k8s';
 import { PEER_PREFIX, STATIC_PROTOCOL, peerProtocolName, renderBirdConfig } from './render.js';
 import { describeReadiness } from './readiness.js';
 import { readVipPools } from './vip-pools.js';
@@ -188,7 +188,7 @@ export async function startAnnouncer(options: AnnouncerRunOptions, log: Logger):
   gate.start();
   announcer.start();
   cache.start().catch(() => undefined);
-  pools?.start();
+  pools?.start().catch(() => undefined); // failures show in lastError() and /readyz; it retries by itself
   log.info({ cidrs: config.cidrs.map((c) => c.text), outputFile: config.outputFile, birdSocket: config.birdSocket, neighbors: config.neighbors.map((n) => n.name), metrics: health?.url }, 'vip-announcer running');
 
   const stopWatching = async (): Promise<void> => {

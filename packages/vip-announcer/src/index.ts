@@ -48,7 +48,7 @@ export {
 } from './bird-applier.js';
 export { HealthGate, type ControllerProbe, type GateTimers, type HealthGateOptions, type ProbeResult } from './health-gate.js';
 export { httpReadyProbe } from './http-probe.js';
-export { VIPPOOL_PATH, watchVipPools, type PoolWatch, type PoolWatchOptions } from './pool-watch.js';
+export { VIPPOOL_PATH, watchVipPools, type PoolWatch, type PoolWatchOptions } from '@balanced/k8s';
 export { describeReadiness, type ReadinessInput } from './readiness.js';
 export { AnnouncerMetrics, type ReloadResult, type SessionState } from './metrics.js';
 export { Announcer, type AnnouncerOptions, type LoopTimers, type PassReport, type RenderedState } from './announcer.js';

@@ -6,9 +6,9 @@ import type { BgpCommunity } from '@balanced/k8s';
 import { compareIp, parseVipCidr, tryParseIp, cidrContains } from './cidrs.js';
 import type { IpAddress } from '@balanced/netlink';
 
-export const VIPPOOL_GROUP = 'balanced.dev';
-export const VIPPOOL_VERSION = 'v1alpha1';
-export const VIPPOOL_PLURAL = 'vippools';
+import { VIPPOOL_GROUP, VIPPOOL_PLURAL, VIPPOOL_VERSION } from '@balanced/k8s';
+
+export { VIPPOOL_GROUP, VIPPOOL_PLURAL, VIPPOOL_VERSION };
 
 export interface VipPoolView {
   readonly name: string;

@@ -1,6 +1,7 @@
-// A watch-backed cache of VipPool objects (cluster-scoped custom resources). @balanced/k8s's
-// createClusterCache serves only built-in kinds, so this is client-node's ListWatch with the
-// same recovery habits, kept small (pools are few and change rarely):
+// A watch-backed cache of VipPool objects (cluster-scoped custom resources), shared by the
+// vip-allocator (address ranges) and the vip-announcer (BGP communities). createClusterCache
+// serves only built-in kinds, so this is client-node's ListWatch with the same recovery
+// habits, kept small (pools are few and change rarely):
 // - a failed list or watch (refused, 404 before the CRD is installed, …) restarts after a
 //   capped, doubling delay;
 // - every relistIntervalMs the open watch is ended as a 410 would end it: ListWatch relists
@@ -10,7 +11,11 @@
 import { ApiException, CustomObjectsApi, ListWatch, Watch } from '@kubernetes/client-node';
 import type { KubeConfig, KubernetesListObject, KubernetesObject } from '@kubernetes/client-node';
 
-import { VIPPOOL_GROUP, VIPPOOL_PLURAL, VIPPOOL_VERSION } from './pool.js';
+
+/** The VipPool CRD: cluster-scoped, group balanced.dev, version v1alpha1. */
+export const VIPPOOL_GROUP = 'balanced.dev';
+export const VIPPOOL_VERSION = 'v1alpha1';
+export const VIPPOOL_PLURAL = 'vippools';
 
 export interface PoolWatchTimers {
   setTimeout(fn: () => void, ms: number): unknown;
