@@ -3,6 +3,7 @@ import { Command, InvalidArgumentError } from 'commander';
 import { pino } from 'pino';
 import { startEndpointController, type EndpointControllerConfig } from './app.js';
 import { DEFAULT_CRI_SOCKETS } from './resolvers.js';
+import { runUntilSignal } from '@balanced/k8s';
 
 function positiveInt(value: string): number {
   if (!/^\d+$/.test(value)) throw new InvalidArgumentError('must be a non-negative integer');
@@ -46,24 +47,4 @@ const config: EndpointControllerConfig = {
   metricsPort: o.metricsPort,
 };
 
-try {
-  const running = await startEndpointController(config, log);
-  let stopping = false;
-  for (const signal of ['SIGTERM', 'SIGINT'] as const) {
-    process.on(signal, () => {
-      if (stopping) return;
-      stopping = true;
-      log.info({ signal }, 'shutting down');
-      running.stop().then(
-        () => process.exit(0),
-        (e: unknown) => {
-          log.error({ err: String(e) }, 'shutdown failed');
-          process.exit(1);
-        },
-      );
-    });
-  }
-} catch (e) {
-  log.fatal({ err: e instanceof Error ? e.message : String(e) }, 'cannot start');
-  process.exit(1);
-}
+await runUntilSignal(() => startEndpointController(config, log), log);

@@ -2,6 +2,7 @@
 import { Command, InvalidArgumentError, Option } from 'commander';
 import { pino } from 'pino';
 import { startController, type ControllerConfig } from './app.js';
+import { runUntilSignal } from '@balanced/k8s';
 
 function positiveInt(value: string): number {
   if (!/^\d+$/.test(value)) throw new InvalidArgumentError('must be a non-negative integer');
@@ -47,24 +48,4 @@ const config: ControllerConfig = {
   notrack: o.notrack,
 };
 
-try {
-  const running = await startController(config, log);
-  let stopping = false;
-  for (const signal of ['SIGTERM', 'SIGINT'] as const) {
-    process.on(signal, () => {
-      if (stopping) return;
-      stopping = true;
-      log.info({ signal }, 'shutting down');
-      running.stop().then(
-        () => process.exit(0),
-        (e: unknown) => {
-          log.error({ err: String(e) }, 'shutdown failed');
-          process.exit(1);
-        },
-      );
-    });
-  }
-} catch (e) {
-  log.fatal({ err: e instanceof Error ? e.message : String(e) }, 'cannot start');
-  process.exit(1);
-}
+await runUntilSignal(() => startController(config, log), log);

@@ -87,3 +87,4 @@ export {
   type PoolWatchOptions,
   type PoolWatchTimers,
 } from './vippool-watch.js';
+export { runUntilSignal, type Stoppable } from './run-until-signal.js';

@@ -2,7 +2,7 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { hostname } from 'node:os';
 
-import { SERVICE_ACCOUNT_DIR } from '@balanced/k8s';
+import { runUntilSignal, SERVICE_ACCOUNT_DIR } from '@balanced/k8s';
 import { Command, InvalidArgumentError } from 'commander';
 import { pino } from 'pino';
 
@@ -64,24 +64,4 @@ const config: AllocatorConfig = {
   metricsPort: o.metricsPort,
 };
 
-try {
-  const running = await startAllocator(config, log);
-  let stopping = false;
-  for (const signal of ['SIGTERM', 'SIGINT'] as const) {
-    process.on(signal, () => {
-      if (stopping) return;
-      stopping = true;
-      log.info({ signal }, 'shutting down (releasing the Lease)');
-      running.stop().then(
-        () => process.exit(0),
-        (e: unknown) => {
-          log.error({ err: String(e) }, 'shutdown failed');
-          process.exit(1);
-        },
-      );
-    });
-  }
-} catch (e) {
-  log.fatal({ err: e instanceof Error ? e.message : String(e) }, 'cannot start');
-  process.exit(1);
-}
+await runUntilSignal(() => startAllocator(config, log), log, { shutdownMessage: 'shutting down (releasing the Lease)' });
