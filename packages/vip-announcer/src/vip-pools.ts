@@ -55,6 +55,10 @@ function rangeEntry(text: string): ((ip: IpAddress) => boolean) | undefined {
   if (text.includes('/')) {
     try {
       const cidr = parseVipCidr(text);
+      // As the vip-allocator: a CIDR with host bits set is refused (usually a typo), so both
+      // agree on which pools are valid.
+      const given = tryParseIp(text.trim().slice(0, text.trim().indexOf('/')));
+      if (given === undefined || given.bytes.some((b, i) => b !== cidr.network.bytes[i])) return undefined;
       return (ip) => cidrContains(cidr, ip);
     } catch {
       return undefined;
@@ -82,7 +86,7 @@ export function readVipPools(objects: readonly unknown[]): VipPools {
     const cidrs = prop(spec, 'cidrs');
     for (const [i, c] of (Array.isArray(cidrs) ? cidrs : []).entries()) {
       const entry = typeof c === 'string' ? rangeEntry(c) : undefined;
-      if (entry === undefined) problems.push(`VipPool ${name}: spec.cidrs[${i}] ${JSON.stringify(c)} is not a CIDR or range; ignored`);
+      if (entry === undefined) problems.push(`VipPool ${name}: spec.cidrs[${i}] ${JSON.stringify(c)} is not a CIDR (without host bits) or a first-last range; ignored`);
       else entries.push(entry);
     }
     const communities: BgpCommunity[] = [];

@@ -15,11 +15,12 @@ describe('readVipPools', () => {
   });
 
   test('a bad community drops the pool’s communities (all or nothing) and says so; a bad CIDR entry is skipped', () => {
-    const { pools, problems } = readVipPools([vipPool('p', ['10.96.100.0/24', 'x', '10.0.0.9-10.0.0.1'], ['65000:1', '70000:1']), { metadata: {} }]);
+    const { pools, problems } = readVipPools([vipPool('p', ['10.96.100.0/24', 'x', '10.0.0.9-10.0.0.1', '10.97.0.5/24', 'fd96:0::/64'], ['65000:1', '70000:1']), { metadata: {} }]);
     expect(pools[0]?.communities).toEqual([]);
     expect(problems).toEqual([
-      'VipPool p: spec.cidrs[1] "x" is not a CIDR or range; ignored',
-      'VipPool p: spec.cidrs[2] "10.0.0.9-10.0.0.1" is not a CIDR or range; ignored',
+      'VipPool p: spec.cidrs[1] "x" is not a CIDR (without host bits) or a first-last range; ignored',
+      'VipPool p: spec.cidrs[2] "10.0.0.9-10.0.0.1" is not a CIDR (without host bits) or a first-last range; ignored',
+      'VipPool p: spec.cidrs[3] "10.97.0.5/24" is not a CIDR (without host bits) or a first-last range; ignored', // host bits set, as the allocator refuses it
       'VipPool p: spec.bgpCommunities[1] "70000:1" is not asn:value (0..65535 each); the pool\'s communities were not used',
       'a VipPool without metadata.name was ignored',
     ]);
