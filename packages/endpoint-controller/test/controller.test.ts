@@ -7,33 +7,9 @@ import {
   type PodOutcome,
   type PodProgrammer,
   type PodTarget,
-  type Timers,
 } from '../src/index.js';
+import { manualTimers } from '@balanced/testkit';
 
-/** Manual clock: timers fire only when the test advances time. */
-function manualTimers() {
-  let now = 0;
-  let seq = 0;
-  const pending = new Map<number, { at: number; fn: () => void }>();
-  const timers: Timers = {
-    setTimeout: (fn, ms) => (pending.set(++seq, { at: now + ms, fn }), seq),
-    clearTimeout: (h) => void pending.delete(h as number),
-  };
-  async function advance(ms: number) {
-    const until = now + ms;
-    for (;;) {
-      const next = [...pending.entries()].filter(([, t]) => t.at <= until).sort((a, b) => a[1].at - b[1].at)[0];
-      if (!next) break;
-      pending.delete(next[0]);
-      now = next[1].at;
-      next[1].fn();
-      for (let i = 0; i < 50; i++) await Promise.resolve();
-    }
-    now = until;
-    for (let i = 0; i < 50; i++) await Promise.resolve();
-  }
-  return { timers, advance, now: () => now };
-}
 
 const target = (name: string, vips: string[], uid = `uid-${name}`, podIP = '10.244.0.2'): PodTarget => ({ namespace: 'shop', name, uid, podIP, vips, services: vips.length ? ['shop/web'] : [] });
 const desired = (...pods: PodTarget[]): DesiredPods => ({ pods: new Map(pods.map((p) => [p.uid, p])), skipped: [] });

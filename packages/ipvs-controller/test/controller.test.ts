@@ -1,32 +1,9 @@
 import { expect, test } from '@jest/globals';
 import { ServiceFlags, serviceKeyString, type IpvsOperation, type OperationResult } from '@balanced/ipvs';
 import { InvalidArgument } from '@balanced/ipvs';
-import { applyToModel, Controller, dumpModel, Reconciler, type DesiredService, type IpvsKernel, type ModelService, type Timers } from '../src/index.js';
+import { applyToModel, Controller, dumpModel, Reconciler, type DesiredService, type IpvsKernel, type ModelService } from '../src/index.js';
+import { manualTimers } from '@balanced/testkit';
 
-/** Manual clock: timers fire only when the test advances time. */
-function manualTimers() {
-  let now = 0;
-  let seq = 0;
-  const pending = new Map<number, { at: number; fn: () => void }>();
-  const timers: Timers = {
-    setTimeout: (fn, ms) => (pending.set(++seq, { at: now + ms, fn }), seq),
-    clearTimeout: (h) => void pending.delete(h as number),
-  };
-  async function advance(ms: number) {
-    const until = now + ms;
-    for (;;) {
-      const next = [...pending.entries()].filter(([, t]) => t.at <= until).sort((a, b) => a[1].at - b[1].at)[0];
-      if (!next) break;
-      pending.delete(next[0]);
-      now = next[1].at;
-      next[1].fn();
-      for (let i = 0; i < 20; i++) await Promise.resolve();
-    }
-    now = until;
-    for (let i = 0; i < 100; i++) await Promise.resolve(); // let a pass in progress finish
-  }
-  return { timers, advance };
-}
 
 /** The pure kernel model behind the IpvsKernel seam; counts batches. */
 function modelKernel(failFirst = 0) {

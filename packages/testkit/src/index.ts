@@ -42,3 +42,4 @@ export * from './apiserver/index.js';
 export { CLIENT_NET, DEST_NET, clientAddress, clientKey, createMhLab, parseIpvsConn, type Client, type ConnEntry, type MhLab, type ProbeOptions, type ProbeResult } from './mh-probe.js';
 export * from './dsr-lab/index.js';
 export * from './traffic/index.js';
+export { manualTimers, type ManualTimers } from './manual-timers.js';
