@@ -52,7 +52,8 @@ const opService = (o: IpvsOperation): ServiceKey => ('key' in o.service ? o.serv
 export class Reconciler {
   private drainingSince = new Map<string, number>();
   private view: Map<string, ModelService> | undefined;
-  private lastVips: string | undefined;
+  /** The VIP list last handed to onVips (a snapshot keeps the same array until it changes). */
+  private lastVips: readonly string[] | undefined;
   private readonly now: () => number;
 
   constructor(private readonly options: ReconcilerOptions) {
@@ -68,11 +69,10 @@ export class Reconciler {
     const started = this.now();
     const desired = toSnapshot(input, this.options.owns);
     const full = options.fullRead === true || this.view === undefined;
-    const vipsKey = desired.vips.join(',');
     // VIPs first: a new service should find its address in place.
-    if (this.options.onVips && (full || desired.vipsChanged || vipsKey !== this.lastVips)) {
+    if (this.options.onVips && (full || desired.vipsChanged || desired.vips !== this.lastVips)) {
       await this.options.onVips(desired.vips);
-      this.lastVips = vipsKey;
+      this.lastVips = desired.vips;
     }
     let read: ReconcileReport['read'] = 'cached';
     let view: Map<string, ModelService>;
