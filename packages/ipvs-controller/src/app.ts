@@ -3,7 +3,7 @@ import { basename } from 'node:path';
 import type { Logger } from 'pino';
 import { IpvsClient } from '@balanced/ipvs';
 import { RouteClient } from '@balanced/netlink';
-import { createClusterCache, EventRecorder, loadKubeConfig, startHealthServer, type HealthServer } from '@balanced/k8s';
+import { createClusterCache, desiredStateTransforms, EventRecorder, loadKubeConfig, startHealthServer, type HealthServer } from '@balanced/k8s';
 import { Controller } from './controller.js';
 import { DesiredIndex } from './desired-index.js';
 import { ipvsKernel } from './kernel.js';
@@ -74,7 +74,8 @@ export async function startController(config: ControllerConfig, log: Logger): Pr
   metrics.readKernelOnScrape(async () => (await ipvs.dump()).filter((s) => owns(s.service.key)));
   const events = new EventRecorder(kc, { component: 'balanced-ipvs-controller', host: hostname() });
   const reporter = new RefusalReporter(events);
-  const cache = createClusterCache(kc, { kinds: ['services', 'endpointslices', 'pods'] });
+  // The caches keep only what the desired-state builder reads (the rest of a cluster's objects is not ours to hold).
+  const cache = createClusterCache(kc, { kinds: ['services', 'endpointslices', 'pods'], transform: desiredStateTransforms });
   const reconciler = new Reconciler({
     kernel: ipvsKernel(ipvs),
     owns,

@@ -4,6 +4,7 @@ import {
   buildServiceDesired,
   endpointSlicePodRefs,
   endpointSliceServiceKey,
+  namespacedKey,
   resolveVipPortConflicts,
   type DesiredService as K8sDesiredService,
   type ObjectChange,
@@ -48,13 +49,21 @@ interface SourceState {
   readonly pods: readonly string[];
 }
 
+interface Claim {
+  /** The Service (namespace/name) that claims the virtual service. */
+  readonly source: string;
+  readonly candidate: ServiceCandidate;
+  /** The candidate is a last good state kept through an annotation error. */
+  readonly kept: boolean;
+}
+
 type Kind = 'services' | 'endpointslices' | 'pods';
 const KINDS: readonly Kind[] = ['services', 'endpointslices', 'pods'];
 
 const EMPTY: SourceState = { candidates: [], kept: false, refusals: [], warnings: [], pods: [] };
 
 function nameKey(o: KubernetesObject): string {
-  return `${o.metadata?.namespace ?? ''}/${o.metadata?.name ?? ''}`;
+  return namespacedKey(o.metadata?.namespace ?? '', o.metadata?.name ?? '');
 }
 
 /**
@@ -71,13 +80,14 @@ function nameKey(o: KubernetesObject): string {
 export class DesiredIndex {
   private readonly services = new Map<string, V1Service>();
   private readonly slices = new Map<string, { owner: string | undefined; object: V1EndpointSlice }>();
-  private readonly slicesByOwner = new Map<string, Map<string, V1EndpointSlice>>();
+  /** Service (namespace/name) → its slices. (Arrays, not Maps: there is usually one, and a director holds one per Service.) */
+  private readonly slicesByOwner = new Map<string, V1EndpointSlice[]>();
   private readonly pods = new Map<string, V1Pod>();
   /** Pod (namespace/name) → the Service(s) whose slices point at it: usually one, kept as a string. */
   private readonly podUsers = new Map<string, string | Set<string>>();
   private readonly sources = new Map<string, SourceState>();
   /** Virtual service id → Service (namespace/name) → its candidate (and whether it is kept). */
-  private readonly claims = new Map<string, Map<string, { candidate: ServiceCandidate; kept: boolean }>>();
+  private readonly claims = new Map<string, Claim[]>();
   private readonly winners = new Map<string, DesiredService>();
   private readonly conflicts = new Map<string, readonly Refusal[]>();
   private readonly vipUse = new Map<string, number>();
@@ -144,7 +154,12 @@ export class DesiredIndex {
     const id = nameKey(object);
     const before = this.slices.get(id);
     if (before?.owner !== undefined) {
-      this.slicesByOwner.get(before.owner)?.delete(id);
+      const mine = this.slicesByOwner.get(before.owner);
+      if (mine !== undefined) {
+        const rest = mine.filter((o) => o !== before.object);
+        if (rest.length === 0) this.slicesByOwner.delete(before.owner);
+        else this.slicesByOwner.set(before.owner, rest);
+      }
       this.dirty.add(before.owner);
     }
     if (gone) {
@@ -154,9 +169,9 @@ export class DesiredIndex {
     const owner = endpointSliceServiceKey(object);
     this.slices.set(id, { owner, object });
     if (owner === undefined) return;
-    let mine = this.slicesByOwner.get(owner);
-    if (mine === undefined) this.slicesByOwner.set(owner, (mine = new Map()));
-    mine.set(id, object);
+    const mine = this.slicesByOwner.get(owner);
+    if (mine === undefined) this.slicesByOwner.set(owner, [object]);
+    else mine.push(object);
     this.dirty.add(owner);
   }
 
@@ -198,7 +213,7 @@ export class DesiredIndex {
     const service = this.services.get(source);
     let next = EMPTY;
     if (service !== undefined) {
-      const slices = [...(this.slicesByOwner.get(source)?.values() ?? [])];
+      const slices = this.slicesByOwner.get(source) ?? [];
       const podKeys = [...new Set(slices.flatMap((s) => endpointSlicePodRefs(s)))];
       const pods = podKeys.map((k) => this.pods.get(k)).filter((p): p is V1Pod => p !== undefined);
       const built = buildServiceDesired({
@@ -227,14 +242,20 @@ export class DesiredIndex {
     for (const c of before.candidates) {
       const id = serviceKeyString(c.service.key);
       touched.add(id);
-      this.claims.get(id)?.delete(source);
+      const rest = this.claims.get(id)?.filter((c) => c.source !== source);
+      if (rest !== undefined) this.claims.set(id, rest);
     }
     for (const c of next.candidates) {
       const id = serviceKeyString(c.service.key);
       touched.add(id);
-      let claim = this.claims.get(id);
-      if (claim === undefined) this.claims.set(id, (claim = new Map()));
-      claim.set(source, { candidate: c, kept: next.kept });
+      const claim = this.claims.get(id);
+      const mine: Claim = { source, candidate: c, kept: next.kept };
+      if (claim === undefined) this.claims.set(id, [mine]);
+      else {
+        const at = claim.findIndex((x) => x.source === source); // one claim per Service and id, as a Map would keep
+        if (at === -1) claim.push(mine);
+        else claim[at] = mine;
+      }
     }
     for (const id of touched) this.settle(id);
   }
@@ -260,12 +281,12 @@ export class DesiredIndex {
   /** Who holds one VIP:port now: fresh claims before kept ones, then the older Service. */
   private settle(id: string): void {
     const claim = this.claims.get(id);
-    const all = [...(claim?.values() ?? [])];
+    const all = claim ?? [];
     const fresh = all.filter((c) => !c.kept).map((c) => c.candidate);
     const contenders = fresh.length > 0 ? fresh : all.map((c) => c.candidate);
     const resolved = resolveVipPortConflicts(contenders);
     const winner: K8sDesiredService | undefined = resolved.services[0];
-    if (claim?.size === 0) this.claims.delete(id);
+    if (claim?.length === 0) this.claims.delete(id);
     if (fresh.length > 0 && resolved.refusals.length > 0) this.conflicts.set(id, resolved.refusals);
     else this.conflicts.delete(id);
 

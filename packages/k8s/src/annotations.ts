@@ -25,6 +25,9 @@ export const Annotations = {
   tunnelIgnore: 'balanced.dev/tunnel-ignore',
 } as const;
 
+/** The prefix of BalanceD's keys (below). */
+export const BALANCED_D_ANNOTATION_PREFIX = 'balanced.demonware.net/';
+
 /** BalanceD's keys, accepted as aliases so BalanceD users can migrate without edits. */
 export const BalanceDAnnotations = {
   scheduler: 'balanced.demonware.net/ipvs-scheduler',

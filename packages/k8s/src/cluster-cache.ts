@@ -31,6 +31,9 @@ import type {
   V1Service,
 } from '@kubernetes/client-node';
 
+/** Turns an object as the API sent it into what the cache keeps. */
+export type ObjectTransform = (object: KubernetesObject) => KubernetesObject;
+
 export type WatchedKind = 'services' | 'endpointslices' | 'pods' | 'nodes';
 
 export const WATCHED_KINDS: readonly WatchedKind[] = ['services', 'endpointslices', 'pods', 'nodes'];
@@ -54,6 +57,12 @@ export interface ClusterCacheOptions {
   timers?: Partial<CacheTimers>;
   /** Jitter source for restart delays (±20%). Default Math.random. */
   random?: () => number;
+  /**
+   * Per kind, what to keep of each object as it enters the cache (client-go's SetTransform):
+   * e.g. desiredStateTransforms. Default: the whole object, compacted (compactObject).
+   * A transform must keep metadata.name, namespace and resourceVersion.
+   */
+  transform?: Partial<Record<WatchedKind, ObjectTransform>>;
   /**
    * List in pages of this many objects (limit/continue), so a large cluster never arrives as one
    * huge response. Default 500; 0 = one request.
@@ -144,6 +153,7 @@ export function createClusterCache(kc: KubeConfig, options: ClusterCacheOptions)
   const inflight = new Set<Promise<unknown>>();
   const slots = new Map<WatchedKind, Slot>();
   const stats: ClusterCacheStats = { restarts: 0, relists: 0, lastEventAt: undefined, listenerErrors: 0 };
+  const shapeOf = (kind: WatchedKind): ObjectTransform => options.transform?.[kind] ?? compactObject;
   let started = false;
   let stopped = false;
   let syncWaiter: { promise: Promise<void>; resolve: () => void; reject: (err: Error) => void } | undefined;
@@ -256,7 +266,7 @@ export function createClusterCache(kc: KubeConfig, options: ClusterCacheOptions)
           (phase, apiObj, watchObj) => {
             if (finished) return; // a forced relist is under way; this stream is stale
             stats.lastEventAt = timers.now();
-            callback(phase, compactObject(apiObj), watchObj);
+            callback(phase, shapeOf(slot.kind)(apiObj), watchObj);
           },
           finish,
         );
@@ -303,19 +313,20 @@ export function createClusterCache(kc: KubeConfig, options: ClusterCacheOptions)
 
   const pageSize = options.listPageSize ?? 500;
   /** One consistent list, fetched page by page (every page is of the first page's snapshot). */
-  async function paged<L extends KubernetesListObject<KubernetesObject>>(fetch: (page: { limit?: number; _continue?: string }) => Promise<L>): Promise<L> {
+  async function paged<L extends KubernetesListObject<KubernetesObject>>(kind: WatchedKind, fetch: (page: { limit?: number; _continue?: string }) => Promise<L>): Promise<L> {
+    const shape = shapeOf(kind);
     if (pageSize <= 0) {
       const all = await fetch({});
-      all.items = all.items.map(compactObject);
+      all.items = all.items.map(shape);
       return all;
     }
     const first = await fetch({ limit: pageSize });
-    first.items = first.items.map(compactObject);
+    first.items = first.items.map(shape);
     let token = first.metadata?._continue;
     while (token) {
       if (stopped) throw new StoppedError();
       const next = await fetch({ limit: pageSize, _continue: token });
-      for (const item of next.items) first.items.push(compactObject(item));
+      for (const item of next.items) first.items.push(shape(item));
       token = next.metadata?._continue;
     }
     if (first.metadata) first.metadata._continue = undefined;
@@ -325,19 +336,19 @@ export function createClusterCache(kc: KubeConfig, options: ClusterCacheOptions)
   for (const kind of kinds) {
     switch (kind) {
       case 'services':
-        addSlot<V1Service>(kind, '/api/v1/services', () => paged((page) => core.listServiceForAllNamespaces(page)));
+        addSlot<V1Service>(kind, '/api/v1/services', () => paged(kind, (page) => core.listServiceForAllNamespaces(page)));
         break;
       case 'endpointslices':
-        addSlot<V1EndpointSlice>(kind, '/apis/discovery.k8s.io/v1/endpointslices', () => paged((page) => discovery.listEndpointSliceForAllNamespaces(page)));
+        addSlot<V1EndpointSlice>(kind, '/apis/discovery.k8s.io/v1/endpointslices', () => paged(kind, (page) => discovery.listEndpointSliceForAllNamespaces(page)));
         break;
       case 'pods': {
         const fieldSelector = options.podFieldSelector || undefined;
         const labelSelector = options.podLabelSelector || undefined;
-        addSlot<V1Pod>(kind, '/api/v1/pods', () => paged((page) => core.listPodForAllNamespaces({ fieldSelector, labelSelector, ...page })), labelSelector, fieldSelector);
+        addSlot<V1Pod>(kind, '/api/v1/pods', () => paged(kind, (page) => core.listPodForAllNamespaces({ fieldSelector, labelSelector, ...page })), labelSelector, fieldSelector);
         break;
       }
       case 'nodes':
-        addSlot<V1Node>(kind, '/api/v1/nodes', () => paged((page) => core.listNode(page)));
+        addSlot<V1Node>(kind, '/api/v1/nodes', () => paged(kind, (page) => core.listNode(page)));
         break;
       default: {
         const never: never = kind;

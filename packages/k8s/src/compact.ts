@@ -9,6 +9,15 @@ export function compactObject<T>(value: T): T {
   return compact(value, true) as T;
 }
 
+/**
+ * A copy of any value without `undefined` properties (no metadata special case). Arrays come out
+ * exactly sized: an array a typed model grew by push() keeps spare capacity (a one-address list
+ * costs ~150 bytes that way).
+ */
+export function compactValue(value: unknown): unknown {
+  return compact(value, false);
+}
+
 function compact(value: unknown, top: boolean): unknown {
   if (value === null || typeof value !== 'object' || value instanceof Date) return value;
   if (Array.isArray(value)) return value.map((v) => compact(v, false));

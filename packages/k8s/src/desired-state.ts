@@ -13,7 +13,7 @@ import {
 } from '@balanced/ipvs';
 import { parseIp, type AddressFamily, type IpAddress } from '@balanced/netlink';
 import { isOurs, parseServiceConfig, type ServiceConfig, type ServiceConfigDefaults } from './annotations.js';
-import { asArray, asBoolean, asPort, asString, compareStrings, objectRef, prop, show, type ObjectRef } from './read.js';
+import { asArray, asBoolean, asPort, asString, compareStrings, namespacedKey, objectRef, prop, show, type ObjectRef } from './read.js';
 
 /** Label that joins an EndpointSlice to its Service (same namespace). */
 export const SERVICE_NAME_LABEL = 'kubernetes.io/service-name';
@@ -63,7 +63,8 @@ export interface DesiredDestination extends DestinationKey {
    */
   readonly lastWeight: number;
   readonly tunnel?: TunnelSpec;
-  readonly targetRef?: TargetRef;
+  // (No pod reference: a director holds one of these per endpoint of every Service, and only
+  // the address matters to IPVS; the EndpointSlice in the cache says which pod it is.)
 }
 
 /** A Service key made of protocol/address/port (never a firewall mark here). */
@@ -322,7 +323,7 @@ export function endpointSliceServiceKey(raw: unknown): string | undefined {
   const ref = objectRef(raw);
   const serviceName = asString(prop(prop(prop(raw, 'metadata'), 'labels'), SERVICE_NAME_LABEL));
   if (serviceName === undefined || serviceName === '' || ref.name === '') return undefined;
-  return `${ref.namespace}/${serviceName}`;
+  return namespacedKey(ref.namespace, serviceName);
 }
 
 /** Pods (namespace/name) an EndpointSlice's endpoints point at, for the default drain period. */
@@ -334,7 +335,7 @@ export function endpointSlicePodRefs(raw: unknown): string[] {
     const name = asString(prop(t, 'name'));
     const kind = asString(prop(t, 'kind'));
     if (name === undefined || name === '' || (kind !== undefined && kind !== 'Pod')) continue;
-    out.push(`${asString(prop(t, 'namespace')) ?? namespace}/${name}`);
+    out.push(namespacedKey(asString(prop(t, 'namespace')) ?? namespace, name));
   }
   return out;
 }
@@ -526,7 +527,6 @@ function serviceDesired(
             weight: e.weight,
             lastWeight: 1,
             ...(tunnel === undefined ? {} : { tunnel }),
-            ...(e.targetRef === undefined ? {} : { targetRef: e.targetRef }),
           }),
         );
       const key: VirtualServiceKey = { protocol: sp.protocol, address: vip.text, port: sp.port };

@@ -1,6 +1,7 @@
 export {
   ANNOTATION_PREFIX,
   Annotations,
+  BALANCED_D_ANNOTATION_PREFIX,
   BalanceDAnnotations,
   DEFAULT_SERVICE_CONFIG,
   FORWARDINGS,
@@ -42,6 +43,8 @@ export {
   type VirtualServiceKey,
 } from './desired-state.js';
 export type { ObjectRef } from './read.js';
+export { desiredStateTransforms } from './desired-fields.js';
+export { keysStartingWith, project, type Shape } from './projection.js';
 export {
   KubeConfigError,
   SERVICE_ACCOUNT_DIR,
@@ -59,6 +62,7 @@ export {
   type ClusterCache,
   type ClusterCacheOptions,
   type ClusterCacheStats,
+  type ObjectTransform,
   type WatchedKind,
 } from './cluster-cache.js';
 export {
@@ -76,7 +80,7 @@ export {
 } from './health.js';
 export { DEFAULT_LEASE_DURATION_SECONDS, DEFAULT_RENEW_DEADLINE_MS, DEFAULT_RETRY_PERIOD_MS, LeaderElector, type LeaderElectionTimers, type LeaderElectorOptions, type LeaderElectorStats } from './leader-election.js';
 export { cidrOwnership, InvalidCidrError } from './vip-ownership.js';
-export { asArray, asBoolean, asPort, asRecord, asString, prop, show, type Rec } from './read.js';
+export { asArray, asBoolean, asPort, asRecord, asString, namespacedKey, prop, show, type Rec } from './read.js';
 export {
   VIPPOOL_GROUP,
   VIPPOOL_PATH,

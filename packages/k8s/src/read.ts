@@ -59,6 +59,15 @@ export function objectRef(object: unknown): ObjectRef {
   return uid === undefined || uid === '' ? { namespace, name } : { namespace, name, uid };
 }
 
+/**
+ * "<namespace>/<name>", as a flat string. A template literal would build a cons string that
+ * keeps both parts and, once hashed as a Map key, a flat copy as well; a director keeps one
+ * of these per endpoint (pod references), so the difference is megabytes.
+ */
+export function namespacedKey(namespace: string, name: string): string {
+  return [namespace, name].join('/');
+}
+
 export function compareStrings(a: string, b: string): number {
   return a < b ? -1 : a > b ? 1 : 0;
 }

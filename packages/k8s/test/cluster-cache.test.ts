@@ -159,6 +159,24 @@ describe('ClusterCache sees changes', () => {
     expect([...paths].sort()).toEqual(['/api/v1/nodes', '/api/v1/services']);
   });
 
+  it('a transform shapes what the cache keeps, on the list and on watch events (paged lists too)', async () => {
+    server.store.put('pods', pod('p-0', 'node-a'));
+    server.store.put('pods', pod('p-1', 'node-a'));
+    server.store.put('pods', pod('p-2', 'node-a'));
+    const keep = (o: KubernetesObject): KubernetesObject => ({ metadata: { name: o.metadata?.name, namespace: o.metadata?.namespace, resourceVersion: o.metadata?.resourceVersion } });
+    const changes: (KubernetesObject | undefined)[] = [];
+    const c = cache({ kinds: ['pods', 'nodes'], transform: { pods: keep }, listPageSize: 2 });
+    c.onChange((_kind, change) => changes.push(change?.object));
+    await c.start();
+    server.store.put('pods', pod('p-3', 'node-b'));
+    server.store.put('nodes', node('n'));
+    await waitFor(() => c.pods().length === 4 && c.nodes().length === 1, 'p-3 and the node');
+    for (const p of c.pods()) expect(Object.keys(p)).toEqual(['metadata']);
+    expect(c.pods().map((p) => p.metadata?.name).sort()).toEqual(['p-0', 'p-1', 'p-2', 'p-3']);
+    expect(changes.filter((o) => o?.metadata?.name === 'p-3')).toEqual([{ metadata: expect.objectContaining({ name: 'p-3' }) }]);
+    expect(c.nodes()[0]).toMatchObject({ spec: { unschedulable: false } }); // no transform: whole
+  });
+
   it('a pod field selector caches only that node’s pods, on the list and on the watch', async () => {
     server.store.put('pods', pod('a-1', 'node-a'));
     server.store.put('pods', pod('b-1', 'node-b'));

@@ -1,0 +1,50 @@
+// The fields the desired-state builder (desired-state.ts, annotations.ts) reads, as cache
+// projections: a director's informers keep only these. The property test in
+// desired-fields.test.ts holds the builder to the same output on projected objects as on whole
+// ones, for well-formed and malformed objects alike; a new field read by the builder must be
+// added here or that test fails.
+import type { KubernetesObject } from '@kubernetes/client-node';
+import { ANNOTATION_PREFIX, BALANCED_D_ANNOTATION_PREFIX } from './annotations.js';
+import { SERVICE_NAME_LABEL } from './desired-state.js';
+import { keysStartingWith, project, type Shape } from './projection.js';
+
+/** What every cached object keeps: identity, and the version the informer compares. */
+const IDENTITY = { name: true, namespace: true, uid: true, resourceVersion: true } as const;
+
+const ourAnnotations = keysStartingWith(ANNOTATION_PREFIX, BALANCED_D_ANNOTATION_PREFIX);
+
+const SERVICE: Shape = {
+  metadata: { ...IDENTITY, creationTimestamp: true, annotations: ourAnnotations },
+  // Ports whole: a refusal quotes a malformed port entry as it is (and they are few).
+  spec: { type: true, loadBalancerClass: true, ports: true },
+  status: { loadBalancer: { ingress: [{ ip: true }] } },
+};
+
+const ENDPOINT_SLICE: Shape = {
+  metadata: { ...IDENTITY, labels: keysStartingWith(SERVICE_NAME_LABEL) },
+  addressType: true,
+  ports: true,
+  endpoints: [
+    {
+      addresses: true,
+      conditions: { ready: true, serving: true, terminating: true },
+      targetRef: { kind: true, namespace: true, name: true, uid: true },
+    },
+  ],
+};
+
+const POD: Shape = {
+  metadata: IDENTITY,
+  spec: { terminationGracePeriodSeconds: true },
+};
+
+function transform(shape: Shape): (object: KubernetesObject) => KubernetesObject {
+  return (object) => project(object, shape) as KubernetesObject;
+}
+
+/** Cache transforms for a director (ipvs-controller): what buildServiceDesired reads, nothing more. */
+export const desiredStateTransforms = {
+  services: transform(SERVICE),
+  endpointslices: transform(ENDPOINT_SLICE),
+  pods: transform(POD),
+} as const;
