@@ -38,9 +38,13 @@ import {
 } from '@balanced/netlink';
 import { createClusterCache, desiredStateTransforms } from '@balanced/k8s';
 import { testKubeConfig } from '@balanced/testkit';
-import { Controller, DesiredIndex, Reconciler, applyToModel, cidrOwnership, desiredSource, ipvsKernel, serviceOwnership } from '../dist/index.js';
+import { Controller, DEFAULT_HEAP_GROWING_PERCENT, DesiredIndex, Reconciler, applyToModel, cidrOwnership, desiredSource, ipvsKernel, limitHeapGrowth, serviceOwnership } from '../dist/index.js';
 import { NAMESPACE, VIP_CIDR, changes as makeChanges, sliceName } from './workload.mjs';
 
+// The heap settings a director runs with (src/heap-tuning.ts; the parent sets NODE_OPTIONS),
+// unless BALANCED_BENCH_V8_DEFAULTS asks for V8's own.
+const v8Defaults = Boolean(process.env.BALANCED_BENCH_V8_DEFAULTS);
+if (!v8Defaults) limitHeapGrowth(DEFAULT_HEAP_GROWING_PERCENT);
 const SERVICES = Number(process.argv[2]);
 const CHANGES = Number(process.argv[3]);
 const OP_LOG = process.argv[4];

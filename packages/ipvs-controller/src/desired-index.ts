@@ -60,6 +60,10 @@ interface Claim {
 type Kind = 'services' | 'endpointslices' | 'pods';
 const KINDS: readonly Kind[] = ['services', 'endpointslices', 'pods'];
 
+const NONE: readonly never[] = Object.freeze([]);
+/** An empty list is the shared NONE (a director keeps a few lists per Service, nearly all empty). */
+const orNone = <T>(list: readonly T[]): readonly T[] => (list.length === 0 ? NONE : list);
+
 const EMPTY: SourceState = { candidates: [], kept: false, refusals: [], warnings: [], pods: [] };
 
 function nameKey(o: KubernetesObject): string {
@@ -229,9 +233,9 @@ export class DesiredIndex {
       next = {
         candidates: keep ? before.candidates : built.candidates,
         kept: keep,
-        refusals: built.refusals,
-        warnings: built.warnings,
-        pods: podKeys,
+        refusals: orNone(built.refusals),
+        warnings: orNone(built.warnings),
+        pods: orNone(podKeys),
       };
     }
     this.indexPods(source, before.pods, next.pods);

@@ -2,6 +2,7 @@
 import { Command, InvalidArgumentError, Option } from 'commander';
 import { pino } from 'pino';
 import { startController, type ControllerConfig } from './app.js';
+import { DEFAULT_HEAP_GROWING_PERCENT, limitHeapGrowth } from './heap-tuning.js';
 import { runUntilSignal } from '@balanced/k8s';
 
 function positiveInt(value: string): number {
@@ -23,13 +24,16 @@ const program = new Command('balanced-ipvs-controller')
   .option('--metrics-port <port>', 'port for /healthz /readyz /metrics', positiveInt, 9742)
   .option('--no-sysctls', 'do not set the director sysctls')
   .option('--no-notrack', 'do not install raw-table NOTRACK rules for the VIP CIDRs')
-  .option('--log-level <level>', 'pino log level', 'info');
+  .option('--log-level <level>', 'pino log level', 'info')
+  .option('--heap-growing-percent <n>', 'V8 old-generation growth over the live heap between full GCs (0 = V8 default; see src/heap-tuning.ts)', positiveInt, DEFAULT_HEAP_GROWING_PERCENT);
 
 program.parse();
 const o = program.opts<{
   kubeconfig?: string; vipCidr: string[]; vipInterface: string; defaultClass: boolean; networking: 'host' | 'pod'; netns?: string;
   resyncSeconds: number; drainSeconds: number; metricsHost: string; metricsPort: number; sysctls: boolean; notrack: boolean; logLevel: string;
+  heapGrowingPercent: number;
 }>();
+limitHeapGrowth(o.heapGrowingPercent);
 const log = pino({ level: o.logLevel, base: { component: 'ipvs-controller' } });
 if (o.vipCidr.length === 0) log.warn('no --vip-cidr given: this director owns no VIPs and will program nothing');
 

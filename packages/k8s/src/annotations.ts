@@ -408,22 +408,38 @@ export function parseServiceConfig(service: V1Service, defaults: Partial<Service
   }
 
   if (c.errors.length > 0) return { ok: false, errors: c.errors };
-  return {
-    ok: true,
-    warnings: c.warnings,
-    config: {
-      scheduler,
-      schedulerFlags,
-      flags,
-      forwarding,
-      guePort,
-      drainSeconds,
-      drainSecondsSource,
-      ipPool: pool.ok ? pool.value : undefined,
-      ipRequest: request.ok ? (request.value ?? []) : [],
-      bgpCommunities: communities,
-    },
+  const config: ServiceConfig = {
+    scheduler,
+    schedulerFlags,
+    flags,
+    forwarding,
+    guePort,
+    drainSeconds,
+    drainSecondsSource,
+    ipPool: pool.ok ? pool.value : undefined,
+    ipRequest: request.ok ? (request.value ?? []) : [],
+    bgpCommunities: communities,
   };
+  // Without annotations of ours the config depends on the defaults alone: one shared (frozen)
+  // object per defaults, rather than one per Service (a director keeps one per Service).
+  const ours = [...a.keys()].some((k) => k.startsWith(ANNOTATION_PREFIX) || k.startsWith(BALANCED_D_ANNOTATION_PREFIX));
+  return { ok: true, warnings: c.warnings, config: ours ? config : sharedConfig(config, d) };
+}
+
+const SHARED_CONFIGS = new Map<string, ServiceConfig>();
+
+function sharedConfig(config: ServiceConfig, d: ServiceConfigDefaults): ServiceConfig {
+  const key = `${d.scheduler}/${d.forwarding}/${d.drainSeconds}`;
+  const known = SHARED_CONFIGS.get(key);
+  if (known !== undefined) return known;
+  const frozen: ServiceConfig = Object.freeze({
+    ...config,
+    schedulerFlags: Object.freeze([...config.schedulerFlags]),
+    ipRequest: Object.freeze([...config.ipRequest]),
+    bgpCommunities: Object.freeze([...config.bgpCommunities]),
+  });
+  if (SHARED_CONFIGS.size < 64) SHARED_CONFIGS.set(key, frozen);
+  return frozen;
 }
 
 export interface PodConfig {

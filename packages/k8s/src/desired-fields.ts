@@ -7,6 +7,7 @@ import type { KubernetesObject } from '@kubernetes/client-node';
 import { ANNOTATION_PREFIX, BALANCED_D_ANNOTATION_PREFIX } from './annotations.js';
 import { SERVICE_NAME_LABEL } from './desired-state.js';
 import { keysStartingWith, project, type Shape } from './projection.js';
+import { asRecord } from './read.js';
 
 /** What every cached object keeps: identity, and the version the informer compares. */
 const IDENTITY = { name: true, namespace: true, uid: true, resourceVersion: true } as const;
@@ -20,6 +21,32 @@ const SERVICE: Shape = {
   status: { loadBalancer: { ingress: [{ ip: true }] } },
 };
 
+/**
+ * An endpoint's conditions as the builder reads them (ready, terminating). Nearly every endpoint
+ * has one of a few combinations, so those are one shared frozen object each instead of one
+ * object per endpoint (a director caches every endpoint of every Service).
+ */
+const CONDITIONS = new Map<string, Readonly<Record<string, boolean>>>();
+for (const ready of [undefined, true, false]) {
+  for (const terminating of [undefined, true, false]) {
+    const c: Record<string, boolean> = {};
+    if (ready !== undefined) c.ready = ready;
+    if (terminating !== undefined) c.terminating = terminating;
+    CONDITIONS.set(`${ready}/${terminating}`, Object.freeze(c));
+  }
+}
+const conditionFields = { ready: true, terminating: true } as const;
+function sharedConditions(value: unknown): unknown {
+  const picked = project(value, conditionFields);
+  const r = asRecord(picked);
+  if (r === undefined || Array.isArray(picked)) return picked;
+  const { ready, terminating } = r;
+  const ok = (v: unknown): v is boolean | undefined => v === undefined || typeof v === 'boolean';
+  if (!ok(ready) || !ok(terminating)) return picked;
+  // (key order of the shared object may differ from the original's; nothing quotes conditions)
+  return CONDITIONS.get(`${ready}/${terminating}`) ?? picked;
+}
+
 const ENDPOINT_SLICE: Shape = {
   metadata: { ...IDENTITY, labels: keysStartingWith(SERVICE_NAME_LABEL) },
   addressType: true,
@@ -27,7 +54,7 @@ const ENDPOINT_SLICE: Shape = {
   endpoints: [
     {
       addresses: true,
-      conditions: { ready: true, serving: true, terminating: true },
+      conditions: sharedConditions,
       targetRef: { kind: true, namespace: true, name: true, uid: true },
     },
   ],

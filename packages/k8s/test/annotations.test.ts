@@ -53,6 +53,26 @@ describe('parseServiceConfig: defaults', () => {
   });
 });
 
+describe('parseServiceConfig: a config without annotations of ours is shared', () => {
+  const config = (r: ReturnType<typeof parseServiceConfig>): ServiceConfig => {
+    if (!r.ok) throw new Error('refused');
+    return r.config;
+  };
+  it('is one frozen object per defaults, whatever other annotations the Service has', () => {
+    const a = config(parseServiceConfig(svc({})));
+    expect(config(parseServiceConfig(svc({ 'example.com/other': 'x' })))).toBe(a);
+    expect(Object.isFrozen(a) && Object.isFrozen(a.schedulerFlags)).toBe(true);
+    expect(config(parseServiceConfig(svc({}), { drainSeconds: 5 }))).not.toBe(a);
+    expect(config(parseServiceConfig(svc({}), { drainSeconds: 5 })).drainSeconds).toBe(5);
+  });
+  it('a Service with an annotation of ours gets its own, even when it equals the default', () => {
+    const a = config(parseServiceConfig(svc({})));
+    const b = config(parseServiceConfig(svc({ 'balanced.dev/scheduler': 'mh' })));
+    expect(b).toEqual(a);
+    expect(b).not.toBe(a);
+  });
+});
+
 describe('parseServiceConfig: valid values', () => {
   test.each<[string, Record<string, string>, Partial<ServiceConfig>]>([
     ['scheduler rr drops the mh default flags', { 'balanced.dev/scheduler': 'rr' }, { scheduler: 'rr', schedulerFlags: [], flags: 0 }],
