@@ -54,6 +54,12 @@ export interface ClusterCacheOptions {
   restartDelayMs?: { min: number; max: number };
   /** End every open watch this often and relist (repairs a silently dead watch). Default 10 min; 0 = never. */
   relistIntervalMs?: number;
+  /**
+   * stop() waits this long for requests in flight to end. A request whose response never
+   * starts (a server that accepted the connection and went silent) cannot be cancelled
+   * through client-node 1.4; after this it is abandoned (its result is ignored). Default 5000.
+   */
+  stopTimeoutMs?: number;
   timers?: Partial<CacheTimers>;
   /** Jitter source for restart delays (±20%). Default Math.random. */
   random?: () => number;
@@ -79,6 +85,8 @@ export interface ClusterCacheStats {
   lastEventAt: number | undefined;
   /** onChange listeners that threw (the error is swallowed so the informer keeps going). */
   listenerErrors: number;
+  /** Requests (and the informer starts waiting on them) still pending when stop() gave up on them (see stopTimeoutMs). */
+  abandonedRequests: number;
 }
 
 export interface ClusterCache {
@@ -152,7 +160,7 @@ export function createClusterCache(kc: KubeConfig, options: ClusterCacheOptions)
   const listeners = new Set<ChangeListener>();
   const inflight = new Set<Promise<unknown>>();
   const slots = new Map<WatchedKind, Slot>();
-  const stats: ClusterCacheStats = { restarts: 0, relists: 0, lastEventAt: undefined, listenerErrors: 0 };
+  const stats: ClusterCacheStats = { restarts: 0, relists: 0, lastEventAt: undefined, listenerErrors: 0, abandonedRequests: 0 };
   const shapeOf = (kind: WatchedKind): ObjectTransform => options.transform?.[kind] ?? compactObject;
   let started = false;
   let stopped = false;
@@ -410,10 +418,20 @@ export function createClusterCache(kc: KubeConfig, options: ClusterCacheOptions)
         slot.restartTimer = slot.relistTimer = slot.endWatch = undefined;
         await slot.informer.stop();
       }
-      // Requests that were in flight finish (and abort themselves: see GuardedWatch/listFn).
+      // Requests that were in flight finish (and abort themselves: see GuardedWatch/listFn),
+      // unless one never gets an answer: then stop() gives up on it after stopTimeoutMs.
+      let waitTimer: unknown;
+      const gaveUp = new Promise<'timeout'>((resolve) => {
+        waitTimer = timers.setTimeout(() => resolve('timeout'), options.stopTimeoutMs ?? 5000);
+      });
       while (inflight.size > 0) {
-        await Promise.allSettled([...inflight]);
+        const outcome = await Promise.race([Promise.allSettled([...inflight]), gaveUp]);
+        if (outcome === 'timeout') {
+          stats.abandonedRequests = inflight.size;
+          break;
+        }
       }
+      timers.clearTimeout(waitTimer);
       for (const slot of slots.values()) await slot.informer.stop();
     },
 

@@ -2,7 +2,9 @@
 
 import { afterEach, beforeEach, describe, expect, it } from '@jest/globals';
 import type { KubernetesObject } from '@kubernetes/client-node';
-import { TestApiServer } from '@balanced/testkit';
+import { createServer, type Socket } from 'node:net';
+import type { AddressInfo } from 'node:net';
+import { TestApiServer, testKubeConfig } from '@balanced/testkit';
 
 import { WATCHED_KINDS, createClusterCache, type ClusterCache, type ClusterCacheOptions, type WatchedKind } from '../src/cluster-cache.js';
 import { waitFor } from './poll.js';
@@ -315,6 +317,26 @@ describe('ClusterCache stop()', () => {
     await new Promise((resolve) => setTimeout(resolve, 120)); // longer than the restart delay
     expect(c.stats().restarts).toBe(restarts);
     expect(server.requests).toEqual([]);
+  });
+
+  it('stop() returns even when a request never gets an answer (a silent server), and says so', async () => {
+    const silent = createServer(); // accepts connections, never answers
+    const sockets = new Set<Socket>();
+    silent.on('connection', (s) => sockets.add(s));
+    await new Promise<void>((resolve) => silent.listen(0, '127.0.0.1', resolve));
+    try {
+      const { port } = silent.address() as AddressInfo;
+      const c = createClusterCache(testKubeConfig(`http://127.0.0.1:${port}`), { kinds: ['services'], ...FAST, stopTimeoutMs: 200 });
+      const started = c.start();
+      started.catch(() => undefined);
+      await waitFor(() => sockets.size > 0, 'the list request reaches the silent server');
+      await c.stop();
+      await expect(started).rejects.toThrow('cluster cache stopped');
+      expect(c.stats().abandonedRequests).toBeGreaterThan(0); // (the informer's start and its list request)
+    } finally {
+      for (const s of sockets) s.destroy();
+      await new Promise((resolve) => silent.close(resolve));
+    }
   });
 
   it('stop() in the middle of the initial list opens no watch afterwards', async () => {
