@@ -1,7 +1,7 @@
 import { describe, expect, it } from '@jest/globals';
 import fc from 'fast-check';
 import type { KubernetesObject, V1EndpointSlice, V1Pod, V1Service } from '@kubernetes/client-node';
-import { serviceKeyString } from '@balanced/ipvs';
+import { serviceKeyString, type ServiceKey } from '@balanced/ipvs';
 import type { Refusal } from '@balanced/k8s';
 import { applyToModel, DesiredIndex, desiredSource, Reconciler, dumpModel, type DesiredService, type IpvsKernel, type ModelService } from '../src/index.js';
 
@@ -168,7 +168,7 @@ describe('Reconciler on DesiredIndex snapshots', () => {
         const index = new DesiredIndex({ cluster: c.snapshot, ownsVip, defaultClass: false, defaultDrainSeconds: 0 });
         const k = modelKernel();
         let now = 0;
-        const owns = (key: { address?: string }) => key.address !== undefined && ownsVip(key.address);
+        const owns = (key: ServiceKey): boolean => 'address' in key && ownsVip(key.address);
         const live = new Reconciler({ kernel: k.kernel, owns, defaultDrainSeconds: 0, now: () => now, chunkServices });
         for (const s of steps) {
           const { kind, change } = c.apply(s);

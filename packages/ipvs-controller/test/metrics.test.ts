@@ -10,7 +10,7 @@ test('kernel stats and programming counters are exported in Prometheus text', as
   ];
   const table = dumpModel(applyToModel([], ops));
   m.recordKernel(table);
-  m.recordPass({ ops, failed: [{ op: ops[1]!, error: new Error('x') }], outcomeUnknown: true, durationMs: 12, vips: ['10.96.0.1'], pendingDrains: 0, read: 'full' });
+  m.recordPass({ ops, failed: [{ op: ops[1]!, error: new Error('x') }], outcomeUnknown: true, durationMs: 12, vips: ['10.96.0.1'], pendingDrains: 0, read: 'full', planned: 1 });
   const text = await m.registry.metrics();
   expect(text).toContain('balanced_ipvs_services 1');
   expect(text).toContain('balanced_ipvs_destination_weight{service="tcp/10.96.0.1:80",destination="10.244.0.1:80"} 1');

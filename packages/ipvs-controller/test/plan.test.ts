@@ -28,7 +28,7 @@ const arbDesired: fc.Arbitrary<DesiredService[]> = fc
     fc.tuple(
       ...vips.map((vip) =>
         fc
-          .uniqueArray(fc.record({ address: fc.constantFrom(...BACKENDS), drained: fc.boolean({ freq: 5 }) }), { selector: (b) => b.address, maxLength: 8 })
+          .uniqueArray(fc.record({ address: fc.constantFrom(...BACKENDS), drained: fc.boolean() }), { selector: (b) => b.address, maxLength: 8 })
           .map((bs) => desiredService(vip, bs)),
       ),
     ),
@@ -139,7 +139,7 @@ describe('plan (examples)', () => {
 
   test('a drained destination on a fresh director is added with its table weight, then set to 0', () => {
     const p = plan([desiredService('10.96.0.1', [{ address: '10.244.0.5', drained: true }])], [], ctx());
-    expect(p.ops.slice(1).map((o) => ['destination' in o ? o.destination.weight : -1, o.op])).toEqual([
+    expect(p.ops.slice(1).map((o) => [o.op !== 'delete-destination' && 'destination' in o ? o.destination.weight : -1, o.op])).toEqual([
       [tableWeight('10.244.0.5'), 'add-destination'],
       [0, 'update-destination'],
     ]);
@@ -172,7 +172,7 @@ describe('plan (examples)', () => {
     const busy = dumpModel(state).map((s) => ({ ...s, destinations: s.destinations.map((d) => (d.address === '10.244.0.6' ? { ...d, activeConnections: 3 } : d)) }));
     const want = [desiredService('10.96.0.1', [{ address: '10.244.0.5', drained: false }])];
     const first = plan(want, busy, ctx(new Map(), 1_000_000));
-    expect(first.ops.map((o) => [o.op, 'destination' in o ? o.destination.weight ?? '-' : ''])).toEqual([['update-destination', 0]]);
+    expect(first.ops.map((o) => [o.op, o.op === 'update-destination' || o.op === 'add-destination' ? o.destination.weight : ''])).toEqual([['update-destination', 0]]);
     expect([...first.drainingSince.values()]).toEqual([1_000_000]);
     const drained = busy.map((s) => ({ ...s, destinations: s.destinations.map((d) => (d.address === '10.244.0.6' ? { ...d, weight: 0 } : d)) }));
     // still busy, 10 s later: nothing to do

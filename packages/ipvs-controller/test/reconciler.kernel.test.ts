@@ -7,10 +7,13 @@ import { ipvsKernel, Reconciler, syncVips, type DesiredDestination, type Desired
 
 // Inside the lab VM: the reconciler against real IPVS in test namespaces (two "directors").
 const owns = (k: ServiceKey): boolean => !('fwmark' in k) && k.address.startsWith('10.96.');
-const VIP: ServiceKey = { protocol: 'tcp', address: '10.96.0.10', port: 80 };
+const VIP: AddressKey = { protocol: 'tcp', address: '10.96.0.10', port: 80 };
 const VIP2: ServiceKey = { protocol: 'udp', address: '10.96.0.11', port: 53 };
 
-function service(key: ServiceKey, backends: readonly (readonly [number, boolean?])[]): DesiredService {
+/** A virtual service by address (the controller never programs firewall marks). */
+type AddressKey = Extract<ServiceKey, { port: number }>;
+
+function service(key: AddressKey, backends: readonly (readonly [number, boolean?])[]): DesiredService {
   const destinations = backends
     .map(([n, drained]): DesiredDestination => ({ address: `10.244.0.${n}`, port: key.port, forwarding: 'tunnel', weight: drained ? 0 : 1, lastWeight: 1 }))
     .sort((a, b) => Number(a.address.split('.')[3]) - Number(b.address.split('.')[3]));

@@ -1,5 +1,6 @@
 import { describe, expect, it } from '@jest/globals';
 import fc from 'fast-check';
+import type { V1EndpointSlice, V1Pod, V1Service } from '@kubernetes/client-node';
 import { serviceKeyString } from '@balanced/ipvs';
 import { worldArb } from './world-arbitrary.js';
 import { buildDesired, buildServiceDesired, canonicalCompare, resolveVipPortConflicts, type DesiredInput, type DesiredState, type Refusal } from '../src/desired-state.js';

@@ -89,7 +89,8 @@ describe('loadKubeConfig precedence: flag > KUBECONFIG > in-cluster > ~/.kube/co
     const user = kc.getCurrentUser();
     expect(user?.authProvider).toEqual({ name: 'tokenFile', config: { tokenFile: join(saDir, 'token') } });
     const request = await kc.applyToFetchOptions({});
-    expect(request.headers.get('authorization')).toBe('Bearer sa-token');
+    // (typed as node-fetch's HeadersInit; client-node fills in a Headers object)
+    expect((request.headers as unknown as { get(name: string): string | null }).get('authorization')).toBe('Bearer sa-token');
   });
 });
 
