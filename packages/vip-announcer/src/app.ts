@@ -3,7 +3,7 @@
 // /metrics beside it.
 import type { KubeConfig } from '@kubernetes/client-node';
 import type { Logger } from 'pino';
-import { createClusterCache, loadKubeConfig, startHealthServer, type HealthServer } from '@balanced/k8s';
+import { createClusterCache, desiredStateTransforms, loadKubeConfig, startHealthServer, type HealthServer } from '@balanced/k8s';
 import { planAnnouncements, type AnnouncementPlan, type LastGood } from './announcements.js';
 import { Announcer, type RenderedState } from './announcer.js';
 import { BirdConfigApplier, BirdConfigRejectedError, BirdNotIncludingError, type ApplyResult } from './bird-applier.js';
@@ -79,7 +79,8 @@ export async function startAnnouncer(options: AnnouncerRunOptions, log: Logger):
   );
   const peers = config.neighbors.map((n) => peerProtocolName(n));
 
-  const cache = createClusterCache(kc, { kinds: ['services', 'endpointslices'] });
+  // The announcer reads Services and slices only through buildServiceDesired: keep just those fields.
+  const cache = createClusterCache(kc, { kinds: ['services', 'endpointslices'], transform: desiredStateTransforms });
   const watchPools = options.watchPools ?? true;
   const pools = watchPools ? watchVipPools(kc) : undefined;
 
