@@ -1,11 +1,9 @@
+import { PassLoop, realTimers, type LoopTimers } from '@balanced/k8s';
 import type { DesiredPods, PodTarget, SkippedPod } from './desired.js';
 import { PodTunnelError, errorMessage } from './errors.js';
 import type { PodProgrammer, ProgramResult } from './programmer.js';
 
-export interface Timers {
-  setTimeout(fn: () => void, ms: number): unknown;
-  clearTimeout(handle: unknown): void;
-}
+export type Timers = LoopTimers;
 
 /**
  * program: the pod should hold VIPs. cleanup: it held VIPs (or may, after a restart) and
@@ -82,42 +80,44 @@ export class EndpointController {
   private touched = new Set<string>();
   private readonly timers: Timers;
   private readonly now: () => number;
-  private readonly debounceMs: number;
   private readonly retry: { min: number; max: number };
   private readonly concurrency: number;
-  private running: Promise<void> | undefined;
-  private timer: unknown;
-  /** A pass is scheduled (debounce or retry backoff). */
-  private pending = false;
-  private resyncTimer: unknown;
+  private readonly loop: PassLoop;
+  /** Wakes the loop when the earliest failing pod's retry is due. */
   private retryTimer: unknown;
-  private stopped = true;
-  private dirty = false;
   private fullPending = true;
   private scanPending = true;
-  private passFailures = 0;
   private readyFlag = false;
 
   constructor(private readonly options: EndpointControllerOptions) {
-    this.timers = options.timers ?? { setTimeout: (fn, ms) => setTimeout(fn, ms), clearTimeout: (h) => clearTimeout(h as NodeJS.Timeout) };
+    this.timers = options.timers ?? realTimers;
     this.now = options.now ?? Date.now;
-    this.debounceMs = options.debounceMs ?? 100;
     this.retry = options.retryMs ?? { min: 1000, max: 300_000 };
     this.concurrency = Math.max(1, options.concurrency ?? 4);
+    this.loop = new PassLoop({
+      // (A pass that fails as a whole — desired() threw — is retried with the same backoff as a pod.)
+      pass: async () => {
+        await this.reconcile();
+        this.armRetry();
+      },
+      onResync: () => {
+        this.fullPending = true;
+      },
+      resyncMs: options.resyncMs,
+      debounceMs: options.debounceMs ?? 100,
+      backoffMs: this.retry,
+      timers: this.timers,
+      ...(options.onError ? { onError: options.onError } : {}),
+    });
   }
 
   /** First pass now (call once the caches are synced), then on events, retries and resyncs. */
   start(): void {
-    this.stopped = false;
-    this.schedule(0);
-    this.armResync();
+    this.loop.start();
   }
 
   markDirty(): void {
-    this.dirty = true;
-    // The quiet period counts from the first change (a steady stream of pod updates must not
-    // postpone the pass forever), and a pass retry backoff is not cut short.
-    if (!this.running && !this.pending) this.schedule(this.debounceMs);
+    this.loop.markDirty();
   }
 
   /**
@@ -137,60 +137,12 @@ export class EndpointController {
 
   /** Stop scheduling and wait for a pass in progress. Namespaces are left as they are. */
   async stop(): Promise<void> {
-    this.stopped = true;
-    for (const t of [this.timer, this.resyncTimer, this.retryTimer]) this.timers.clearTimeout(t);
-    await this.running;
-  }
-
-  /** Run one pass now, unless one is running (then wait for it). For tests and tools. */
-  async runOnce(): Promise<void> {
-    if (this.running) return this.running;
-    await this.pass();
-  }
-
-  private schedule(ms: number): void {
-    if (this.stopped) return;
-    this.timers.clearTimeout(this.timer);
-    this.pending = true;
-    this.timer = this.timers.setTimeout(() => {
-      this.pending = false;
-      void this.pass();
-    }, ms);
-  }
-
-  private armResync(): void {
-    if (this.stopped) return;
-    this.resyncTimer = this.timers.setTimeout(() => {
-      this.fullPending = true;
-      this.markDirty();
-      this.armResync();
-    }, this.options.resyncMs);
-  }
-
-  private async pass(): Promise<void> {
-    if (this.running || this.stopped) return;
-    this.dirty = false;
-    let failed = false;
-    this.running = this.reconcile().catch((e: unknown) => {
-      failed = true;
-      this.options.onError?.(e instanceof Error ? e : new Error(String(e)));
-    });
-    await this.running;
-    this.running = undefined;
-    if (failed) {
-      // desired() itself failed: try the whole pass again with backoff.
-      this.passFailures++;
-      this.schedule(Math.min(this.retry.min * 2 ** (this.passFailures - 1), this.retry.max));
-      return;
-    }
-    this.passFailures = 0;
-    if (this.dirty) this.schedule(this.debounceMs);
-    this.armRetry();
+    await this.loop.stop();
+    this.timers.clearTimeout(this.retryTimer); // (after the pass: it may have armed it)
   }
 
   private armRetry(): void {
     this.timers.clearTimeout(this.retryTimer);
-    if (this.stopped) return;
     let next = Infinity;
     for (const s of this.state.values()) if (s.failure && s.failure.retryAt < next) next = s.failure.retryAt;
     if (next === Infinity) return;

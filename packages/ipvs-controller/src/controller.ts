@@ -1,11 +1,9 @@
+import { PassLoop, type LoopTimers, type PassOutcome } from '@balanced/k8s';
 import type { DesiredSnapshot } from './desired-index.js';
 import type { DesiredService } from './model.js';
 import type { ReconcileReport, Reconciler } from './reconciler.js';
 
-export interface Timers {
-  setTimeout(fn: () => void, ms: number): unknown;
-  clearTimeout(handle: unknown): void;
-}
+export type Timers = LoopTimers;
 
 export interface ControllerOptions {
   readonly reconciler: Reconciler;
@@ -30,49 +28,38 @@ export interface ControllerOptions {
 /**
  * The controller pattern of DESIGN.md: events only mark the state dirty; one worker runs
  * desire → read kernel → plan → apply, merging bursts; a failed or uncertain pass is retried
- * with backoff; a periodic resync repairs drift. Ready after the first pass that fully applied.
+ * with backoff; a periodic resync repairs drift (the schedule is @balanced/k8s's PassLoop).
+ * Ready after the first pass that fully applied.
  */
 export class Controller {
-  private dirty = false;
-  private running: Promise<void> | undefined;
-  private timer: unknown;
-  /** Why the next pass is scheduled, if it is. */
-  private pending: 'debounce' | 'backoff' | 'poll' | undefined;
-  private resyncTimer: unknown;
-  /** Not started yet, or stopped: events only mark the state dirty (caches may be half-listed). */
-  private stopped = true;
-  private backoff: number;
+  private readonly loop: PassLoop;
   private readyFlag = false;
   /** The next pass re-reads the whole kernel table (first pass, resync, retry). */
   private fullRead = true;
-  /** The next pass re-reads the draining services (drain poll). */
-  private refreshDraining = false;
-  private readonly timers: Timers;
-  private readonly debounceMs: number;
-  private readonly backoffRange: { min: number; max: number };
 
   constructor(private readonly options: ControllerOptions) {
-    this.timers = options.timers ?? { setTimeout: (fn, ms) => setTimeout(fn, ms), clearTimeout: (h) => clearTimeout(h as NodeJS.Timeout) };
-    this.debounceMs = options.debounceMs ?? 50;
-    this.backoffRange = options.backoffMs ?? { min: 200, max: 30_000 };
-    this.backoff = this.backoffRange.min;
+    this.loop = new PassLoop({
+      pass: ({ byPoll }) => this.pass(byPoll),
+      onResync: () => {
+        this.fullRead = true;
+      },
+      resyncMs: options.resyncMs,
+      debounceMs: options.debounceMs ?? 50,
+      backoffMs: options.backoffMs ?? { min: 200, max: 30_000 },
+      ...(options.timers ? { timers: options.timers } : {}),
+      ...(options.onError ? { onError: options.onError } : {}),
+    });
   }
 
   /** First pass now (call it once the caches are synced), then on events and every resync period. */
   start(): void {
-    this.stopped = false;
     this.fullRead = true;
-    this.schedule(0, 'debounce');
-    this.armResync();
+    this.loop.start();
   }
 
   /** Something changed: a pass will run after the debounce (bursts merge into one). */
   markDirty(): void {
-    this.dirty = true;
-    // The quiet period counts from the first change: a steady stream of events must not
-    // postpone the pass forever (nor cut short a retry backoff already scheduled).
-    // (A drain poll further away gives way to the debounce.)
-    if (!this.running && (this.pending === undefined || this.pending === 'poll')) this.schedule(this.debounceMs, 'debounce');
+    this.loop.markDirty();
   }
 
   get ready(): boolean {
@@ -80,12 +67,8 @@ export class Controller {
   }
 
   /** Stop scheduling and wait for a pass in progress. Kernel state is left as it is. */
-  async stop(): Promise<void> {
-    this.stopped = true;
-    this.pending = undefined;
-    this.timers.clearTimeout(this.timer);
-    this.timers.clearTimeout(this.resyncTimer);
-    await this.running;
+  stop(): Promise<void> {
+    return this.loop.stop();
   }
 
   /** Run one pass now (tests, CLI `plan --apply`). */
@@ -93,59 +76,23 @@ export class Controller {
     return this.options.reconciler.reconcile(this.options.desired());
   }
 
-  private schedule(ms: number, why: 'debounce' | 'backoff' | 'poll'): void {
-    if (this.stopped) return;
-    this.timers.clearTimeout(this.timer);
-    this.pending = why;
-    this.timer = this.timers.setTimeout(() => {
-      this.pending = undefined;
-      void this.pass();
-    }, ms);
-  }
-
-  private armResync(): void {
-    if (this.stopped) return;
-    this.resyncTimer = this.timers.setTimeout(() => {
-      this.fullRead = true;
-      this.markDirty();
-      this.armResync();
-    }, this.options.resyncMs);
-  }
-
-  private async pass(): Promise<void> {
-    if (this.running || this.stopped) return;
-    this.dirty = false;
+  /** A drain poll re-reads the draining services: their connection counts change without events. */
+  private async pass(byPoll: boolean): Promise<PassOutcome> {
     const fullRead = this.fullRead;
-    const refreshDraining = this.refreshDraining;
     this.fullRead = false;
-    this.refreshDraining = false;
-    let retry = false;
-    let draining = false;
-    this.running = (async () => {
-      try {
-        const report = await this.options.reconciler.reconcile(this.options.desired(), { fullRead, refreshDraining });
-        this.options.onPass?.(report);
-        retry = report.failed.length > 0;
-        draining = report.pendingDrains > 0;
-        if (!retry) this.readyFlag = true;
-      } catch (e) {
-        retry = true;
-        this.options.onError?.(e instanceof Error ? e : new Error(String(e)));
-      }
-    })();
-    await this.running;
-    this.running = undefined;
-    if (retry) {
+    let report: ReconcileReport;
+    try {
+      report = await this.options.reconciler.reconcile(this.options.desired(), { fullRead, refreshDraining: byPoll });
+    } catch (e) {
       this.fullRead = true;
-      this.schedule(this.backoff, 'backoff');
-      this.backoff = Math.min(this.backoff * 2, this.backoffRange.max);
-    } else {
-      this.backoff = this.backoffRange.min;
-      if (this.dirty) this.schedule(this.debounceMs, 'debounce');
-      else if (draining) {
-        this.refreshDraining = true;
-        this.schedule(this.options.drainPollMs ?? 1000, 'poll');
-      }
+      throw e;
     }
+    this.options.onPass?.(report);
+    if (report.failed.length > 0) {
+      this.fullRead = true;
+      return { retry: true };
+    }
+    this.readyFlag = true;
+    return report.pendingDrains > 0 ? { pollMs: this.options.drainPollMs ?? 1000 } : {};
   }
 }

@@ -92,3 +92,4 @@ export {
   type PoolWatchTimers,
 } from './vippool-watch.js';
 export { runUntilSignal, type Stoppable } from './run-until-signal.js';
+export { PassLoop, realTimers, type LoopTimers, type PassLoopOptions, type PassOutcome } from './pass-loop.js';

@@ -7,6 +7,7 @@
 // writes or records Events, and it checks that it still leads right before every write.
 
 import type { V1LoadBalancerIngress, V1Service } from '@kubernetes/client-node';
+import { PassLoop, type LoopTimers, type PassOutcome } from '@balanced/k8s';
 
 import { canonicalIp } from './address.js';
 import type { AllocationFailure, AllocationPlan, StatusChange } from './allocate.js';
@@ -32,10 +33,7 @@ export interface EventSink {
   record(involved: EventTarget, type: 'Normal' | 'Warning', reason: string, message: string): Promise<void>;
 }
 
-export interface Timers {
-  setTimeout(fn: () => void, ms: number): unknown;
-  clearTimeout(handle: unknown): void;
-}
+export type Timers = LoopTimers;
 
 export interface AllocatorOptions {
   /** Services from the informer cache. */
@@ -84,44 +82,36 @@ export const ALLOCATION_FAILED = 'AllocationFailed';
 export class Allocator {
   private readonly overlay = new ServiceOverlay();
   private readonly failures = new OncePerAppearance<AllocationFailure>((f) => `${f.uid}|${f.key}|${f.reason}|${f.message}`);
-  private readonly timers: Timers;
   private readonly now: () => number;
-  private readonly debounceMs: number;
-  private readonly backoffRange: { min: number; max: number };
   private readonly pendingEvents = new Set<Promise<void>>();
-  private stopped = true;
-  private dirty = false;
-  private running: Promise<void> | undefined;
-  private timer: unknown;
-  private resyncTimer: unknown;
-  private backoff: number;
+  private readonly loop: PassLoop;
   /** The next leader pass lists every Service from the API server first. */
   private relist = true;
   private passes = 0;
 
   constructor(private readonly options: AllocatorOptions) {
-    this.timers = options.timers ?? { setTimeout: (fn, ms) => setTimeout(fn, ms), clearTimeout: (h) => clearTimeout(h as ReturnType<typeof setTimeout>) };
     this.now = options.now ?? (() => Date.now());
-    this.debounceMs = options.debounceMs ?? 20;
-    this.backoffRange = options.backoffMs ?? { min: 200, max: 30_000 };
-    this.backoff = this.backoffRange.min;
+    this.loop = new PassLoop({
+      pass: () => this.scheduledPass(),
+      onResync: () => {
+        this.relist = true;
+      },
+      resyncMs: options.resyncMs ?? 60_000,
+      debounceMs: options.debounceMs ?? 20,
+      backoffMs: options.backoffMs ?? { min: 200, max: 30_000 },
+      ...(options.timers ? { timers: options.timers } : {}),
+      ...(options.onError ? { onError: options.onError } : {}),
+    });
   }
 
   /** Passes run from now on (on events, leadership changes, and every resync period). */
   start(): void {
-    if (!this.stopped) return;
-    this.stopped = false;
-    this.schedule(0);
-    this.armResync();
+    this.loop.start();
   }
 
   /** Stop scheduling; waits for a pass in progress and for Events being sent. */
   async stop(): Promise<void> {
-    this.stopped = true;
-    this.timers.clearTimeout(this.timer);
-    this.timer = undefined;
-    this.timers.clearTimeout(this.resyncTimer);
-    await this.running;
+    await this.loop.stop();
     await Promise.allSettled([...this.pendingEvents]);
   }
 
@@ -130,8 +120,7 @@ export class Allocator {
    * yet planned. Later changes do not push it back, so constant churn cannot starve passes.
    */
   markDirty(): void {
-    this.dirty = true;
-    if (this.running === undefined && this.timer === undefined) this.schedule(this.debounceMs);
+    this.loop.markDirty();
   }
 
   /** The Service cache delivered a change (with the object) or (re)listed (without). */
@@ -162,46 +151,14 @@ export class Allocator {
     return this.pass();
   }
 
-  private schedule(ms: number): void {
-    if (this.stopped) return;
-    this.timers.clearTimeout(this.timer);
-    this.timer = this.timers.setTimeout(() => {
-      this.timer = undefined;
-      void this.scheduledPass();
-    }, ms);
-  }
-
-  private armResync(): void {
-    if (this.stopped) return;
-    this.resyncTimer = this.timers.setTimeout(() => {
+  /** A scheduled pass: after a failure the next lists every Service again; a lost write race means another pass. */
+  private async scheduledPass(): Promise<PassOutcome> {
+    try {
+      const report = await this.pass();
+      return { again: report !== undefined && report.conflicts > 0 };
+    } catch (e) {
       this.relist = true;
-      this.markDirty();
-      this.armResync();
-    }, this.options.resyncMs ?? 60_000);
-  }
-
-  private async scheduledPass(): Promise<void> {
-    if (this.running !== undefined || this.stopped) return;
-    this.dirty = false;
-    let retry = false;
-    this.running = (async () => {
-      try {
-        const report = await this.pass();
-        if (report !== undefined && report.conflicts > 0) this.dirty = true;
-      } catch (e) {
-        retry = true;
-        this.relist = true;
-        this.options.onError?.(e instanceof Error ? e : new Error(String(e)));
-      }
-    })();
-    await this.running;
-    this.running = undefined;
-    if (retry) {
-      this.schedule(this.backoff);
-      this.backoff = Math.min(this.backoff * 2, this.backoffRange.max);
-    } else {
-      this.backoff = this.backoffRange.min;
-      if (this.dirty) this.schedule(this.debounceMs);
+      throw e;
     }
   }
 

@@ -3,6 +3,7 @@
 // state dirty; one worker renders the file from a snapshot and brings BIRD to it; bursts
 // merge; a failed pass is retried with backoff; a periodic resync re-checks the file and BIRD.
 // shutdown() withdraws every VIP (and reloads BIRD) before it returns.
+import { PassLoop, type LoopTimers } from '@balanced/k8s';
 import type { AnnouncementPlan } from './announcements.js';
 import type { ApplyResult } from './bird-applier.js';
 
@@ -13,10 +14,7 @@ export interface RenderedState {
   readonly problems: readonly string[];
 }
 
-export interface LoopTimers {
-  setTimeout(fn: () => void, ms: number): unknown;
-  clearTimeout(handle: unknown): void;
-}
+export type { LoopTimers };
 
 export interface PassReport {
   readonly rendered: RenderedState;
@@ -42,39 +40,35 @@ export interface AnnouncerOptions {
 }
 
 export class Announcer {
-  private dirty = false;
-  private running: Promise<void> | undefined;
-  private timer: unknown;
-  private resyncTimer: unknown;
-  private stopped = true;
+  private readonly loop: PassLoop;
   private shuttingDown = false;
-  private backoff: number;
   /** The next pass is a resync (or a retry): verify BIRD even if nothing changed. */
   private verify = false;
   private applied = false;
   private failure: Error | undefined;
-  private readonly timers: LoopTimers;
-  private readonly debounceMs: number;
-  private readonly backoffRange: { min: number; max: number };
 
   constructor(private readonly options: AnnouncerOptions) {
-    this.timers = options.timers ?? { setTimeout: (fn, ms) => setTimeout(fn, ms), clearTimeout: (h) => clearTimeout(h as NodeJS.Timeout) };
-    this.debounceMs = options.debounceMs ?? 50;
-    this.backoffRange = options.backoffMs ?? { min: 200, max: 30_000 };
-    this.backoff = this.backoffRange.min;
+    this.loop = new PassLoop({
+      pass: () => this.pass(),
+      onResync: () => {
+        this.verify = true;
+      },
+      resyncMs: options.resyncMs ?? 60_000,
+      debounceMs: options.debounceMs ?? 50,
+      backoffMs: options.backoffMs ?? { min: 200, max: 30_000 },
+      ...(options.timers ? { timers: options.timers } : {}),
+      ...(options.onError ? { onError: options.onError } : {}),
+    });
   }
 
   /** A pass now, then on events and every resync period. */
   start(): void {
     if (this.shuttingDown) return;
-    this.stopped = false;
-    this.schedule(0);
-    this.armResync();
+    this.loop.start();
   }
 
   markDirty(): void {
-    this.dirty = true;
-    if (!this.running) this.schedule(this.debounceMs);
+    this.loop.markDirty();
   }
 
   /** BIRD runs the file of the last pass (and at least one pass has applied). */
@@ -88,11 +82,8 @@ export class Announcer {
   }
 
   /** Stops the loop, leaving BIRD as it is. */
-  async stop(): Promise<void> {
-    this.stopped = true;
-    this.timers.clearTimeout(this.timer);
-    this.timers.clearTimeout(this.resyncTimer);
-    await this.running;
+  stop(): Promise<void> {
+    return this.loop.stop();
   }
 
   /** Stops the loop, then withdraws every VIP and reloads BIRD (SIGTERM). Throws if BIRD did not take it. */
@@ -109,49 +100,20 @@ export class Announcer {
     return { rendered, result: await this.options.apply(rendered.content, { verify: options.verify ?? false }) };
   }
 
-  private schedule(ms: number): void {
-    if (this.stopped) return;
-    this.timers.clearTimeout(this.timer);
-    this.timer = this.timers.setTimeout(() => void this.pass(), ms);
-  }
-
-  private armResync(): void {
-    if (this.stopped) return;
-    this.resyncTimer = this.timers.setTimeout(() => {
-      this.verify = true;
-      this.markDirty();
-      this.armResync();
-    }, this.options.resyncMs ?? 60_000);
-  }
-
   private async pass(): Promise<void> {
-    if (this.running || this.stopped) return;
-    this.dirty = false;
     const verify = this.verify;
     this.verify = false;
-    let retry = false;
-    this.running = (async () => {
-      try {
-        const report = await this.runOnce({ verify });
-        if (report === undefined) return;
-        this.applied = true;
-        this.failure = undefined;
-        this.options.onPass?.(report);
-      } catch (e) {
-        retry = true;
-        this.failure = e instanceof Error ? e : new Error(String(e));
-        this.options.onError?.(this.failure);
-      }
-    })();
-    await this.running;
-    this.running = undefined;
-    if (retry) {
+    let report: PassReport | undefined;
+    try {
+      report = await this.runOnce({ verify });
+    } catch (e) {
+      this.failure = e instanceof Error ? e : new Error(String(e));
       this.verify = true;
-      this.schedule(this.backoff);
-      this.backoff = Math.min(this.backoff * 2, this.backoffRange.max);
-    } else {
-      this.backoff = this.backoffRange.min;
-      if (this.dirty) this.schedule(this.debounceMs);
+      throw this.failure; // the loop reports it and retries with backoff
     }
+    if (report === undefined) return;
+    this.applied = true;
+    this.failure = undefined;
+    this.options.onPass?.(report);
   }
 }
