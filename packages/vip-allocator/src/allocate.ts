@@ -11,7 +11,8 @@
 // 3. Our Services hold the addresses of our pools in their status, oldest Service first
 //    (creationTimestamp, then namespace/name): when two claim the same address the older one
 //    keeps it and the younger gets an IpConflict failure (and a new address below).
-// 4. Then, oldest first, each of our Services gets its address:
+// 4. Then each of our Services gets its address, those with requests first (so that no
+//    automatic pick takes an address a Service asks for), oldest first within each group:
 //    - requests (balanced.dev/ip-request in order, then spec.loadBalancerIP): the address it
 //      holds if it is one of them, else the first requested address that is free and inside
 //      a pool it may use; nothing else;
@@ -156,9 +157,10 @@ export function allocate(input: AllocateInput): AllocationPlan {
     }
   }
 
-  // 4. ours: decide, oldest first
+  // 4. ours: decide, those with requests first (an automatic pick must not take an address a
+  // Service asked for by name in the same pass), oldest first within each group
   const cursors = new Map<string, bigint>();
-  for (const s of ours) {
+  for (const s of [...ours.filter((x) => x.requests.length > 0), ...ours.filter((x) => x.requests.length === 0)]) {
     const current = held.get(s.key);
     const keep = (): string[] => (current === undefined ? [] : [current.ip]);
     let next: string[];

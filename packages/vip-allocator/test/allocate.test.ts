@@ -59,6 +59,12 @@ describe('allocate', () => {
     expect(again.changes).toEqual([]); // 10.0.0.0 is free, but the held 10.0.0.3 is also requested: stable
   });
 
+  test('an older Service picking automatically does not take the address a younger one requests (found by the property test)', () => {
+    const plan = run([s('auto'), s('asks', { annotations: { 'balanced.dev/ip-request': '10.0.0.0' } })]);
+    expect(ips(plan)).toEqual({ 'default/asks': '10.0.0.0', 'default/auto': '10.0.0.1' });
+    expect(plan.failures).toEqual([]);
+  });
+
   test('requested addresses that cannot be had: in use, outside the pools; nothing else is given instead', () => {
     const plan = run([
       s('holder', { ingress: ['10.0.0.2'] }),
