@@ -3,7 +3,7 @@ import { basename } from 'node:path';
 import type { Logger } from 'pino';
 import { IpvsClient } from '@balanced/ipvs';
 import { RouteClient } from '@balanced/netlink';
-import { createClusterCache, desiredStateTransforms, EventRecorder, loadKubeConfig, startHealthServer, type HealthServer } from '@balanced/k8s';
+import { createClusterCache, desiredStateTransforms, EventRecorder, loadKubeConfig, RefusalReporter, startHealthServer, type HealthServer } from '@balanced/k8s';
 import { Controller } from './controller.js';
 import { DesiredIndex } from './desired-index.js';
 import { ipvsKernel } from './kernel.js';
@@ -11,7 +11,6 @@ import { ControllerMetrics } from './metrics.js';
 import { applyNotrack } from './notrack.js';
 import { cidrOwnership, serviceOwnership } from './ownership.js';
 import { Reconciler, describeOp } from './reconciler.js';
-import { RefusalReporter } from './refusal-reporter.js';
 import { applySysctls, checkSysctls } from './sysctls.js';
 import { syncVips } from './vips.js';
 

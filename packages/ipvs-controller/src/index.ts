@@ -10,7 +10,7 @@ export { Controller, type ControllerOptions, type Timers } from './controller.js
 export { ControllerMetrics } from './metrics.js';
 export { applySysctls, checkSysctls, DIRECTOR_SYSCTLS, type SysctlChange } from './sysctls.js';
 export { cidrOwnership, serviceOwnership, InvalidCidrError } from './ownership.js';
-export { RefusalReporter, type EventSink } from './refusal-reporter.js';
+export { RefusalReporter, type EventSink } from '@balanced/k8s';
 export { DesiredIndex, desiredSource, type ClusterSnapshot, type DesiredIndexOptions, type DesiredSnapshot } from './desired-index.js';
 export { startController, type ControllerConfig, type RunningController } from './app.js';
 export { DEFAULT_HEAP_GROWING_PERCENT, DIRECTOR_NODE_OPTIONS, limitHeapGrowth } from './heap-tuning.js';

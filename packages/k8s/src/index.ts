@@ -93,3 +93,4 @@ export {
 } from './vippool-watch.js';
 export { runUntilSignal, type Stoppable } from './run-until-signal.js';
 export { PassLoop, realTimers, type LoopTimers, type PassLoopOptions, type PassOutcome } from './pass-loop.js';
+export { RefusalReporter, type EventSink, type ReportableRefusal } from './refusal-reporter.js';
