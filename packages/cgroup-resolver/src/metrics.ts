@@ -1,0 +1,82 @@
+import { Counter, Gauge, Histogram, Registry } from 'prom-client';
+import type { PassReport } from './agent.js';
+
+/** What the metrics read from the maps when Prometheus scrapes (never on the programming path). */
+export interface MapsStatsSource {
+  /** Kernel counters (bd_counters, summed over CPUs) by name. */
+  counters(): Readonly<Record<string, bigint>>;
+  /** Kernel memory of every map (fdinfo memlock), inner maps included. */
+  memory(): { readonly byMap: Readonly<Record<string, number>>; readonly totalBytes: number };
+  /** Entries and capacity per map, where cheap to know. */
+  fill(): Readonly<Record<string, { readonly entries: number; readonly max: number }>>;
+}
+
+/** Prometheus metrics of one resolver agent. */
+export class ResolverMetrics {
+  readonly registry = new Registry();
+  private readonly passes = new Counter({ name: 'balanced_resolver_passes_total', help: 'Reconcile passes', labelNames: ['read'] as const, registers: [this.registry] });
+  private readonly passFailures = new Counter({ name: 'balanced_resolver_pass_errors_total', help: 'Passes that threw (maps unreadable, builder bug)', registers: [this.registry] });
+  private readonly ops = new Counter({ name: 'balanced_resolver_map_operations_total', help: 'Planned map operations by kind and result (ok, error, skipped)', labelNames: ['op', 'result'] as const, registers: [this.registry] });
+  private readonly writes = new Counter({ name: 'balanced_resolver_map_writes_total', help: 'bpf() calls that changed a map', registers: [this.registry] });
+  private readonly duration = new Histogram({ name: 'balanced_resolver_pass_duration_seconds', help: 'Duration of a reconcile pass', buckets: [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5], registers: [this.registry] });
+  private readonly lastSync = new Gauge({ name: 'balanced_resolver_last_sync_timestamp_seconds', help: 'End of the last pass that applied everything it planned', registers: [this.registry] });
+  private readonly services = new Gauge({ name: 'balanced_resolver_services', help: 'Resolvable backend sets programmed (one per Service port and frontend kind that differ)', registers: [this.registry] });
+  private readonly frontends = new Gauge({ name: 'balanced_resolver_frontends', help: 'Frontends programmed (address, port, protocol)', registers: [this.registry] });
+  private readonly backends = new Gauge({ name: 'balanced_resolver_backends', help: 'Distinct backends programmed', registers: [this.registry] });
+  private readonly refusals = new Gauge({ name: 'balanced_resolver_refusals', help: 'Objects not resolved as asked in the last pass (see Events)', registers: [this.registry] });
+  private readonly destroyed = new Counter({ name: 'balanced_resolver_sockets_destroyed_total', help: 'Sockets closed because their backend left the service', registers: [this.registry] });
+  private readonly kernel = new Gauge({ name: 'balanced_resolver_kernel_events_total', help: 'Counters kept by the BPF programs (resolved, refused, revnat, …), summed over CPUs', labelNames: ['counter'] as const, collect: () => this.collectKernel(), registers: [this.registry] });
+  // Filled by the kernel gauge's collect, which prom-client runs first (registration order).
+  private readonly memory = new Gauge({ name: 'balanced_resolver_map_memory_bytes', help: 'Kernel memory of each map as the kernel accounts it (fdinfo memlock); inner = all service tables', labelNames: ['map'] as const, registers: [this.registry] });
+  private readonly entries = new Gauge({ name: 'balanced_resolver_map_entries', help: 'Entries per map', labelNames: ['map'] as const, registers: [this.registry] });
+  private readonly capacity = new Gauge({ name: 'balanced_resolver_map_capacity', help: 'max_entries per map', labelNames: ['map'] as const, registers: [this.registry] });
+  private readonly socketTermination = new Gauge({ name: 'balanced_resolver_socket_termination_available', help: '1 when sockets to removed backends are closed (kernel ≥ 6.5, bpf_sock_destroy)', registers: [this.registry] });
+
+  private source: MapsStatsSource | undefined;
+
+  constructor(options: { socketTermination: boolean }) {
+    this.socketTermination.set(options.socketTermination ? 1 : 0);
+  }
+
+  /** Read kernel counters, memory and fill levels at scrape time. */
+  readMapsOnScrape(source: MapsStatsSource): void {
+    this.source = source;
+  }
+
+  recordPass(report: PassReport, now: number = Date.now()): void {
+    this.passes.inc({ read: report.fullRead ? 'full' : 'cached' });
+    this.duration.observe(report.ms / 1000);
+    const failed = new Set(report.apply.failed.map((f) => f.op));
+    const skipped = new Set(report.apply.skipped);
+    for (const op of report.plan.ops) this.ops.inc({ op: op.op, result: failed.has(op) ? 'error' : skipped.has(op) ? 'skipped' : 'ok' });
+    this.writes.inc(report.apply.writes);
+    if (report.destroyed > 0) this.destroyed.inc(report.destroyed);
+    if (failed.size === 0 && skipped.size === 0) this.lastSync.set(now / 1000);
+    this.services.set(report.desired.services.size);
+    this.frontends.set(report.desired.frontends.length);
+    const distinct = new Set<string>();
+    for (const s of report.desired.services.values()) for (const b of s.backends) distinct.add(`${b.address}|${b.port}`);
+    this.backends.set(distinct.size);
+    this.refusals.set(report.desired.refusals.length);
+  }
+
+  recordPassError(): void {
+    this.passFailures.inc();
+  }
+
+  private collectKernel(): void {
+    const source = this.source;
+    if (!source) return;
+    try {
+      for (const [name, value] of Object.entries(source.counters())) this.kernel.set({ counter: name }, Number(value));
+      const mem = source.memory();
+      for (const [name, bytes] of Object.entries(mem.byMap)) this.memory.set({ map: name }, bytes);
+      for (const [name, f] of Object.entries(source.fill())) {
+        this.entries.set({ map: name }, f.entries);
+        this.capacity.set({ map: name }, f.max);
+      }
+    } catch {
+      // A scrape never fails because a map could not be read; the gauges keep their last values.
+    }
+  }
+}
