@@ -4,7 +4,9 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-APT_PACKAGES=(qemu-system-x86 linux-image-amd64 ipvsadm bird2 iproute2 iptables busybox-static kmod cpio xz-utils python3)
+# clang/llvm/libbpf-dev/bpftool build the cgroup-resolver's BPF objects; libbpf1 is what it loads them with;
+# nftables for the resolver benchmark's kube-proxy-nftables baseline.
+APT_PACKAGES=(qemu-system-x86 linux-image-amd64 ipvsadm bird2 iproute2 iptables nftables busybox-static kmod cpio xz-utils python3 clang llvm libbpf-dev libbpf1 bpftool)
 missing=()
 for p in "${APT_PACKAGES[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || missing+=("$p")
@@ -26,5 +28,7 @@ if [[ ! -f node_modules/.package-lock.json || package-lock.json -nt node_modules
 fi
 
 npx tsc -b
+# The cgroup-resolver's BPF objects (dist/bpf/*.bpf.o): build outputs, compiled with Debian's clang.
+bash packages/cgroup-resolver/bpf/build.sh
 # Tests are compiled by swc, which only strips types: check them (and src) here.
 npx tsc -p tsconfig.test.json

@@ -15,7 +15,10 @@
 #ifndef BALANCED_RESOLVER_H
 #define BALANCED_RESOLVER_H
 
+/* BPF programs built against vmlinux.h (CO-RE) already have __u8 etc. */
+#ifndef __VMLINUX_H__
 #include <linux/types.h>
+#endif
 
 /* ---- map sizes (max_entries). Hash maps are BPF_F_NO_PREALLOC: memory follows use. ---- */
 #define MAX_FRONTENDS 262144

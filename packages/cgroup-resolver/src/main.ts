@@ -4,10 +4,9 @@ import { pino } from 'pino';
 import { runUntilSignal } from '@balanced/k8s';
 import { startResolver, type ResolverConfig } from './app.js';
 import { defaultCgroupRoot } from './cgroup-root.js';
-import { ResolverPrograms } from './loader/resolver-programs.js';
+import { DEFAULT_PIN_ROOT, ResolverPrograms } from './loader/resolver-programs.js';
 
-export const DEFAULT_PIN_ROOT = '/sys/fs/bpf/balanced';
-export const DEFAULT_METRICS_PORT = 9745;
+const DEFAULT_METRICS_PORT = 9745;
 
 function positiveInt(value: string): number {
   if (!/^\d+$/.test(value) || Number(value) < 1) throw new InvalidArgumentError('must be a positive integer');

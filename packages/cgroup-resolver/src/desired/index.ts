@@ -1,0 +1,11 @@
+export { buildResolverState } from './build-resolver-state.js';
+export type { ResolverInput } from './resolver-input.js';
+export { serviceCandidates, type NodeContext, type ServiceCandidates } from './service-candidates.js';
+export { settleFrontendClaims, type FrontendClaims, type SettledFrontends } from './frontend-claims.js';
+export { slicesByService, readSlice, type SliceEndpoint, type SlicePort, type SliceView } from './endpoint-slices.js';
+export { selectEndpoints, type EndpointQuery, type EndpointSelection } from './endpoint-selection.js';
+export { nodeAddresses } from './node-addresses.js';
+export { canonicalIp, type CanonicalIp, type IpFamily } from './address.js';
+export { serviceSetKey, type BackendSetKind } from './service-keys.js';
+export { DEFAULT_AFFINITY_TIMEOUT_SECONDS, MAX_AFFINITY_TIMEOUT_SECONDS } from './service-read.js';
+export type { ObjectIdentity } from './object-ref.js';

@@ -1,0 +1,15 @@
+export * from './model.js';
+export { buildResolverState, type ResolverInput } from './desired/index.js';
+export { planMaps, applyToDump, type PlanOptions } from './plan/index.js';
+export { BpfError, type BpfErrorCode } from './libbpf/errors.js';
+export { MapHandle } from './libbpf/maps.js';
+export { COUNTERS, type CounterName, MAP_NAMES, type ResolverMapName, decodeResolutionEvent } from './maps/layout.js';
+export { ResolverMaps, innerMapName, type ApplyReport, type MemoryReport, type MapFill } from './maps/resolver-maps.js';
+export { ResolverPrograms, RESOLVER_PROGRAMS, PINNED_MAPS, DEFAULT_PIN_ROOT, hostNetnsCookie, cgroupId, type AttachOptions, type AttachedProgram } from './loader/resolver-programs.js';
+export { SocketTerminator, SOCKET_ITERATORS, type TerminateResult } from './loader/socket-terminator.js';
+export { listOtherNetworkNamespaces } from './loader/pod-namespaces.js';
+export { ResolverAgent, type PassReport, type MapsPort, type TerminatorPort, type ResolverAgentOptions } from './agent.js';
+export { ResolverMetrics, type MapsStatsSource } from './metrics.js';
+export { resolverTransforms } from './cache-fields.js';
+export { cgroup2MountPoints, defaultCgroupRoot } from './cgroup-root.js';
+export { startResolver, type ResolverConfig, type RunningResolver } from './app.js';

@@ -1,0 +1,697 @@
+// The TypeScript mirror of bpf/resolver.h: constants, the byte layout of every struct as
+// data (STRUCTS: size + member offsets), and pure codecs over Uint8Array that read their
+// offsets from that same table. test/btf-layout.integration.test.ts compares STRUCTS with
+// the compiled object's BTF, so a field added on one side only fails the build.
+//
+// Byte order: ports are network order (big-endian); every other multi-byte field is host
+// order, which on the only supported host (x86-64) is little-endian. Nothing here touches
+// koffi or the kernel.
+import ipaddr from 'ipaddr.js';
+import type { BackendEntry, FrontendEntry, FrontendKind, Protocol, ServiceTable } from '../model.js';
+
+// ---------------------------------------------------------------- errors
+
+export type LayoutErrorCode =
+  /** A value does not fit its field (or is not valid there): nothing was encoded. */
+  | 'BPF_LAYOUT_RANGE'
+  /** Bytes read from a map are not a valid instance of the struct. */
+  | 'BPF_LAYOUT_MALFORMED';
+
+/** The codec layer's one error: which struct and field, and why. */
+export class LayoutError extends Error {
+  override readonly name = 'LayoutError';
+  readonly code: LayoutErrorCode;
+  /** `struct.field`, e.g. `frontend_key.port`. */
+  readonly field: string;
+
+  constructor(code: LayoutErrorCode, field: string, message: string) {
+    super(`${field}: ${message}`);
+    this.code = code;
+    this.field = field;
+  }
+}
+
+// ---------------------------------------------------------------- constants (resolver.h)
+
+/** Host order of non-port fields: little-endian (x86-64). */
+export const HOST_LITTLE_ENDIAN = true;
+
+export const MAX_FRONTENDS = 262144;
+export const MAX_SERVICES = 65536;
+export const MAX_BACKENDS = 262144;
+export const MAX_REVNAT = 65536;
+export const MAX_AFFINITY = 16384;
+export const MAX_DOOMED = 65536;
+export const EVENTS_RING_BYTES = 256 * 1024;
+
+export const SERVICE_CHUNK_BYTES = 64;
+export const SERVICE_IDS_PER_CHUNK = 16;
+export const SERVICE_SLOTS_PER_CHUNK = 32;
+export const SERVICE_MAX_BACKENDS = 65535;
+
+export const SVC_F_AFFINITY = 0x1;
+export const SVC_F_LOCAL_ONLY = 0x2;
+export const SVC_F_REFUSE_EMPTY = 0x4;
+const SVC_F_ALL = SVC_F_AFFINITY | SVC_F_LOCAL_ONLY | SVC_F_REFUSE_EMPTY;
+
+export const BACKEND_F_LOCAL = 0x1;
+
+export const CFG_F_HOST_NETNS_ONLY = 0x1;
+export const CFG_F_EVENTS = 0x2;
+
+export const IPPROTO_TCP = 6;
+export const IPPROTO_UDP = 17;
+
+/** enum frontend_kind, by the model's name. */
+export const FRONTEND_KIND_VALUES: Readonly<Record<FrontendKind, number>> = { redirect: 0, balancing: 1, service: 2 };
+export const FRONTEND_KIND_COUNT = 3;
+
+/** enum resolver_counter, by name (index into bd_counters). */
+export const COUNTERS = {
+  resolved: 0,
+  refused: 1,
+  fallthrough: 2,
+  noBackend: 3,
+  revnat: 4,
+  revnatStale: 5,
+  affinityHit: 6,
+  eventsDropped: 7,
+  destroyed: 8,
+  skippedNetns: 9,
+} as const;
+export type CounterName = keyof typeof COUNTERS;
+/** CNT_MAX: bd_counters max_entries. */
+export const CNT_MAX = 16;
+
+/** enum resolution_hook, by name. */
+export const HOOKS = ['connect4', 'connect6', 'sendmsg4', 'sendmsg6', 'recvmsg4', 'recvmsg6', 'getpeername4', 'getpeername6'] as const;
+export type HookName = (typeof HOOKS)[number];
+/** enum resolution_outcome, by name. */
+export const OUTCOMES = ['resolved', 'refused'] as const;
+export type OutcomeName = (typeof OUTCOMES)[number];
+
+/** The C enums as data (the BTF test compares them with the object's ENUM types when present). */
+export const ENUMS: Readonly<Record<string, Readonly<Record<string, number>>>> = {
+  frontend_kind: { FRONTEND_KIND_REDIRECT: 0, FRONTEND_KIND_BALANCING: 1, FRONTEND_KIND_SERVICE: 2, FRONTEND_KIND_COUNT: 3 },
+  resolver_counter: {
+    CNT_RESOLVED: 0, CNT_REFUSED: 1, CNT_FALLTHROUGH: 2, CNT_NO_BACKEND: 3, CNT_REVNAT: 4, CNT_REVNAT_STALE: 5,
+    CNT_AFFINITY_HIT: 6, CNT_EVENTS_DROPPED: 7, CNT_DESTROYED: 8, CNT_SKIPPED_NETNS: 9, CNT_MAX: 16,
+  },
+  resolution_hook: {
+    HOOK_CONNECT4: 0, HOOK_CONNECT6: 1, HOOK_SENDMSG4: 2, HOOK_SENDMSG6: 3,
+    HOOK_RECVMSG4: 4, HOOK_RECVMSG6: 5, HOOK_GETPEERNAME4: 6, HOOK_GETPEERNAME6: 7,
+  },
+  resolution_outcome: { OUTCOME_RESOLVED: 0, OUTCOME_REFUSED: 1 },
+};
+
+// ---------------------------------------------------------------- struct layouts as data
+
+/** Element type of a member: `u16be` is a network-order u16; `struct` a nested struct. */
+export type FieldType = 'u8' | 'u16' | 'u16be' | 'u32' | 'u64' | 'struct';
+
+export interface FieldLayout {
+  readonly name: string;
+  /** Byte offset from the start of the struct (members of an anonymous union are flattened). */
+  readonly offset: number;
+  /** Total bytes (element size × count). */
+  readonly size: number;
+  readonly type: FieldType;
+}
+
+export interface StructLayout<N extends string = string> {
+  readonly name: string;
+  readonly size: number;
+  readonly fields: readonly FieldLayout[];
+  /** Offset by member name, for the codecs. */
+  readonly at: Readonly<Record<N, number>>;
+}
+
+type FieldDef<N extends string> = readonly [name: N, offset: number, type: FieldType, size: number];
+
+function struct<const N extends string>(name: string, size: number, defs: readonly FieldDef<N>[]): StructLayout<N> {
+  const at = {} as Record<N, number>;
+  const fields = defs.map(([field, offset, type, bytes]) => {
+    at[field] = offset;
+    return { name: field, offset, size: bytes, type };
+  });
+  return { name, size, fields, at };
+}
+
+export const FRONTEND_KEY = struct('frontend_key', 20, [
+  ['addr', 0, 'u8', 16],
+  ['port', 16, 'u16be', 2],
+  ['proto', 18, 'u8', 1],
+  ['kind', 19, 'u8', 1],
+]);
+export const FRONTEND_VALUE = struct('frontend_value', 4, [['service_id', 0, 'u32', 4]]);
+export const SERVICE_HEADER = struct('service_header', 64, [
+  ['table_size', 0, 'u32', 4],
+  ['backend_count', 4, 'u32', 4],
+  ['flags', 8, 'u32', 4],
+  ['affinity_timeout', 12, 'u32', 4],
+  ['backends_end', 16, 'u32', 4],
+  ['revision', 20, 'u32', 4],
+  ['pad', 24, 'u8', 40],
+]);
+/** One value of an inner service map: a union, flattened (every member at offset 0). */
+export const SERVICE_CHUNK = struct('service_chunk', SERVICE_CHUNK_BYTES, [
+  ['header', 0, 'struct', 64],
+  ['ids', 0, 'u32', 4 * SERVICE_IDS_PER_CHUNK],
+  ['slots', 0, 'u16', 2 * SERVICE_SLOTS_PER_CHUNK],
+  ['bytes', 0, 'u8', SERVICE_CHUNK_BYTES],
+]);
+export const BACKEND_VALUE = struct('backend_value', 20, [
+  ['addr', 0, 'u8', 16],
+  ['port', 16, 'u16be', 2],
+  ['flags', 18, 'u8', 1],
+  ['pad', 19, 'u8', 1],
+]);
+export const REVNAT_KEY = struct('revnat_key', 32, [
+  ['cookie', 0, 'u64', 8],
+  ['addr', 8, 'u8', 16],
+  ['port', 24, 'u16be', 2],
+  ['pad', 26, 'u8', 6],
+]);
+export const REVNAT_VALUE = struct('revnat_value', 24, [
+  ['addr', 0, 'u8', 16],
+  ['port', 16, 'u16be', 2],
+  ['proto', 18, 'u8', 1],
+  ['kind', 19, 'u8', 1],
+  ['service_id', 20, 'u32', 4],
+]);
+export const AFFINITY_KEY = struct('affinity_key', 16, [
+  ['netns_cookie', 0, 'u64', 8],
+  ['service_id', 8, 'u32', 4],
+  ['pad', 12, 'u32', 4],
+]);
+export const AFFINITY_VALUE = struct('affinity_value', 16, [
+  ['last_used_ns', 0, 'u64', 8],
+  ['backend_id', 8, 'u32', 4],
+  ['index', 12, 'u32', 4],
+]);
+export const DOOMED_KEY = struct('doomed_key', 24, [
+  ['service_id', 0, 'u32', 4],
+  ['port', 4, 'u16be', 2],
+  ['pad', 6, 'u16', 2],
+  ['addr', 8, 'u8', 16],
+]);
+export const RESOLVER_CONFIG = struct('resolver_config', 16, [
+  ['host_netns_cookie', 0, 'u64', 8],
+  ['flags', 8, 'u32', 4],
+  ['pad', 12, 'u32', 4],
+]);
+export const RESOLUTION_EVENT = struct('resolution_event', 80, [
+  ['timestamp_ns', 0, 'u64', 8],
+  ['cgroup_id', 8, 'u64', 8],
+  ['netns_cookie', 16, 'u64', 8],
+  ['socket_cookie', 24, 'u64', 8],
+  ['frontend_addr', 32, 'u8', 16],
+  ['backend_addr', 48, 'u8', 16],
+  ['frontend_port', 64, 'u16be', 2],
+  ['backend_port', 66, 'u16be', 2],
+  ['service_id', 68, 'u32', 4],
+  ['backend_id', 72, 'u32', 4],
+  ['proto', 76, 'u8', 1],
+  ['hook', 77, 'u8', 1],
+  ['outcome', 78, 'u8', 1],
+  ['kind', 79, 'u8', 1],
+]);
+
+/** Every struct of resolver.h, by its C name. */
+export const STRUCTS: Readonly<Record<string, StructLayout>> = Object.fromEntries(
+  [
+    FRONTEND_KEY, FRONTEND_VALUE, SERVICE_HEADER, SERVICE_CHUNK, BACKEND_VALUE, REVNAT_KEY, REVNAT_VALUE,
+    AFFINITY_KEY, AFFINITY_VALUE, DOOMED_KEY, RESOLVER_CONFIG, RESOLUTION_EVENT,
+  ].map((s) => [s.name, s as StructLayout]),
+);
+
+// ---------------------------------------------------------------- maps
+
+/** enum bpf_map_type values the resolver uses (linux/bpf.h). */
+export const BPF_MAP_TYPE = {
+  HASH: 1,
+  ARRAY: 2,
+  PERCPU_ARRAY: 6,
+  LRU_HASH: 9,
+  HASH_OF_MAPS: 13,
+  RINGBUF: 27,
+} as const;
+
+export type ResolverMapName =
+  | 'bd_frontends' | 'bd_services' | 'bd_backends' | 'bd_revnat' | 'bd_affinity'
+  | 'bd_doomed' | 'bd_config' | 'bd_counters' | 'bd_events';
+
+export interface MapSpec {
+  readonly type: number;
+  readonly keySize: number;
+  /** As the kernel reports it (per-CPU maps: one CPU's value; HASH_OF_MAPS: 4, the fd/id). */
+  readonly valueSize: number;
+  readonly maxEntries: number;
+}
+
+/** Every pinned map: what ResolverMaps.open checks the kernel's map info against. */
+export const MAP_SPECS: Readonly<Record<ResolverMapName, MapSpec>> = {
+  bd_frontends: { type: BPF_MAP_TYPE.HASH, keySize: FRONTEND_KEY.size, valueSize: FRONTEND_VALUE.size, maxEntries: MAX_FRONTENDS },
+  bd_services: { type: BPF_MAP_TYPE.HASH_OF_MAPS, keySize: 4, valueSize: 4, maxEntries: MAX_SERVICES },
+  bd_backends: { type: BPF_MAP_TYPE.HASH, keySize: 4, valueSize: BACKEND_VALUE.size, maxEntries: MAX_BACKENDS },
+  bd_revnat: { type: BPF_MAP_TYPE.LRU_HASH, keySize: REVNAT_KEY.size, valueSize: REVNAT_VALUE.size, maxEntries: MAX_REVNAT },
+  bd_affinity: { type: BPF_MAP_TYPE.LRU_HASH, keySize: AFFINITY_KEY.size, valueSize: AFFINITY_VALUE.size, maxEntries: MAX_AFFINITY },
+  bd_doomed: { type: BPF_MAP_TYPE.HASH, keySize: DOOMED_KEY.size, valueSize: 1, maxEntries: MAX_DOOMED },
+  bd_config: { type: BPF_MAP_TYPE.ARRAY, keySize: 4, valueSize: RESOLVER_CONFIG.size, maxEntries: 1 },
+  bd_counters: { type: BPF_MAP_TYPE.PERCPU_ARRAY, keySize: 4, valueSize: 8, maxEntries: CNT_MAX },
+  bd_events: { type: BPF_MAP_TYPE.RINGBUF, keySize: 0, valueSize: 0, maxEntries: EVENTS_RING_BYTES },
+};
+
+export const MAP_NAMES = Object.keys(MAP_SPECS) as ResolverMapName[];
+
+// ---------------------------------------------------------------- scalar helpers
+
+function view(bytes: Uint8Array): DataView {
+  return new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+}
+
+function range(field: string, message: string): LayoutError {
+  return new LayoutError('BPF_LAYOUT_RANGE', field, message);
+}
+
+function malformed(field: string, message: string): LayoutError {
+  return new LayoutError('BPF_LAYOUT_MALFORMED', field, message);
+}
+
+function checkUint(field: string, value: number, bits: 8 | 16 | 32, min = 0): number {
+  const max = 2 ** bits - 1;
+  if (!Number.isInteger(value) || value < min || value > max) throw range(field, `${value} is not an integer in ${min}..${max}`);
+  return value;
+}
+
+function checkU64(field: string, value: bigint): bigint {
+  if (typeof value !== 'bigint' || value < 0n || value > 0xffff_ffff_ffff_ffffn) throw range(field, `${String(value)} is not a u64`);
+  return value;
+}
+
+function checkSize(field: string, bytes: Uint8Array, size: number): DataView {
+  if (bytes.byteLength !== size) throw malformed(field, `expected ${size} bytes, got ${bytes.byteLength}`);
+  return view(bytes);
+}
+
+/** Text address → 16 bytes (IPv4 as ::ffff:a.b.c.d). IPv4 must be a dotted quad, never IPv4-mapped text. */
+export function encodeAddress(address: string, field = 'addr'): Uint8Array {
+  if (ipaddr.IPv4.isValidFourPartDecimal(address)) {
+    return Uint8Array.from(ipaddr.IPv4.parse(address).toIPv4MappedAddress().toByteArray());
+  }
+  if (!ipaddr.IPv6.isValid(address)) throw range(field, `${JSON.stringify(address)} is not an IPv4 dotted quad or an IPv6 address`);
+  const v6 = ipaddr.IPv6.parse(address);
+  if (v6.zoneId !== undefined) throw range(field, `${address}: a zone id cannot be stored`);
+  if (v6.isIPv4MappedAddress()) throw range(field, `${address}: write IPv4 as a dotted quad (${v6.toIPv4Address().toString()})`);
+  return Uint8Array.from(v6.toByteArray());
+}
+
+/** 16 bytes → model text: dotted quad when IPv4-mapped, else canonical IPv6 (RFC 5952). */
+export function decodeAddress(bytes: Uint8Array): string {
+  if (bytes.byteLength !== 16) throw malformed('addr', `expected 16 bytes, got ${bytes.byteLength}`);
+  const v6 = new ipaddr.IPv6(Array.from({ length: 8 }, (_, i) => ((bytes[2 * i] ?? 0) << 8) | (bytes[2 * i + 1] ?? 0)));
+  return v6.isIPv4MappedAddress() ? v6.toIPv4Address().toString() : v6.toRFC5952String();
+}
+
+/** Model protocol → IPPROTO_*. */
+export function encodeProtocol(protocol: Protocol, field = 'proto'): number {
+  if (protocol === 'TCP') return IPPROTO_TCP;
+  if (protocol === 'UDP') return IPPROTO_UDP;
+  throw range(field, `${String(protocol)} is not TCP or UDP`);
+}
+
+/** IPPROTO_* → model protocol. */
+export function decodeProtocol(value: number, field = 'proto'): Protocol {
+  if (value === IPPROTO_TCP) return 'TCP';
+  if (value === IPPROTO_UDP) return 'UDP';
+  throw malformed(field, `protocol ${value} is not TCP (6) or UDP (17)`);
+}
+
+function encodeKind(kind: FrontendKind, field: string): number {
+  const value = FRONTEND_KIND_VALUES[kind];
+  if (value === undefined) throw range(field, `${String(kind)} is not a frontend kind`);
+  return value;
+}
+
+function decodeKind(value: number, field: string): FrontendKind {
+  const kind = (Object.keys(FRONTEND_KIND_VALUES) as FrontendKind[]).find((k) => FRONTEND_KIND_VALUES[k] === value);
+  if (kind === undefined) throw malformed(field, `frontend kind ${value} is unknown`);
+  return kind;
+}
+
+function putAddress(bytes: Uint8Array, offset: number, address: string, field: string): void {
+  bytes.set(encodeAddress(address, field), offset);
+}
+
+function getAddress(bytes: Uint8Array, offset: number): string {
+  return decodeAddress(bytes.subarray(offset, offset + 16));
+}
+
+function putPort(v: DataView, offset: number, port: number, field: string): void {
+  v.setUint16(offset, checkUint(field, port, 16), false);
+}
+
+// ---------------------------------------------------------------- frontends
+
+/** (address, port, protocol, kind) of a frontend → frontend_key. */
+export function encodeFrontendKey(f: Pick<FrontendEntry, 'address' | 'port' | 'protocol' | 'kind'>): Uint8Array {
+  const L = FRONTEND_KEY.at;
+  const bytes = new Uint8Array(FRONTEND_KEY.size);
+  const v = view(bytes);
+  putAddress(bytes, L.addr, f.address, 'frontend_key.addr');
+  putPort(v, L.port, f.port, 'frontend_key.port');
+  v.setUint8(L.proto, encodeProtocol(f.protocol, 'frontend_key.proto'));
+  v.setUint8(L.kind, encodeKind(f.kind, 'frontend_key.kind'));
+  return bytes;
+}
+
+export function decodeFrontendKey(bytes: Uint8Array): Omit<FrontendEntry, 'serviceId'> {
+  const L = FRONTEND_KEY.at;
+  const v = checkSize('frontend_key', bytes, FRONTEND_KEY.size);
+  return {
+    address: getAddress(bytes, L.addr),
+    port: v.getUint16(L.port, false),
+    protocol: decodeProtocol(v.getUint8(L.proto), 'frontend_key.proto'),
+    kind: decodeKind(v.getUint8(L.kind), 'frontend_key.kind'),
+  };
+}
+
+/** Service id (≥ 1: 0 is never a service) → frontend_value. */
+export function encodeFrontendValue(serviceId: number): Uint8Array {
+  const bytes = new Uint8Array(FRONTEND_VALUE.size);
+  view(bytes).setUint32(FRONTEND_VALUE.at.service_id, checkUint('frontend_value.service_id', serviceId, 32, 1), HOST_LITTLE_ENDIAN);
+  return bytes;
+}
+
+export function decodeFrontendValue(bytes: Uint8Array): number {
+  return checkSize('frontend_value', bytes, FRONTEND_VALUE.size).getUint32(FRONTEND_VALUE.at.service_id, HOST_LITTLE_ENDIAN);
+}
+
+/** A u32 map key (bd_services, bd_backends, bd_config, bd_counters). `min` 1 for service ids. */
+export function encodeU32Key(value: number, field = 'key', min = 0): Uint8Array {
+  const bytes = new Uint8Array(4);
+  view(bytes).setUint32(0, checkUint(field, value, 32, min), HOST_LITTLE_ENDIAN);
+  return bytes;
+}
+
+export function decodeU32(bytes: Uint8Array, field = 'key'): number {
+  return checkSize(field, bytes, 4).getUint32(0, HOST_LITTLE_ENDIAN);
+}
+
+// ---------------------------------------------------------------- backends
+
+export function encodeBackendValue(b: BackendEntry): Uint8Array {
+  const L = BACKEND_VALUE.at;
+  const bytes = new Uint8Array(BACKEND_VALUE.size);
+  const v = view(bytes);
+  putAddress(bytes, L.addr, b.address, 'backend_value.addr');
+  putPort(v, L.port, b.port, 'backend_value.port');
+  v.setUint8(L.flags, b.local ? BACKEND_F_LOCAL : 0);
+  return bytes;
+}
+
+/** Unknown flag bits and the pad byte are ignored. */
+export function decodeBackendValue(bytes: Uint8Array): BackendEntry {
+  const L = BACKEND_VALUE.at;
+  const v = checkSize('backend_value', bytes, BACKEND_VALUE.size);
+  return {
+    address: getAddress(bytes, L.addr),
+    port: v.getUint16(L.port, false),
+    local: (v.getUint8(L.flags) & BACKEND_F_LOCAL) !== 0,
+  };
+}
+
+// ---------------------------------------------------------------- reverse NAT, affinity, doomed
+
+export interface RevnatKey {
+  readonly cookie: bigint;
+  readonly address: string;
+  readonly port: number;
+}
+
+export interface RevnatValue {
+  readonly address: string;
+  readonly port: number;
+  readonly protocol: Protocol;
+  readonly kind: FrontendKind;
+  readonly serviceId: number;
+}
+
+export function encodeRevnatKey(k: RevnatKey): Uint8Array {
+  const L = REVNAT_KEY.at;
+  const bytes = new Uint8Array(REVNAT_KEY.size);
+  const v = view(bytes);
+  v.setBigUint64(L.cookie, checkU64('revnat_key.cookie', k.cookie), HOST_LITTLE_ENDIAN);
+  putAddress(bytes, L.addr, k.address, 'revnat_key.addr');
+  putPort(v, L.port, k.port, 'revnat_key.port');
+  return bytes;
+}
+
+export function decodeRevnatKey(bytes: Uint8Array): RevnatKey {
+  const L = REVNAT_KEY.at;
+  const v = checkSize('revnat_key', bytes, REVNAT_KEY.size);
+  return { cookie: v.getBigUint64(L.cookie, HOST_LITTLE_ENDIAN), address: getAddress(bytes, L.addr), port: v.getUint16(L.port, false) };
+}
+
+export function encodeRevnatValue(r: RevnatValue): Uint8Array {
+  const L = REVNAT_VALUE.at;
+  const bytes = new Uint8Array(REVNAT_VALUE.size);
+  const v = view(bytes);
+  putAddress(bytes, L.addr, r.address, 'revnat_value.addr');
+  putPort(v, L.port, r.port, 'revnat_value.port');
+  v.setUint8(L.proto, encodeProtocol(r.protocol, 'revnat_value.proto'));
+  v.setUint8(L.kind, encodeKind(r.kind, 'revnat_value.kind'));
+  v.setUint32(L.service_id, checkUint('revnat_value.service_id', r.serviceId, 32, 1), HOST_LITTLE_ENDIAN);
+  return bytes;
+}
+
+export function decodeRevnatValue(bytes: Uint8Array): RevnatValue {
+  const L = REVNAT_VALUE.at;
+  const v = checkSize('revnat_value', bytes, REVNAT_VALUE.size);
+  return {
+    address: getAddress(bytes, L.addr),
+    port: v.getUint16(L.port, false),
+    protocol: decodeProtocol(v.getUint8(L.proto), 'revnat_value.proto'),
+    kind: decodeKind(v.getUint8(L.kind), 'revnat_value.kind'),
+    serviceId: v.getUint32(L.service_id, HOST_LITTLE_ENDIAN),
+  };
+}
+
+export interface AffinityKey {
+  readonly netnsCookie: bigint;
+  readonly serviceId: number;
+}
+
+export interface AffinityValue {
+  readonly lastUsedNs: bigint;
+  readonly backendId: number;
+  /** Position in the service's backend list. */
+  readonly index: number;
+}
+
+export function encodeAffinityKey(k: AffinityKey): Uint8Array {
+  const L = AFFINITY_KEY.at;
+  const bytes = new Uint8Array(AFFINITY_KEY.size);
+  const v = view(bytes);
+  v.setBigUint64(L.netns_cookie, checkU64('affinity_key.netns_cookie', k.netnsCookie), HOST_LITTLE_ENDIAN);
+  v.setUint32(L.service_id, checkUint('affinity_key.service_id', k.serviceId, 32, 1), HOST_LITTLE_ENDIAN);
+  return bytes;
+}
+
+export function decodeAffinityKey(bytes: Uint8Array): AffinityKey {
+  const L = AFFINITY_KEY.at;
+  const v = checkSize('affinity_key', bytes, AFFINITY_KEY.size);
+  return { netnsCookie: v.getBigUint64(L.netns_cookie, HOST_LITTLE_ENDIAN), serviceId: v.getUint32(L.service_id, HOST_LITTLE_ENDIAN) };
+}
+
+export function encodeAffinityValue(a: AffinityValue): Uint8Array {
+  const L = AFFINITY_VALUE.at;
+  const bytes = new Uint8Array(AFFINITY_VALUE.size);
+  const v = view(bytes);
+  v.setBigUint64(L.last_used_ns, checkU64('affinity_value.last_used_ns', a.lastUsedNs), HOST_LITTLE_ENDIAN);
+  v.setUint32(L.backend_id, checkUint('affinity_value.backend_id', a.backendId, 32), HOST_LITTLE_ENDIAN);
+  v.setUint32(L.index, checkUint('affinity_value.index', a.index, 32), HOST_LITTLE_ENDIAN);
+  return bytes;
+}
+
+export function decodeAffinityValue(bytes: Uint8Array): AffinityValue {
+  const L = AFFINITY_VALUE.at;
+  const v = checkSize('affinity_value', bytes, AFFINITY_VALUE.size);
+  return {
+    lastUsedNs: v.getBigUint64(L.last_used_ns, HOST_LITTLE_ENDIAN),
+    backendId: v.getUint32(L.backend_id, HOST_LITTLE_ENDIAN),
+    index: v.getUint32(L.index, HOST_LITTLE_ENDIAN),
+  };
+}
+
+/** (service id, backend address, backend port) → doomed_key (bd_doomed; value is one u8). */
+export function encodeDoomedKey(serviceId: number, address: string, port: number): Uint8Array {
+  const L = DOOMED_KEY.at;
+  const bytes = new Uint8Array(DOOMED_KEY.size);
+  const v = view(bytes);
+  v.setUint32(L.service_id, checkUint('doomed_key.service_id', serviceId, 32, 1), HOST_LITTLE_ENDIAN);
+  putPort(v, L.port, port, 'doomed_key.port');
+  putAddress(bytes, L.addr, address, 'doomed_key.addr');
+  return bytes;
+}
+
+export function decodeDoomedKey(bytes: Uint8Array): { serviceId: number; address: string; port: number } {
+  const L = DOOMED_KEY.at;
+  const v = checkSize('doomed_key', bytes, DOOMED_KEY.size);
+  return { serviceId: v.getUint32(L.service_id, HOST_LITTLE_ENDIAN), address: getAddress(bytes, L.addr), port: v.getUint16(L.port, false) };
+}
+
+// ---------------------------------------------------------------- config
+
+export interface ResolverConfig {
+  /** netns cookie of the host network namespace (SO_NETNS_COOKIE). */
+  readonly hostNetnsCookie: bigint;
+  /** CFG_F_HOST_NETNS_ONLY */
+  readonly hostNetnsOnly: boolean;
+  /** CFG_F_EVENTS */
+  readonly events: boolean;
+}
+
+export function encodeResolverConfig(c: ResolverConfig): Uint8Array {
+  const L = RESOLVER_CONFIG.at;
+  const bytes = new Uint8Array(RESOLVER_CONFIG.size);
+  const v = view(bytes);
+  v.setBigUint64(L.host_netns_cookie, checkU64('resolver_config.host_netns_cookie', c.hostNetnsCookie), HOST_LITTLE_ENDIAN);
+  v.setUint32(L.flags, (c.hostNetnsOnly ? CFG_F_HOST_NETNS_ONLY : 0) | (c.events ? CFG_F_EVENTS : 0), HOST_LITTLE_ENDIAN);
+  return bytes;
+}
+
+/** Unknown flag bits are ignored. */
+export function decodeResolverConfig(bytes: Uint8Array): ResolverConfig {
+  const L = RESOLVER_CONFIG.at;
+  const v = checkSize('resolver_config', bytes, RESOLVER_CONFIG.size);
+  const flags = v.getUint32(L.flags, HOST_LITTLE_ENDIAN);
+  return {
+    hostNetnsCookie: v.getBigUint64(L.host_netns_cookie, HOST_LITTLE_ENDIAN),
+    hostNetnsOnly: (flags & CFG_F_HOST_NETNS_ONLY) !== 0,
+    events: (flags & CFG_F_EVENTS) !== 0,
+  };
+}
+
+// ---------------------------------------------------------------- events
+
+export interface ResolutionEvent {
+  readonly timestampNs: bigint;
+  readonly cgroupId: bigint;
+  readonly netnsCookie: bigint;
+  readonly socketCookie: bigint;
+  readonly frontend: { readonly address: string; readonly port: number };
+  readonly backend: { readonly address: string; readonly port: number };
+  readonly serviceId: number;
+  readonly backendId: number;
+  readonly protocol: Protocol;
+  readonly hook: HookName;
+  readonly outcome: OutcomeName;
+  readonly kind: FrontendKind;
+}
+
+function decodeName<T extends string>(names: readonly T[], value: number, field: string): T {
+  const name = names[value];
+  if (name === undefined) throw malformed(field, `${value} is unknown`);
+  return name;
+}
+
+/** One ring-buffer record (struct resolution_event). */
+export function decodeResolutionEvent(bytes: Uint8Array): ResolutionEvent {
+  const L = RESOLUTION_EVENT.at;
+  const v = checkSize('resolution_event', bytes, RESOLUTION_EVENT.size);
+  return {
+    timestampNs: v.getBigUint64(L.timestamp_ns, HOST_LITTLE_ENDIAN),
+    cgroupId: v.getBigUint64(L.cgroup_id, HOST_LITTLE_ENDIAN),
+    netnsCookie: v.getBigUint64(L.netns_cookie, HOST_LITTLE_ENDIAN),
+    socketCookie: v.getBigUint64(L.socket_cookie, HOST_LITTLE_ENDIAN),
+    frontend: { address: getAddress(bytes, L.frontend_addr), port: v.getUint16(L.frontend_port, false) },
+    backend: { address: getAddress(bytes, L.backend_addr), port: v.getUint16(L.backend_port, false) },
+    serviceId: v.getUint32(L.service_id, HOST_LITTLE_ENDIAN),
+    backendId: v.getUint32(L.backend_id, HOST_LITTLE_ENDIAN),
+    protocol: decodeProtocol(v.getUint8(L.proto), 'resolution_event.proto'),
+    hook: decodeName(HOOKS, v.getUint8(L.hook), 'resolution_event.hook'),
+    outcome: decodeName(OUTCOMES, v.getUint8(L.outcome), 'resolution_event.outcome'),
+    kind: decodeKind(v.getUint8(L.kind), 'resolution_event.kind'),
+  };
+}
+
+// ---------------------------------------------------------------- service tables
+
+/** Chunks an inner map needs for a table: 1 + ceil(backends/16) + ceil(slots/32). */
+export function serviceChunkCount(backendCount: number, tableSize: number): number {
+  return 1 + Math.ceil(backendCount / SERVICE_IDS_PER_CHUNK) + Math.ceil(tableSize / SERVICE_SLOTS_PER_CHUNK);
+}
+
+/**
+ * A service's inner ARRAY map, value by value (64 bytes each): header, backend ids
+ * (16 per chunk), Maglev slots (32 u16 per chunk); unused tails are zero.
+ */
+export function encodeServiceTable(table: ServiceTable): Uint8Array[] {
+  const n = table.backendIds.length;
+  const m = table.slots.length;
+  if (n > SERVICE_MAX_BACKENDS) throw range('service_header.backend_count', `${n} backends, at most ${SERVICE_MAX_BACKENDS}`);
+  if ((checkUint('service_header.flags', table.flags, 32) & ~SVC_F_ALL) !== 0) {
+    throw range('service_header.flags', `unknown bits 0x${(table.flags & ~SVC_F_ALL).toString(16)}`);
+  }
+  const backendsEnd = 1 + Math.ceil(n / SERVICE_IDS_PER_CHUNK);
+  const chunks = Array.from({ length: serviceChunkCount(n, m) }, () => new Uint8Array(SERVICE_CHUNK_BYTES));
+  const H = SERVICE_HEADER.at;
+  const header = view(chunks[0] as Uint8Array);
+  header.setUint32(H.table_size, checkUint('service_header.table_size', m, 32), HOST_LITTLE_ENDIAN);
+  header.setUint32(H.backend_count, n, HOST_LITTLE_ENDIAN);
+  header.setUint32(H.flags, table.flags, HOST_LITTLE_ENDIAN);
+  header.setUint32(H.affinity_timeout, checkUint('service_header.affinity_timeout', table.affinityTimeoutSeconds, 32), HOST_LITTLE_ENDIAN);
+  header.setUint32(H.backends_end, backendsEnd, HOST_LITTLE_ENDIAN);
+  header.setUint32(H.revision, checkUint('service_header.revision', table.revision, 32), HOST_LITTLE_ENDIAN);
+  const views = chunks.map(view);
+  const ids = SERVICE_CHUNK.at.ids;
+  table.backendIds.forEach((id, i) => {
+    const chunk = views[1 + Math.floor(i / SERVICE_IDS_PER_CHUNK)] as DataView;
+    chunk.setUint32(ids + 4 * (i % SERVICE_IDS_PER_CHUNK), checkUint(`service_chunk.ids[${i}]`, id, 32), HOST_LITTLE_ENDIAN);
+  });
+  const slots = SERVICE_CHUNK.at.slots;
+  for (let s = 0; s < m; s++) {
+    const index = table.slots[s] as number;
+    if (index >= n) throw range(`service_chunk.slots[${s}]`, `index ${index} names no backend (${n} backends)`);
+    const chunk = views[backendsEnd + Math.floor(s / SERVICE_SLOTS_PER_CHUNK)] as DataView;
+    chunk.setUint16(slots + 2 * (s % SERVICE_SLOTS_PER_CHUNK), index, HOST_LITTLE_ENDIAN);
+  }
+  return chunks;
+}
+
+/** The inverse of {@link encodeServiceTable}; chunks past the table's end are ignored. */
+export function decodeServiceTable(chunks: readonly Uint8Array[]): ServiceTable {
+  const first = chunks[0];
+  if (first === undefined) throw malformed('service_chunk', 'no header chunk');
+  chunks.forEach((c, i) => checkSize(`service_chunk[${i}]`, c, SERVICE_CHUNK_BYTES));
+  const H = SERVICE_HEADER.at;
+  const header = view(first);
+  const m = header.getUint32(H.table_size, HOST_LITTLE_ENDIAN);
+  const n = header.getUint32(H.backend_count, HOST_LITTLE_ENDIAN);
+  const backendsEnd = header.getUint32(H.backends_end, HOST_LITTLE_ENDIAN);
+  if (n > SERVICE_MAX_BACKENDS) throw malformed('service_header.backend_count', `${n} > ${SERVICE_MAX_BACKENDS}`);
+  if (backendsEnd !== 1 + Math.ceil(n / SERVICE_IDS_PER_CHUNK)) {
+    throw malformed('service_header.backends_end', `${backendsEnd} for ${n} backends (expected ${1 + Math.ceil(n / SERVICE_IDS_PER_CHUNK)})`);
+  }
+  const needed = serviceChunkCount(n, m);
+  if (chunks.length < needed) throw malformed('service_chunk', `${chunks.length} chunks, the header needs ${needed}`);
+  const views = chunks.map(view);
+  const backendIds = Array.from({ length: n }, (_, i) =>
+    (views[1 + Math.floor(i / SERVICE_IDS_PER_CHUNK)] as DataView).getUint32(SERVICE_CHUNK.at.ids + 4 * (i % SERVICE_IDS_PER_CHUNK), HOST_LITTLE_ENDIAN),
+  );
+  const slots = new Uint16Array(m);
+  for (let s = 0; s < m; s++) {
+    const chunk = views[backendsEnd + Math.floor(s / SERVICE_SLOTS_PER_CHUNK)] as DataView;
+    const index = chunk.getUint16(SERVICE_CHUNK.at.slots + 2 * (s % SERVICE_SLOTS_PER_CHUNK), HOST_LITTLE_ENDIAN);
+    if (index >= n) throw malformed(`service_chunk.slots[${s}]`, `index ${index} names no backend (${n} backends)`);
+    slots[s] = index;
+  }
+  return {
+    backendIds,
+    slots,
+    flags: header.getUint32(H.flags, HOST_LITTLE_ENDIAN),
+    affinityTimeoutSeconds: header.getUint32(H.affinity_timeout, HOST_LITTLE_ENDIAN),
+    revision: header.getUint32(H.revision, HOST_LITTLE_ENDIAN),
+  };
+}

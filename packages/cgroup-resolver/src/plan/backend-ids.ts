@@ -1,0 +1,46 @@
+// Backend ids that survive restarts with no name map: the dump's id for an (address, port) is
+// reused; a new backend takes the lowest id ≥ 1 the dump does not hold.
+import type { BackendEntry, DesiredService, MapOp, MapsDump } from '../model.js';
+import { createIdAllocator } from './id-allocator.js';
+import { backendKey } from './keys.js';
+
+export interface BackendAssignment {
+  /** backendKey → id, for every backend some desired service lists. */
+  readonly ids: ReadonlyMap<string, number>;
+  /** backend-put ops (new, or `local` changed), by id. */
+  readonly puts: readonly Extract<MapOp, { op: 'backend-put' }>[];
+}
+
+/**
+ * Assigns every desired backend an id. One backend may appear in several services: it is
+ * `local` when any of them says so. Among dump ids holding the same (address, port) (a corrupt
+ * dump), the smallest is kept; the others fall out as unused.
+ */
+export function assignBackendIds(services: Iterable<DesiredService>, actual: MapsDump): BackendAssignment {
+  const wanted = new Map<string, BackendEntry>();
+  for (const s of services) {
+    for (const b of s.backends) {
+      const key = backendKey(b);
+      const seen = wanted.get(key);
+      if (seen === undefined || (!seen.local && b.local)) wanted.set(key, { address: b.address, port: b.port, local: b.local });
+    }
+  }
+  const existing = new Map<string, number>();
+  for (const id of [...actual.backends.keys()].sort((a, b) => a - b)) {
+    const entry = actual.backends.get(id) as BackendEntry;
+    const key = backendKey(entry);
+    if (!existing.has(key)) existing.set(key, id);
+  }
+  const allocate = createIdAllocator(actual.backends.keys());
+  const ids = new Map<string, number>();
+  const puts: Extract<MapOp, { op: 'backend-put' }>[] = [];
+  for (const key of [...wanted.keys()].sort()) {
+    const backend = wanted.get(key) as BackendEntry;
+    const old = existing.get(key);
+    const id = old ?? allocate();
+    ids.set(key, id);
+    if (old === undefined || actual.backends.get(old)?.local !== backend.local) puts.push({ op: 'backend-put', id, backend });
+  }
+  puts.sort((a, b) => a.id - b.id);
+  return { ids, puts };
+}

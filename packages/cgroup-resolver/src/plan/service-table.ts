@@ -1,0 +1,84 @@
+// One service's Maglev table (bpf/resolver.h "service tables"): the backend list in the Maglev
+// instance's order and, per slot, a u16 index into it. Built with @balanced/maglev, the
+// project's one Maglev implementation.
+import { ALLOWED_TABLE_SIZES, createMaglev, type Maglev } from '@balanced/maglev';
+import type { DesiredBackend } from '../model.js';
+import { PlanInputError } from './plan-errors.js';
+import { SERVICE_MAX_BACKENDS } from './resolver-constants.js';
+
+/** Smallest table size: below it the shares drift from the weights. */
+export const MIN_TABLE_SIZE = 251;
+/** Maglev wants M ≥ 100·N for < 1% disruption when a backend leaves. */
+const SLOTS_PER_BACKEND = 100;
+const MAX_WEIGHT = 0x7fffffff;
+
+/**
+ * The table size for `live` backends with weight > 0 out of `total`: the smallest allowed prime
+ * ≥ 100 × live, at least 251, capped at the largest allowed, and always > total (Maglev needs
+ * more slots than backends; the cap, 131071, exceeds SERVICE_MAX_BACKENDS).
+ */
+export function tableSizeFor(live: number, total = live): number {
+  const want = Math.max(MIN_TABLE_SIZE, SLOTS_PER_BACKEND * live, total + 1);
+  const largest = ALLOWED_TABLE_SIZES[ALLOWED_TABLE_SIZES.length - 1] as number;
+  return ALLOWED_TABLE_SIZES.find((m) => m >= want) ?? largest;
+}
+
+/**
+ * A backend's id in the Maglev hash: `address:port` (IPv4) or `[address]:port` (IPv6), the
+ * model's canonical address text. FROZEN: every node must build the same table for the same
+ * backends (a flow keeps its backend whichever node it starts on), so changing this spelling
+ * re-shuffles every Service's flows during a rolling upgrade. Do not change it.
+ */
+export function backendMaglevId(address: string, port: number): string {
+  return address.includes(':') ? `[${address}]:${port}` : `${address}:${port}`;
+}
+
+export interface BuiltTable {
+  /** The backends in the order the slots index (the Maglev instance's sorted order). */
+  readonly backends: readonly DesiredBackend[];
+  /** Index into `backends` per slot; empty when no backend has weight > 0. */
+  readonly slots: Uint16Array;
+}
+
+/** Builds one service's table; {@link createTableBuilder} makes one. */
+export type TableBuilder = (backends: readonly DesiredBackend[]) => BuiltTable;
+
+/**
+ * A table builder holding one Maglev instance per table size (instances hold no state but
+ * their hash: keep one builder for the agent's life to avoid re-creating them per plan).
+ * @throws PlanInputError on a backend set no table can hold (never built by buildResolverState).
+ */
+export function createTableBuilder(): TableBuilder {
+  const instances = new Map<number, Maglev>();
+  const maglev = (size: number): Maglev => {
+    let m = instances.get(size);
+    if (m === undefined) {
+      m = createMaglev({ tableSize: size });
+      instances.set(size, m);
+    }
+    return m;
+  };
+  return (backends) => {
+    if (backends.length > SERVICE_MAX_BACKENDS) {
+      throw new PlanInputError(`${backends.length} backends: a service table holds at most ${SERVICE_MAX_BACKENDS}`);
+    }
+    const byId = new Map<string, DesiredBackend>();
+    let live = 0;
+    for (const b of backends) {
+      if (!Number.isInteger(b.weight) || b.weight < 0 || b.weight > MAX_WEIGHT) {
+        throw new PlanInputError(`backend ${backendMaglevId(b.address, b.port)} has weight ${String(b.weight)}: an integer 0..${MAX_WEIGHT} is needed`);
+      }
+      const id = backendMaglevId(b.address, b.port);
+      if (byId.has(id)) throw new PlanInputError(`backend ${id} is listed twice in one service`);
+      byId.set(id, b);
+      if (b.weight > 0) live++;
+    }
+    if (live === 0) {
+      // No slots; the list keeps the Maglev order all the same (its id order).
+      const ids = [...byId.keys()].sort((a, b) => (a < b ? -1 : a > b ? 1 : 0));
+      return { backends: ids.map((id) => byId.get(id) as DesiredBackend), slots: new Uint16Array(0) };
+    }
+    const table = maglev(tableSizeFor(live, byId.size)).build([...byId].map(([id, b]) => ({ id, weight: b.weight })));
+    return { backends: table.keys.map((id) => byId.get(id) as DesiredBackend), slots: Uint16Array.from(table.slots) };
+  };
+}
