@@ -43,3 +43,4 @@ export { CLIENT_NET, DEST_NET, clientAddress, clientKey, createMhLab, parseIpvsC
 export * from './dsr-lab/index.js';
 export * from './traffic/index.js';
 export { manualTimers, type ManualTimers } from './manual-timers.js';
+export * from './resolver-lab/index.js';

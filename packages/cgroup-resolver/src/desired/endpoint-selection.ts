@@ -56,7 +56,7 @@ export function selectEndpoints(slices: readonly SliceView[], query: EndpointQue
       merged.set(key, m);
     }
   }
-  const candidates = [...merged.values()];
+  const candidates = [...merged.values()].filter((m) => !query.localOnly || m.local);
   const ready = candidates.filter((m) => m.ready);
   const chosen = ready.length > 0 ? ready : candidates.filter((m) => m.servingTerminating);
   chosen.sort((a, b) => compareText(a.address, b.address) || a.port - b.port);

@@ -2,6 +2,17 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { createInterface, type Interface } from 'node:readline';
 
 /**
+ * argv that runs `command` with its process first moved into the cgroup v2 folder `cgroup`,
+ * then in the network namespace `/run/netns/<netns>` (nsenter: /sys stays the host's).
+ * Paths travel as positional parameters, never spliced into the shell text.
+ */
+export function cgroupNetnsArgv(cgroup: string, netns: string, command: readonly string[]): string[] {
+  if (command.length === 0) throw new Error('cgroupNetnsArgv: empty command');
+  if (netns.includes('/') || netns === '' || netns === '.' || netns === '..') throw new Error(`bad netns name ${JSON.stringify(netns)}`);
+  return ['sh', '-c', 'cg=$1; ns=$2; shift 2; echo $$ > "$cg/cgroup.procs" && exec nsenter --net="/run/netns/$ns" -- "$@"', 'sh', cgroup, netns, ...command];
+}
+
+/**
  * A node program (an ESM script given with `-e`) running inside a network namespace that
  * talks in JSON lines: its stdout is one JSON object per line. Requests carry an `id` and
  * the reply with the same `id` settles them, so several may be in flight.
@@ -35,12 +46,17 @@ export class NodeChild {
     });
   }
 
-  /** Starts `node --input-type=module -e script arg` under `ip netns exec`. */
-  static start(netns: string, label: string, script: string, arg: unknown, options: { stdin: boolean }): NodeChild {
-    const child = spawn('ip', ['netns', 'exec', netns, process.execPath, '--input-type=module', '-e', script, JSON.stringify(arg)], {
-      stdio: [options.stdin ? 'pipe' : 'ignore', 'pipe', 'pipe'],
-    });
-    return new NodeChild(child, `${label} in ${netns}`);
+  /**
+   * Starts `node --input-type=module -e script arg` under `ip netns exec`, or, with
+   * `options.cgroup` (a cgroup v2 folder), joins that cgroup first and then enters the
+   * namespace with `nsenter --net` (which, unlike `ip netns exec`, does not remount /sys):
+   * the order cgroup-BPF tests need. Either way the pid is node's own (both exec).
+   */
+  static start(netns: string, label: string, script: string, arg: unknown, options: { stdin: boolean; cgroup?: string }): NodeChild {
+    const argv = [process.execPath, '--input-type=module', '-e', script, JSON.stringify(arg)];
+    const [file, ...args] = options.cgroup === undefined ? ['ip', 'netns', 'exec', netns, ...argv] : cgroupNetnsArgv(options.cgroup, netns, argv);
+    const child = spawn(file!, args, { stdio: [options.stdin ? 'pipe' : 'ignore', 'pipe', 'pipe'] });
+    return new NodeChild(child, options.cgroup === undefined ? `${label} in ${netns}` : `${label} in ${netns} (cgroup ${options.cgroup})`);
   }
 
   /** Resolves with the first line the program prints that is not a reply (e.g. `{"ready":true}`). */
