@@ -74,7 +74,7 @@ export function planMaps(desired: DesiredState, actual: MapsDump, options: PlanO
       servicePuts.push({ op: 'service-put', id, key, table });
       continue;
     }
-    if (!sameTable(old, table)) servicePuts.push({ op: 'service-put', id, key, table: { ...table, revision: old.revision } });
+    if (!sameTable(old, table)) servicePuts.push({ op: 'service-put', id, key, table: { ...table, revision: nextRevision(old.revision) } });
     const kept = new Set(service.backends.map(backendKey));
     removed.push(...tableBackends(old, actual).filter((b) => !kept.has(backendKey(b))).map((b) => ({ serviceId: id, ...b })));
   }
