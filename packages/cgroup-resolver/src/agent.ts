@@ -7,7 +7,7 @@
 
 import { PassLoop, type LoopTimers, type PassOutcome } from '@balanced/k8s';
 import type { DesiredState, MapsDump, Plan, RemovedBackend } from './model.js';
-import { applyPlanToDump, planMaps } from './plan/index.js';
+import { applyToDump, createTableBuilder, planMaps, type TableBuilder } from './plan/index.js';
 
 /** What the agent needs of the pinned maps (ResolverMaps). */
 export interface MapsPort {
@@ -58,6 +58,8 @@ export class ResolverAgent {
   private lastGoodAt: number | undefined;
   private lastPassAt: number | undefined;
   private readonly now: () => number;
+  /** One for the agent's life: unchanged Services build no table (see createTableBuilder). */
+  private readonly buildTable: TableBuilder = createTableBuilder();
 
   constructor(private readonly options: ResolverAgentOptions) {
     this.now = options.now ?? Date.now;
@@ -114,11 +116,11 @@ export class ResolverAgent {
     try {
       const desired = this.options.desired();
       const actual = fullRead ? this.options.maps.dump() : this.view!;
-      const plan = planMaps(desired, actual);
+      const plan = planMaps(desired, actual, { buildTable: this.buildTable });
       const apply = plan.ops.length > 0 ? this.options.maps.apply(plan) : EMPTY_APPLY;
       const clean = apply.failed.length === 0 && apply.skipped.length === 0;
       // After a failure we do not know exactly what the maps hold: read them next time.
-      this.view = clean ? applyPlanToDump(actual, plan) : undefined;
+      this.view = clean ? applyToDump(actual, plan) : undefined;
       this.fullRead = !clean;
       // Close sockets to backends that left a service whose new table is in place (a retry
       // would not plan that removal again).

@@ -3,7 +3,7 @@ import type { Logger } from 'pino';
 import { createClusterCache, EventRecorder, loadKubeConfig, RefusalReporter, startHealthServer, type HealthServer } from '@balanced/k8s';
 import { ResolverAgent, type PassReport, type TerminatorPort } from './agent.js';
 import { resolverTransforms } from './cache-fields.js';
-import { buildResolverState } from './desired/index.js';
+import { createResolverStateBuilder } from './desired/index.js';
 import { BpfError } from './libbpf/errors.js';
 import { hostNetnsCookie, ResolverPrograms } from './loader/resolver-programs.js';
 import { listOtherNetworkNamespaces } from './loader/pod-namespaces.js';
@@ -75,11 +75,12 @@ export async function startResolver(config: ResolverConfig, log: Logger): Promis
   const reporter = new RefusalReporter(events);
   const cache = createClusterCache(kc, { kinds: ['services', 'endpointslices', 'nodes'], transform: resolverTransforms });
   const nodeName = config.nodeName;
+  const buildDesired = createResolverStateBuilder();
   const agent = new ResolverAgent({
     maps,
     ...(terminator ? { terminator } : {}),
     desired: () =>
-      buildResolverState({
+      buildDesired({
         services: cache.services(),
         endpointSlices: cache.endpointSlices(),
         nodes: cache.nodes(),

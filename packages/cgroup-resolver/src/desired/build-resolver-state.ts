@@ -4,7 +4,7 @@
 import { asArray, namespacedKey, prop } from '@balanced/k8s';
 import type { DesiredService, DesiredState, ResolverRefusal } from '../model.js';
 import { compareFrontends } from '../plan/keys.js';
-import { slicesByService } from './endpoint-slices.js';
+import { readSlice, slicesByService, type SliceView } from './endpoint-slices.js';
 import { settleFrontendClaims } from './frontend-claims.js';
 import { nodeAddresses } from './node-addresses.js';
 import { compareAge, compareText, objectIdentity } from './object-ref.js';
@@ -18,35 +18,92 @@ import { serviceCandidates, type NodeContext, type ServiceCandidates } from './s
  * refusals sorted; only services some frontend resolves to are listed.
  */
 export function buildResolverState(input: ResolverInput): DesiredState {
-  const slices = slicesByService(asArray(prop(input, 'endpointSlices')));
-  const rawName = prop(input, 'nodeName');
-  const nodeName = typeof rawName === 'string' && rawName !== '' ? rawName : undefined;
-  const node: NodeContext = { nodeName, addresses: nodeAddresses(asArray(prop(input, 'nodes')), nodeName) };
+  return createResolverStateBuilder()(input);
+}
 
-  // One candidate per namespace/name: a cache holding two objects of one name (malformed) keeps
-  // the older, then the one whose *output* sorts first, so input order never matters.
-  const byName = new Map<string, { candidates: ServiceCandidates; text: string }>();
-  for (const raw of asArray(prop(input, 'services'))) {
-    const id = objectIdentity(raw);
-    const key = namespacedKey(id.namespace, id.name);
-    const candidates = serviceCandidates(raw, slices.get(key), node);
-    const text = serialize(candidates);
-    const prev = byName.get(key);
-    if (prev === undefined || (compareAge(candidates.owner, prev.candidates.owner) || compareText(text, prev.text)) < 0) {
-      byName.set(key, { candidates, text });
+/** A {@link buildResolverState} that remembers its work between calls. */
+export type ResolverStateBuilder = (input: ResolverInput) => DesiredState;
+
+interface Remembered {
+  readonly raw: unknown;
+  readonly slices: readonly SliceView[] | undefined;
+  readonly node: NodeContext;
+  readonly candidates: ServiceCandidates;
+  readonly text: string;
+}
+
+/**
+ * A builder for a long-lived caller (the agent): the same output as buildResolverState, but a
+ * Service whose object, EndpointSlice objects and node context are the very same as in the last
+ * call is not read again (an informer cache replaces an object when it changes, so identity
+ * means "unchanged"). Only what the last call saw is remembered.
+ */
+export function createResolverStateBuilder(): ResolverStateBuilder {
+  let sliceViews = new WeakMap<object, SliceView | undefined>();
+  let remembered = new Map<string, Remembered[]>();
+  let lastNode: NodeContext | undefined;
+  const readRemembered = (raw: unknown): SliceView | undefined => {
+    if (raw === null || typeof raw !== 'object') return readSlice(raw);
+    if (sliceViews.has(raw)) return sliceViews.get(raw);
+    const view = readSlice(raw);
+    sliceViews.set(raw, view);
+    return view;
+  };
+  return (input) => {
+    const slices = slicesByService(asArray(prop(input, 'endpointSlices')), readRemembered);
+    const rawName = prop(input, 'nodeName');
+    const nodeName = typeof rawName === 'string' && rawName !== '' ? rawName : undefined;
+    const fresh: NodeContext = { nodeName, addresses: nodeAddresses(asArray(prop(input, 'nodes')), nodeName) };
+    const node = lastNode !== undefined && sameNode(lastNode, fresh) ? lastNode : fresh;
+    lastNode = node;
+
+    // One candidate per namespace/name: a cache holding two objects of one name (malformed) keeps
+    // the older, then the one whose *output* sorts first, so input order never matters.
+    const next = new Map<string, Remembered[]>();
+    const byName = new Map<string, { candidates: ServiceCandidates; text: string }>();
+    for (const raw of asArray(prop(input, 'services'))) {
+      const id = objectIdentity(raw);
+      const key = namespacedKey(id.namespace, id.name);
+      const mine = slices.get(key);
+      const known = remembered.get(key)?.find((r) => r.raw === raw && r.node === node && sameViews(r.slices, mine));
+      const entry = known ?? rememberCandidates(raw, mine, node);
+      next.set(key, [...(next.get(key) ?? []), entry]);
+      const prev = byName.get(key);
+      if (prev === undefined || (compareAge(entry.candidates.owner, prev.candidates.owner) || compareText(entry.text, prev.text)) < 0) {
+        byName.set(key, entry);
+      }
     }
-  }
+    remembered = next;
+    // Slices not seen in this call are forgotten with the WeakMap's keys; a fresh map keeps it small.
+    const kept = new WeakMap<object, SliceView | undefined>();
+    for (const raw of asArray(prop(input, 'endpointSlices'))) if (raw !== null && typeof raw === 'object' && sliceViews.has(raw)) kept.set(raw, sliceViews.get(raw));
+    sliceViews = kept;
 
-  const all = [...byName.values()].map((c) => c.candidates);
-  const settled = settleFrontendClaims(all);
-  const frontends = [...settled.frontends].sort(compareFrontends);
-  const used = new Set(frontends.map((f) => f.service));
-  const services: [string, DesiredService][] = [];
-  for (const c of all) for (const entry of c.services) if (used.has(entry[0])) services.push(entry);
-  services.sort(([a], [b]) => compareText(a, b));
-  const refusals: ResolverRefusal[] = [...settled.refusals];
-  for (const c of all) refusals.push(...c.refusals);
-  return { services: new Map(services), frontends, refusals: sortRefusals(refusals) };
+    const all = [...byName.values()].map((c) => c.candidates);
+    const settled = settleFrontendClaims(all);
+    const frontends = [...settled.frontends].sort(compareFrontends);
+    const used = new Set(frontends.map((f) => f.service));
+    const services: [string, DesiredService][] = [];
+    for (const c of all) for (const entry of c.services) if (used.has(entry[0])) services.push(entry);
+    services.sort(([a], [b]) => compareText(a, b));
+    const refusals: ResolverRefusal[] = [...settled.refusals];
+    for (const c of all) refusals.push(...c.refusals);
+    return { services: new Map(services), frontends, refusals: sortRefusals(refusals) };
+  };
+}
+
+function rememberCandidates(raw: unknown, slices: readonly SliceView[] | undefined, node: NodeContext): Remembered {
+  const candidates = serviceCandidates(raw, slices, node);
+  return { raw, slices, node, candidates, text: serialize(candidates) };
+}
+
+function sameViews(a: readonly SliceView[] | undefined, b: readonly SliceView[] | undefined): boolean {
+  if (a === undefined || b === undefined) return a === b;
+  return a.length === b.length && a.every((v, i) => v === b[i]);
+}
+
+function sameNode(a: NodeContext, b: NodeContext): boolean {
+  return a.nodeName === b.nodeName && JSON.stringify(a.addresses) === JSON.stringify(b.addresses);
 }
 
 /** Canonical text of a candidate (plain data built in a fixed order). */

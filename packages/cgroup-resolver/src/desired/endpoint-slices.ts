@@ -31,14 +31,14 @@ export interface SliceView {
  * present as soon as one slice names it, even one whose addressType (FQDN, garbage) gives no view:
  * that is what makes a selector-less Service with manually managed slices resolvable.
  */
-export function slicesByService(endpointSlices: readonly unknown[]): Map<string, SliceView[]> {
+export function slicesByService(endpointSlices: readonly unknown[], read: (raw: unknown) => SliceView | undefined = readSlice): Map<string, SliceView[]> {
   const out = new Map<string, SliceView[]>();
   for (const raw of asArray(endpointSlices)) {
     const key = endpointSliceServiceKey(raw);
     if (key === undefined) continue;
     const list = out.get(key) ?? [];
     out.set(key, list);
-    const view = readSlice(raw);
+    const view = read(raw);
     if (view !== undefined) list.push(view);
   }
   return out;

@@ -1,4 +1,4 @@
-export { buildResolverState } from './build-resolver-state.js';
+export { buildResolverState, createResolverStateBuilder, type ResolverStateBuilder } from './build-resolver-state.js';
 export type { ResolverInput } from './resolver-input.js';
 export { serviceCandidates, type NodeContext, type ServiceCandidates } from './service-candidates.js';
 export { settleFrontendClaims, type FrontendClaims, type SettledFrontends } from './frontend-claims.js';

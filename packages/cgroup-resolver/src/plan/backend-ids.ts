@@ -26,20 +26,29 @@ export function assignBackendIds(services: Iterable<DesiredService>, actual: Map
     }
   }
   const existing = new Map<string, number>();
-  for (const id of [...actual.backends.keys()].sort((a, b) => a - b)) {
-    const entry = actual.backends.get(id) as BackendEntry;
+  for (const [id, entry] of actual.backends) {
     const key = backendKey(entry);
-    if (!existing.has(key)) existing.set(key, id);
+    const seen = existing.get(key);
+    if (seen === undefined || id < seen) existing.set(key, id);
   }
-  const allocate = createIdAllocator(actual.backends.keys());
   const ids = new Map<string, number>();
   const puts: Extract<MapOp, { op: 'backend-put' }>[] = [];
-  for (const key of [...wanted.keys()].sort()) {
-    const backend = wanted.get(key) as BackendEntry;
+  const fresh: string[] = [];
+  for (const [key, backend] of wanted) {
     const old = existing.get(key);
-    const id = old ?? allocate();
+    if (old === undefined) {
+      fresh.push(key);
+      continue;
+    }
+    ids.set(key, old);
+    if (actual.backends.get(old)?.local !== backend.local) puts.push({ op: 'backend-put', id: old, backend });
+  }
+  // New backends take the lowest free ids in key order (deterministic whatever the input order).
+  const allocate = createIdAllocator(actual.backends.keys());
+  for (const key of fresh.sort()) {
+    const id = allocate();
     ids.set(key, id);
-    if (old === undefined || actual.backends.get(old)?.local !== backend.local) puts.push({ op: 'backend-put', id, backend });
+    puts.push({ op: 'backend-put', id, backend: wanted.get(key) as BackendEntry });
   }
   puts.sort((a, b) => a.id - b.id);
   return { ids, puts };

@@ -7,5 +7,3 @@ export { serviceFlags } from './service-flags.js';
 export { SERVICE_MAX_BACKENDS, SVC_F_AFFINITY, SVC_F_LOCAL_ONLY, SVC_F_REFUSE_EMPTY } from './resolver-constants.js';
 export { backendKey, compareFrontends, frontendKey } from './keys.js';
 export { PlanInputError } from './plan-errors.js';
-/** The name the agent (src/agent.ts) imports: same function as {@link applyToDump}. */
-export { applyToDump as applyPlanToDump } from './apply-to-dump.js';

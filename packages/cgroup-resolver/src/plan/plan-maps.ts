@@ -124,8 +124,7 @@ function sameTable(a: ServiceTable, b: ServiceTable): boolean {
     a.affinityTimeoutSeconds === b.affinityTimeoutSeconds &&
     a.backendIds.length === b.backendIds.length &&
     a.backendIds.every((id, i) => id === b.backendIds[i]) &&
-    a.slots.length === b.slots.length &&
-    a.slots.every((s, i) => s === b.slots[i])
+    (a.slots === b.slots || (a.slots.length === b.slots.length && a.slots.every((s, i) => s === b.slots[i])))
   );
 }
 

@@ -43,13 +43,25 @@ export interface BuiltTable {
 /** Builds one service's table; {@link createTableBuilder} makes one. */
 export type TableBuilder = (backends: readonly DesiredBackend[]) => BuiltTable;
 
+/** Tables a builder remembers (one per distinct backend set, the oldest forgotten first). */
+const TABLE_CACHE_SIZE = 65536;
+
+interface CachedTable {
+  /** Maglev ids in the table's order. */
+  readonly order: readonly string[];
+  readonly slots: Uint16Array;
+}
+
 /**
- * A table builder holding one Maglev instance per table size (instances hold no state but
- * their hash: keep one builder for the agent's life to avoid re-creating them per plan).
+ * A table builder holding one Maglev instance per table size and the tables it built, by
+ * backend set (ids and weights): keep one for the agent's life, and a pass over thousands of
+ * unchanged Services builds no table at all — and hands out the very same `slots` array, which
+ * the planner compares by reference first.
  * @throws PlanInputError on a backend set no table can hold (never built by buildResolverState).
  */
 export function createTableBuilder(): TableBuilder {
   const instances = new Map<number, Maglev>();
+  const cache = new Map<string, CachedTable>();
   const maglev = (size: number): Maglev => {
     let m = instances.get(size);
     if (m === undefined) {
@@ -58,11 +70,20 @@ export function createTableBuilder(): TableBuilder {
     }
     return m;
   };
+  const build = (byId: ReadonlyMap<string, DesiredBackend>, live: number): CachedTable => {
+    if (live === 0) {
+      // No slots; the list keeps the Maglev order all the same (its id order).
+      return { order: [...byId.keys()].sort((a, b) => (a < b ? -1 : a > b ? 1 : 0)), slots: new Uint16Array(0) };
+    }
+    const table = maglev(tableSizeFor(live, byId.size)).build([...byId].map(([id, b]) => ({ id, weight: b.weight })));
+    return { order: table.keys, slots: Uint16Array.from(table.slots) };
+  };
   return (backends) => {
     if (backends.length > SERVICE_MAX_BACKENDS) {
       throw new PlanInputError(`${backends.length} backends: a service table holds at most ${SERVICE_MAX_BACKENDS}`);
     }
     const byId = new Map<string, DesiredBackend>();
+    const parts: string[] = [];
     let live = 0;
     for (const b of backends) {
       if (!Number.isInteger(b.weight) || b.weight < 0 || b.weight > MAX_WEIGHT) {
@@ -71,14 +92,18 @@ export function createTableBuilder(): TableBuilder {
       const id = backendMaglevId(b.address, b.port);
       if (byId.has(id)) throw new PlanInputError(`backend ${id} is listed twice in one service`);
       byId.set(id, b);
+      parts.push(`${id}*${b.weight}`);
       if (b.weight > 0) live++;
     }
-    if (live === 0) {
-      // No slots; the list keeps the Maglev order all the same (its id order).
-      const ids = [...byId.keys()].sort((a, b) => (a < b ? -1 : a > b ? 1 : 0));
-      return { backends: ids.map((id) => byId.get(id) as DesiredBackend), slots: new Uint16Array(0) };
+    const key = parts.sort().join(' ');
+    let table = cache.get(key);
+    if (table === undefined) {
+      table = build(byId, live);
+      if (cache.size >= TABLE_CACHE_SIZE) cache.delete(cache.keys().next().value as string);
+    } else {
+      cache.delete(key); // refreshed: forgotten last
     }
-    const table = maglev(tableSizeFor(live, byId.size)).build([...byId].map(([id, b]) => ({ id, weight: b.weight })));
-    return { backends: table.keys.map((id) => byId.get(id) as DesiredBackend), slots: Uint16Array.from(table.slots) };
+    cache.set(key, table);
+    return { backends: table.order.map((id) => byId.get(id) as DesiredBackend), slots: table.slots };
   };
 }
