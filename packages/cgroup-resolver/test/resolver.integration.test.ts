@@ -19,6 +19,8 @@ import {
   type ResolverClient,
 } from '@balanced/testkit';
 import { startResolver, type RunningResolver } from '../src/app.js';
+import { hostNetnsCookie } from '../src/loader/resolver-programs.js';
+import { ResolverMaps } from '../src/maps/resolver-maps.js';
 import { BACKENDS, eventually, node, NODE, NODE_IP, OTHER_NODE, resolvedBackends, service, sharesOf, slice, TARGET_PORT, type BackendName } from './support/resolver-e2e.js';
 
 // The agent (real client-node → test API server over HTTP) programming the real BPF programs
@@ -180,6 +182,20 @@ describe('cgroup-resolver agent ↔ test API server ↔ BPF on this kernel', () 
     } finally {
       await outside.stop();
     }
+  });
+
+  test('host-netns-only mode: a process in its own network namespace (a pod\'s) is left alone', async () => {
+    const maps = ResolverMaps.open(pinRoot);
+    try {
+      maps.writeConfig({ hostNetnsCookie: hostNetnsCookie(), hostNetnsOnly: true, events: false });
+      const r = await tcp('10.96.0.10', 3, 1);
+      expect(r.counts).toEqual({});
+      expect(Object.keys(r.failures)).toEqual(['ENETUNREACH']);
+    } finally {
+      maps.writeConfig({ hostNetnsCookie: hostNetnsCookie(), hostNetnsOnly: false, events: false });
+      maps.close();
+    }
+    expect((await tcp('10.96.0.10', 3, 1)).failures).toEqual({});
   });
 
   test('IPv6 and IPv4-mapped addresses: a dual-stack Service resolves per family', async () => {

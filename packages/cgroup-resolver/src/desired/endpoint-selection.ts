@@ -1,7 +1,7 @@
 // Which endpoints back one Service port, for one family and one traffic policy (kube-proxy's
 // CategorizeEndpoints): ready ones; if none, serving-and-terminating ones; if none, nothing.
 import type { DesiredBackend, Protocol } from '../model.js';
-import { SERVICE_MAX_BACKENDS } from '../plan/resolver-constants.js';
+import { SERVICE_MAX_BACKENDS } from '../maps/layout.js';
 import type { IpFamily } from './address.js';
 import type { SliceView } from './endpoint-slices.js';
 import { compareText } from './object-ref.js';

@@ -1,5 +1,5 @@
 import type { ServiceOptions } from '../model.js';
-import { SVC_F_AFFINITY, SVC_F_LOCAL_ONLY, SVC_F_REFUSE_EMPTY } from './resolver-constants.js';
+import { SVC_F_AFFINITY, SVC_F_LOCAL_ONLY, SVC_F_REFUSE_EMPTY } from '../maps/layout.js';
 
 /** service_header.flags for a desired service's options. */
 export function serviceFlags(options: ServiceOptions): number {

@@ -4,7 +4,7 @@
 import { ALLOWED_TABLE_SIZES, createMaglev, type Maglev } from '@balanced/maglev';
 import type { DesiredBackend } from '../model.js';
 import { PlanInputError } from './plan-errors.js';
-import { SERVICE_MAX_BACKENDS } from './resolver-constants.js';
+import { SERVICE_MAX_BACKENDS } from '../maps/layout.js';
 
 /** Smallest table size: below it the shares drift from the weights. */
 export const MIN_TABLE_SIZE = 251;
