@@ -24,7 +24,7 @@ const SERVICE: Shape = {
     internalTrafficPolicy: true,
     externalTrafficPolicy: true,
   },
-  status: { loadBalancer: { ingress: [{ ip: true }] } },
+  status: { loadBalancer: { ingress: [{ ip: true, ipMode: true }] } },
 };
 
 const ENDPOINT_SLICE: Shape = {

@@ -24,9 +24,12 @@ type Arb<T> = fc.Arbitrary<T>;
 /** JSON values an API server (or a broken cache) might hold, plus a few JavaScript oddities. */
 export const junk: Arb<unknown> = fc.anything({ withBoxedValues: true, withDate: true, withBigInt: true, withSparseArray: true, withMap: true, withNullPrototype: true, maxDepth: 2 });
 
-/** A cluster as the builder receives it; corrupt: any field may be replaced by junk. */
-export function worldArb(corrupt: boolean): Arb<ResolverInput> {
-  const m = <T>(a: Arb<T>): Arb<unknown> => (corrupt ? fc.oneof({ arbitrary: a as Arb<unknown>, weight: 8 }, { arbitrary: junk, weight: 1 }) : a);
+/**
+ * A cluster as the builder receives it; corrupt: any field may be replaced by `junkValue`
+ * (default {@link junk}; fc.jsonValue() for what an API server can actually send).
+ */
+export function worldArb(corrupt: boolean, junkValue: Arb<unknown> = junk): Arb<ResolverInput> {
+  const m = <T>(a: Arb<T>): Arb<unknown> => (corrupt ? fc.oneof({ arbitrary: a as Arb<unknown>, weight: 8 }, { arbitrary: junkValue, weight: 1 }) : a);
   const opt = <T>(a: Arb<T>): Arb<unknown> => fc.option(m(a), { nil: undefined, freq: 3 });
   const pick = <T>(xs: readonly T[]): Arb<unknown> => m(fc.constantFrom(...xs));
   /** Half the time the first (well-formed, matching) value, so that objects line up often. */

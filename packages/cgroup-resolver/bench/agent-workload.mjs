@@ -1,0 +1,127 @@
+// The cluster agent.bench.mjs asks the resolver agent to program: N ClusterIP Services (one
+// TCP port each, ClusterIPs in 10.96.0.0/12) with one EndpointSlice of DESTS ready endpoints
+// each, one Node (this node), and a seeded sequence of single-endpoint changes (flip ready,
+// remove one, add one on a free address slot). Deterministic: the same N and seed give the
+// same objects and changes. No address here is ever dialled (the bench sends no traffic).
+
+export const NAMESPACE = 'default';
+export const NODE_NAME = 'bench-node';
+export const NODE_IP = '10.250.0.1';
+export const PORT = 80;
+export const TARGET_PORT = 8080;
+/** Address slots per service: endpoints are spread evenly over them; additions take a free slot. */
+const SLOTS = 64;
+
+const ip4 = (n) => `${n >>> 24}.${(n >>> 16) & 255}.${(n >>> 8) & 255}.${n & 255}`;
+
+/** 10.96.0.1 … (10,000 Services end at 10.96.39.16). */
+export const clusterIpOf = (i) => ip4(((10 << 24) | (96 << 16)) + i + 1);
+/** Pod addresses in 10.128.0.0/10: 64 slots per Service. */
+export const podIpOf = (i, slot) => ip4(((10 << 24) | (128 << 16)) + i * SLOTS + slot);
+export const serviceName = (i) => `svc-${i}`;
+export const sliceName = (i) => `svc-${i}-x7k2p`;
+
+export function service(i) {
+  return {
+    apiVersion: 'v1',
+    kind: 'Service',
+    metadata: { name: serviceName(i), namespace: NAMESPACE, uid: `00000000-0000-4000-8000-${String(i).padStart(12, '0')}`, creationTimestamp: '2026-01-01T00:00:00Z' },
+    spec: {
+      type: 'ClusterIP',
+      selector: { app: serviceName(i) },
+      clusterIP: clusterIpOf(i),
+      clusterIPs: [clusterIpOf(i)],
+      ipFamilies: ['IPv4'],
+      ipFamilyPolicy: 'SingleStack',
+      sessionAffinity: 'None',
+      internalTrafficPolicy: 'Cluster',
+      ports: [{ name: 'http', protocol: 'TCP', port: PORT, targetPort: TARGET_PORT }],
+    },
+    status: { loadBalancer: {} },
+  };
+}
+
+/** endpoints: Map slot → ready */
+export function slice(i, endpoints) {
+  return {
+    apiVersion: 'discovery.k8s.io/v1',
+    kind: 'EndpointSlice',
+    metadata: { name: sliceName(i), namespace: NAMESPACE, labels: { 'kubernetes.io/service-name': serviceName(i), 'endpointslice.kubernetes.io/managed-by': 'endpointslice-controller.k8s.io' } },
+    addressType: 'IPv4',
+    ports: [{ name: 'http', protocol: 'TCP', port: TARGET_PORT }],
+    endpoints: [...endpoints.entries()]
+      .sort((a, b) => a[0] - b[0])
+      .map(([slot, ready]) => ({
+        addresses: [podIpOf(i, slot)],
+        conditions: { ready, serving: ready, terminating: false },
+        // One endpoint in 16 runs on this node (local), the rest elsewhere.
+        nodeName: slot % 16 === 0 ? NODE_NAME : `node-${slot % 16}`,
+        targetRef: { kind: 'Pod', namespace: NAMESPACE, name: `${serviceName(i)}-${slot}` },
+      })),
+  };
+}
+
+export function node() {
+  return {
+    apiVersion: 'v1',
+    kind: 'Node',
+    metadata: { name: NODE_NAME, labels: { 'kubernetes.io/hostname': NODE_NAME } },
+    status: { addresses: [{ type: 'InternalIP', address: NODE_IP }, { type: 'Hostname', address: NODE_NAME }] },
+  };
+}
+
+export function initialEndpoints(dests) {
+  return new Map(Array.from({ length: dests }, (_, d) => [Math.floor(((d + 0.5) * SLOTS) / dests), true]));
+}
+
+function mulberry32(seed) {
+  let a = seed >>> 0;
+  return () => {
+    a = (a + 0x6d2b79f5) >>> 0;
+    let t = a;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
+
+/**
+ * `count` changes, each to ONE EndpointSlice: flip one endpoint's ready condition, remove one
+ * endpoint, or add one on a free address slot. Each carries the slice body after the change and
+ * the ready addresses the Service must then resolve to.
+ */
+export function changes(services, dests, count, seed = 42) {
+  const rand = mulberry32(seed);
+  const state = new Map();
+  const endpointsOf = (i) => {
+    let e = state.get(i);
+    if (!e) state.set(i, (e = initialEndpoints(dests)));
+    return e;
+  };
+  const out = [];
+  for (let c = 0; c < count; c++) {
+    const i = Math.floor(rand() * services);
+    const e = endpointsOf(i);
+    // Every change changes the ready set (so the Service's table): a removal takes a ready endpoint.
+    const readySlots = [...e.keys()].filter((s) => e.get(s));
+    let kind = ['flip-ready', 'remove', 'add'][Math.floor(rand() * 3)];
+    if (kind === 'remove' && (e.size <= 1 || readySlots.length === 0)) kind = 'add';
+    if (kind === 'add' && e.size >= SLOTS) kind = 'flip-ready';
+    const slots = [...e.keys()];
+    let slot;
+    if (kind === 'flip-ready') {
+      slot = slots[Math.floor(rand() * slots.length)];
+      e.set(slot, !e.get(slot));
+    } else if (kind === 'remove') {
+      slot = readySlots[Math.floor(rand() * readySlots.length)];
+      e.delete(slot);
+    } else {
+      do slot = Math.floor(rand() * SLOTS);
+      while (e.has(slot));
+      e.set(slot, true);
+    }
+    const ready = [...e.entries()].filter(([, r]) => r).map(([s]) => podIpOf(i, s)).sort();
+    out.push({ service: i, kind, address: podIpOf(i, slot), clusterIp: clusterIpOf(i), ready, body: slice(i, e) });
+  }
+  return out;
+}
