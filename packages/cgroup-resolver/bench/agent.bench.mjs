@@ -20,7 +20,8 @@
 // Env: BENCH_AGENT_SCALES=1000,10000  BENCH_AGENT_ENDPOINTS=10
 //      BENCH_AGENT_CHANGES=1000 (largest scale)  BENCH_AGENT_SMALL_CHANGES=200 (other scales)
 //      BENCH_AGENT_RESYNC_S=3600 (agent --resync-seconds: no full re-read during the changes)
-//      BENCH_AGENT_NODE_OPTIONS (NODE_OPTIONS of the agent; default none, as deployed)
+//      BENCH_AGENT_NODE_OPTIONS (NODE_OPTIONS of the agent; default --max-semi-space-size=2, as
+//      deploy/cgroup-resolver.yaml runs it; '' for V8's defaults)
 //      BENCH_AGENT_TERMINATE=0 (agent --no-terminate-sockets; default on, as deployed)
 //      BENCH_AGENT_SAMPLES=1 (every change's figures on stderr)
 import { spawn } from 'node:child_process';
@@ -38,6 +39,8 @@ import { MapProbe } from './agent-probe.mjs';
 import { NAMESPACE, NODE_NAME, PORT, changes as makeChanges, sliceName } from './agent-workload.mjs';
 
 const here = dirname(fileURLToPath(import.meta.url));
+/** NODE_OPTIONS of the deployed agent (deploy/cgroup-resolver.yaml). */
+const DEPLOYED_NODE_OPTIONS = '--max-semi-space-size=2';
 const pkgRoot = resolve(here, '..');
 const repoRoot = resolve(pkgRoot, '..', '..');
 const resultsPath = join(repoRoot, 'bench', 'results', 'cgroup-resolver.json');
@@ -254,7 +257,8 @@ async function runScale(n, changeCount) {
   ];
   const env = { ...process.env };
   delete env.NODE_OPTIONS;
-  if (process.env.BENCH_AGENT_NODE_OPTIONS) env.NODE_OPTIONS = process.env.BENCH_AGENT_NODE_OPTIONS;
+  const nodeOptions = process.env.BENCH_AGENT_NODE_OPTIONS ?? DEPLOYED_NODE_OPTIONS;
+  if (nodeOptions) env.NODE_OPTIONS = nodeOptions;
   const spawnedAt = Date.now();
   const agent = spawn(process.execPath, args, { stdio: ['ignore', logFd, logFd], env });
   closeSync(logFd);
@@ -460,7 +464,7 @@ async function main() {
       cpuModel: cpus()[0]?.model ?? null,
       node: process.version,
       method:
-        `dist/main.js in its own process (--node-name ${NODE_NAME}, test cgroup and pin root, --resync-seconds ${RESYNC_S}, socket termination on, NODE_OPTIONS ${process.env.BENCH_AGENT_NODE_OPTIONS ?? 'none'}); ` +
+        `dist/main.js in its own process (--node-name ${NODE_NAME}, test cgroup and pin root, --resync-seconds ${RESYNC_S}, socket termination on, NODE_OPTIONS ${process.env.BENCH_AGENT_NODE_OPTIONS ?? DEPLOYED_NODE_OPTIONS}); ` +
         `TestApiServer in another process on 127.0.0.1, N ClusterIP Services (1 TCP port) × ${DESTS} ready endpoints in one EndpointSlice each, one Node. ` +
         `sync: spawn → end of the pass that programmed everything (its 'programmed maps' log time; maps then hold N frontends, N tables, N×${DESTS} backends); ops/writes from its /metrics; RSS/peak = VmRSS/VmHWM then. ` +
         `changes: one PUT of one EndpointSlice (flip ready / remove a ready endpoint / add one), timed from the PUT's start to the pinned maps showing that Service's new table ` +

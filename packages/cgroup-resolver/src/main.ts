@@ -1,12 +1,17 @@
 #!/usr/bin/env node
 import { Command, InvalidArgumentError } from 'commander';
 import { pino } from 'pino';
-import { runUntilSignal } from '@balanced/k8s';
+import { DEFAULT_HEAP_GROWING_PERCENT, limitHeapGrowth, runUntilSignal } from '@balanced/k8s';
 import { startResolver, type ResolverConfig } from './app.js';
 import { defaultCgroupRoot } from './cgroup-root.js';
 import { DEFAULT_PIN_ROOT, ResolverPrograms } from './loader/resolver-programs.js';
 
 const DEFAULT_METRICS_PORT = 9745;
+
+function nonNegativeInt(value: string): number {
+  if (!/^\d+$/.test(value)) throw new InvalidArgumentError('must be a non-negative integer');
+  return Number(value);
+}
 
 function positiveInt(value: string): number {
   if (!/^\d+$/.test(value) || Number(value) < 1) throw new InvalidArgumentError('must be a positive integer');
@@ -26,13 +31,15 @@ const program = new Command('balanced-cgroup-resolver')
   .option('--metrics-host <host>', 'address for /healthz /readyz /metrics (loopback unless you ask: never on a Service or node address by default)', '127.0.0.1')
   .option('--metrics-port <port>', 'port for /healthz /readyz /metrics', positiveInt, DEFAULT_METRICS_PORT)
   .option('--detach', 'uninstall: unpin the links (detaching the programs) and the maps, then exit; resolution stops', false)
-  .option('--log-level <level>', 'pino log level', 'info');
+  .option('--log-level <level>', 'pino log level', 'info')
+  .option('--heap-growing-percent <n>', 'V8 old-generation growth over the live heap between full GCs (0 = V8 default; see @balanced/k8s heap-tuning.ts)', nonNegativeInt, DEFAULT_HEAP_GROWING_PERCENT);
 
 program.parse();
 const o = program.opts<{
   kubeconfig?: string; nodeName?: string; cgroup?: string; pinRoot: string; hostNetnsOnly: boolean; events: boolean; terminateSockets: boolean;
-  resyncSeconds: number; metricsHost: string; metricsPort: number; detach: boolean; logLevel: string;
+  resyncSeconds: number; metricsHost: string; metricsPort: number; detach: boolean; logLevel: string; heapGrowingPercent: number;
 }>();
+limitHeapGrowth(o.heapGrowingPercent);
 const log = pino({ level: o.logLevel, base: { component: 'cgroup-resolver' } });
 
 if (o.detach) {

@@ -41,7 +41,7 @@ import { testKubeConfig } from '@balanced/testkit';
 import { Controller, DEFAULT_HEAP_GROWING_PERCENT, DesiredIndex, Reconciler, applyToModel, cidrOwnership, desiredSource, ipvsKernel, limitHeapGrowth, serviceOwnership } from '../dist/index.js';
 import { NAMESPACE, VIP_CIDR, changes as makeChanges, sliceName } from './workload.mjs';
 
-// The heap settings a director runs with (src/heap-tuning.ts; the parent sets NODE_OPTIONS),
+// The heap settings a director runs with (@balanced/k8s heap-tuning.ts; the parent sets NODE_OPTIONS),
 // unless BALANCED_BENCH_V8_DEFAULTS asks for V8's own.
 const v8Defaults = Boolean(process.env.BALANCED_BENCH_V8_DEFAULTS);
 if (!v8Defaults) limitHeapGrowth(DEFAULT_HEAP_GROWING_PERCENT);

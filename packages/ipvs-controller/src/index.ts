@@ -13,4 +13,4 @@ export { cidrOwnership, serviceOwnership, InvalidCidrError } from './ownership.j
 export { RefusalReporter, type EventSink } from '@balanced/k8s';
 export { DesiredIndex, desiredSource, type ClusterSnapshot, type DesiredIndexOptions, type DesiredSnapshot } from './desired-index.js';
 export { startController, type ControllerConfig, type RunningController } from './app.js';
-export { DEFAULT_HEAP_GROWING_PERCENT, DIRECTOR_NODE_OPTIONS, limitHeapGrowth } from './heap-tuning.js';
+export { DEFAULT_HEAP_GROWING_PERCENT, DIRECTOR_NODE_OPTIONS, limitHeapGrowth } from '@balanced/k8s';

@@ -2,8 +2,7 @@
 import { Command, InvalidArgumentError, Option } from 'commander';
 import { pino } from 'pino';
 import { startController, type ControllerConfig } from './app.js';
-import { DEFAULT_HEAP_GROWING_PERCENT, limitHeapGrowth } from './heap-tuning.js';
-import { runUntilSignal } from '@balanced/k8s';
+import { DEFAULT_HEAP_GROWING_PERCENT, limitHeapGrowth, runUntilSignal } from '@balanced/k8s';
 
 function positiveInt(value: string): number {
   if (!/^\d+$/.test(value)) throw new InvalidArgumentError('must be a non-negative integer');
@@ -25,7 +24,7 @@ const program = new Command('balanced-ipvs-controller')
   .option('--no-sysctls', 'do not set the director sysctls')
   .option('--no-notrack', 'do not install raw-table NOTRACK rules for the VIP CIDRs')
   .option('--log-level <level>', 'pino log level', 'info')
-  .option('--heap-growing-percent <n>', 'V8 old-generation growth over the live heap between full GCs (0 = V8 default; see src/heap-tuning.ts)', positiveInt, DEFAULT_HEAP_GROWING_PERCENT);
+  .option('--heap-growing-percent <n>', 'V8 old-generation growth over the live heap between full GCs (0 = V8 default; see @balanced/k8s heap-tuning.ts)', positiveInt, DEFAULT_HEAP_GROWING_PERCENT);
 
 program.parse();
 const o = program.opts<{

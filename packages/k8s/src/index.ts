@@ -94,3 +94,4 @@ export {
 export { runUntilSignal, type Stoppable } from './run-until-signal.js';
 export { PassLoop, realTimers, type LoopTimers, type PassLoopOptions, type PassOutcome } from './pass-loop.js';
 export { RefusalReporter, type EventSink, type ReportableRefusal } from './refusal-reporter.js';
+export { DEFAULT_HEAP_GROWING_PERCENT, DIRECTOR_NODE_OPTIONS, limitHeapGrowth } from './heap-tuning.js';

@@ -1,5 +1,5 @@
-// A director's heap is a large, long-lived working set (every Service's desired state, the
-// kernel view, the informer caches) that changes a little at a time. V8's defaults are tuned
+// A controller's heap (a director's, a node's resolver's) is a large, long-lived working set
+// (every Service's desired state, the view of the kernel, the informer caches) that changes a little at a time. V8's defaults are tuned
 // for throughput: the old generation may grow to about twice the live heap before the next
 // full GC, and the young generation to 3 × 16 MB. At 10,000 Services that is ~400 MB RSS
 // for ~140 MB live. Two settings bring it under 300 MB (bench/results/ipvs-controller.json)
@@ -7,11 +7,12 @@
 // - the old generation grows by a fixed percent over the live heap (set here, at runtime:
 //   V8 reads this flag whenever it sizes the heap after a full GC);
 // - a smaller young generation, --max-semi-space-size=2, which V8 only takes at startup:
-//   deploy/ipvs-controller.yaml sets it in NODE_OPTIONS (an option NODE_OPTIONS allows).
+//   deploy/ipvs-controller.yaml and deploy/cgroup-resolver.yaml set it in NODE_OPTIONS (an
+//   option NODE_OPTIONS allows).
 import { setFlagsFromString } from 'node:v8';
 
 export const DEFAULT_HEAP_GROWING_PERCENT = 30;
-/** What deploy/ipvs-controller.yaml puts in NODE_OPTIONS (the bench runs with it too). */
+/** What the DaemonSets put in NODE_OPTIONS (the benches run with it too). */
 export const DIRECTOR_NODE_OPTIONS = '--max-semi-space-size=2';
 
 /** Let the old generation grow by `percent` over the live heap between full GCs; 0 leaves V8's own heuristics. */
