@@ -3,11 +3,12 @@
 // (pure), applies the plan in publish order, then closes sockets still resolved to a
 // backend that left its service. The maps are read whole on the first pass, on every resync
 // and after any failed write; in between, the view of the maps is the last one with the
-// plan applied to it (nothing else writes our pinned maps).
+// plan applied to it (nothing else writes our pinned maps), and a pass plans only the services
+// that changed since the last one (planChanges) unless many did.
 
 import { PassLoop, type LoopTimers, type PassOutcome } from '@balanced/k8s';
 import type { DesiredState, MapsDump, Plan, RemovedBackend } from './model.js';
-import { applyToDump, createTableBuilder, planMaps, type TableBuilder } from './plan/index.js';
+import { createTableBuilder, MapsMirror, planChanges, planMaps, type TableBuilder } from './plan/index.js';
 
 /** What the agent needs of the pinned maps (ResolverMaps). */
 export interface MapsPort {
@@ -53,7 +54,10 @@ export interface ResolverAgentOptions {
 
 export class ResolverAgent {
   private readonly loop: PassLoop;
-  private view: MapsDump | undefined;
+  /** What the maps hold (after the last clean pass); undefined: read them. */
+  private mirror: MapsMirror | undefined;
+  /** What the last clean pass brought the maps to. */
+  private last: DesiredState | undefined;
   private fullRead = true;
   private lastGoodAt: number | undefined;
   private lastPassAt: number | undefined;
@@ -112,16 +116,31 @@ export class ResolverAgent {
 
   private reconcile(): PassReport {
     const started = performance.now();
-    const fullRead = this.fullRead || this.view === undefined;
+    const fullRead = this.fullRead || this.mirror === undefined || this.last === undefined;
     try {
       const desired = this.options.desired();
-      const actual = fullRead ? this.options.maps.dump() : this.view!;
-      const plan = planMaps(desired, actual, { buildTable: this.buildTable });
+      let mirror: MapsMirror;
+      let plan: Plan | undefined;
+      if (fullRead) {
+        const dump = this.options.maps.dump();
+        mirror = MapsMirror.fromDump(dump);
+        plan = planMaps(desired, dump, { buildTable: this.buildTable });
+      } else {
+        mirror = this.mirror!;
+        plan = planChanges(this.last!, desired, mirror, { buildTable: this.buildTable });
+      }
+      plan ??= planMaps(desired, mirror.toDump(), { buildTable: this.buildTable });
+      // Nothing is written to the mirror before the maps took the plan whole.
+      this.mirror = undefined;
+      this.fullRead = true;
       const apply = plan.ops.length > 0 ? this.options.maps.apply(plan) : EMPTY_APPLY;
       const clean = apply.failed.length === 0 && apply.skipped.length === 0;
-      // After a failure we do not know exactly what the maps hold: read them next time.
-      this.view = clean ? applyToDump(actual, plan) : undefined;
-      this.fullRead = !clean;
+      if (clean) {
+        // After a failure we do not know exactly what the maps hold: they are read next time.
+        this.mirror = mirror.apply(plan.ops);
+        this.last = desired;
+        this.fullRead = false;
+      }
       // Close sockets to backends that left a service whose new table is in place (a retry
       // would not plan that removal again).
       const unsettled = new Set<number>();
@@ -135,12 +154,13 @@ export class ResolverAgent {
       this.options.onPass?.(report);
       return report;
     } catch (e) {
-      this.view = undefined;
+      this.mirror = undefined;
       this.fullRead = true;
       this.lastPassAt = this.now();
       throw e;
     }
   }
 }
+
 
 const EMPTY_APPLY: MapsApplyReport = Object.freeze({ applied: 0, failed: [], skipped: [], writes: 0, ms: 0 });

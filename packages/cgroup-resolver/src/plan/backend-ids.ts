@@ -1,7 +1,7 @@
 // Backend ids that survive restarts with no name map: the dump's id for an (address, port) is
 // reused; a new backend takes the lowest id ≥ 1 the dump does not hold.
 import type { BackendEntry, DesiredService, MapOp, MapsDump } from '../model.js';
-import { createIdAllocator } from './id-allocator.js';
+import { createIdAllocator, type ReservedIds } from './id-allocator.js';
 import { backendKey } from './keys.js';
 
 export interface BackendAssignment {
@@ -16,7 +16,7 @@ export interface BackendAssignment {
  * `local` when any of them says so. Among dump ids holding the same (address, port) (a corrupt
  * dump), the smallest is kept; the others fall out as unused.
  */
-export function assignBackendIds(services: Iterable<DesiredService>, actual: MapsDump): BackendAssignment {
+export function assignBackendIds(services: Iterable<DesiredService>, actual: MapsDump, reserved?: ReservedIds): BackendAssignment {
   const wanted = new Map<string, BackendEntry>();
   for (const s of services) {
     for (const b of s.backends) {
@@ -44,7 +44,7 @@ export function assignBackendIds(services: Iterable<DesiredService>, actual: Map
     if (actual.backends.get(old)?.local !== backend.local) puts.push({ op: 'backend-put', id: old, backend });
   }
   // New backends take the lowest free ids in key order (deterministic whatever the input order).
-  const allocate = createIdAllocator(actual.backends.keys());
+  const allocate = createIdAllocator(actual.backends.keys(), reserved);
   for (const key of fresh.sort()) {
     const id = allocate();
     ids.set(key, id);

@@ -1,9 +1,19 @@
-/** Hands out the lowest id ≥ 1 not in `taken` (which it extends): ids never collide with the dump's. */
-export function createIdAllocator(taken: Iterable<number>): () => number {
+/** Ids a plan must not hand out although its dump does not show them (a scoped plan's: the rest of the maps). */
+export interface ReservedIds {
+  has(id: number): boolean;
+}
+
+const NONE: ReservedIds = { has: () => false };
+
+/**
+ * Hands out the lowest id ≥ 1 not in `taken` (which it extends) nor `reserved`: ids never
+ * collide with the dump's, nor with the rest of the maps when the dump is a part of them.
+ */
+export function createIdAllocator(taken: Iterable<number>, reserved: ReservedIds = NONE): () => number {
   const used = new Set(taken);
   let next = 1;
   return () => {
-    while (used.has(next)) next++;
+    while (used.has(next) || reserved.has(next)) next++;
     used.add(next);
     return next;
   };

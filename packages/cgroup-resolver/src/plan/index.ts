@@ -7,3 +7,6 @@ export { serviceFlags } from './service-flags.js';
 export { SERVICE_MAX_BACKENDS, SVC_F_AFFINITY, SVC_F_LOCAL_ONLY, SVC_F_REFUSE_EMPTY } from '../maps/layout.js';
 export { backendKey, compareFrontends, frontendKey } from './keys.js';
 export { PlanInputError } from './plan-errors.js';
+export { MapsMirror } from './maps-mirror.js';
+export { planChanges } from './plan-changes.js';
+export type { ReservedIds } from './id-allocator.js';

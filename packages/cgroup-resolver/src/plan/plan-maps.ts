@@ -7,10 +7,16 @@ import { PlanInputError } from './plan-errors.js';
 import { serviceFlags } from './service-flags.js';
 import { assignServiceIds } from './service-ids.js';
 import { createTableBuilder, type TableBuilder } from './service-table.js';
+import type { ReservedIds } from './id-allocator.js';
 
 export interface PlanOptions {
   /** Builds a service's Maglev table; default: a fresh createTableBuilder() per plan. */
   readonly buildTable?: TableBuilder;
+  /**
+   * For a plan over a part of the maps (planChanges): ids the rest of the maps holds, never
+   * handed out, and backends the rest still lists, never deleted.
+   */
+  readonly rest?: { readonly serviceIds: ReservedIds; readonly backendIds: ReservedIds };
 }
 
 /**
@@ -52,8 +58,8 @@ export function planMaps(desired: DesiredState, actual: MapsDump, options: PlanO
     actualByKey.set(fk, list);
   }
 
-  const backends = assignBackendIds(keys.map((k) => desired.services.get(k)!), actual);
-  const serviceIds = assignServiceIds(keys, frontendsByService, actualByKey, actual);
+  const backends = assignBackendIds(keys.map((k) => desired.services.get(k)!), actual, options.rest?.backendIds);
+  const serviceIds = assignServiceIds(keys, frontendsByService, actualByKey, actual, options.rest?.serviceIds);
 
   // Service tables
   const servicePuts: Extract<MapOp, { op: 'service-put' }>[] = [];
@@ -106,7 +112,7 @@ export function planMaps(desired: DesiredState, actual: MapsDump, options: PlanO
   }
   const liveBackendIds = new Set(backends.ids.values());
   const backendDeletes: MapOp[] = [...actual.backends.keys()]
-    .filter((id) => !liveBackendIds.has(id))
+    .filter((id) => !liveBackendIds.has(id) && options.rest?.backendIds.has(id) !== true)
     .sort((a, b) => a - b)
     .map((id) => ({ op: 'backend-delete', id }));
 

@@ -1,7 +1,7 @@
 // Service ids that survive restarts with no name map: recovered from the dump through the
 // frontends a desired service owns.
 import type { DesiredFrontend, FrontendEntry, MapsDump } from '../model.js';
-import { createIdAllocator } from './id-allocator.js';
+import { createIdAllocator, type ReservedIds } from './id-allocator.js';
 import { frontendKey } from './keys.js';
 
 /**
@@ -15,8 +15,9 @@ export function assignServiceIds(
   frontendsByService: ReadonlyMap<string, readonly DesiredFrontend[]>,
   actualByKey: ReadonlyMap<string, readonly FrontendEntry[]>,
   actual: MapsDump,
+  reserved?: ReservedIds,
 ): Map<string, number> {
-  const allocate = createIdAllocator([...actual.services.keys(), ...actual.frontends.map((f) => f.serviceId)]);
+  const allocate = createIdAllocator([...actual.services.keys(), ...actual.frontends.map((f) => f.serviceId)], reserved);
   const claimed = new Set<number>();
   const ids = new Map<string, number>();
   for (const key of [...keys].sort()) {

@@ -1,0 +1,120 @@
+// What the pinned maps hold, kept up to date by applying each plan's ops in place, with the
+// indexes a plan over a part of the maps needs (planChanges): backend id by (address, port),
+// and how many tables list each backend. One implementation of "apply ops to a picture of the
+// maps": applyToDump is a mirror made from a dump, changed, and read back.
+import type { BackendEntry, FrontendEntry, MapOp, MapsDump, ServiceTable } from '../model.js';
+import { backendKey, compareFrontends, frontendKey } from './keys.js';
+
+export class MapsMirror {
+  /** By frontendKey. */
+  readonly frontends = new Map<string, FrontendEntry>();
+  readonly services = new Map<number, ServiceTable>();
+  readonly backends = new Map<number, BackendEntry>();
+  /** backendKey → the smallest id holding that (address, port). */
+  private readonly idByBackend = new Map<string, number>();
+  /** Every id of a backendKey that more than one id holds (only a corrupt dump has any). */
+  private readonly shared = new Map<string, Set<number>>();
+  /** Backend id → tables listing it. */
+  private readonly refs = new Map<number, number>();
+
+  static fromDump(dump: MapsDump): MapsMirror {
+    const m = new MapsMirror();
+    for (const f of dump.frontends) m.frontends.set(frontendKey(f), f);
+    for (const [id, b] of dump.backends) m.putBackend(id, b);
+    for (const [id, t] of dump.services) m.putService(id, t);
+    return m;
+  }
+
+  /** Applies ops in order (as the maps did). Returns this. */
+  apply(ops: readonly MapOp[]): this {
+    for (const op of ops) {
+      switch (op.op) {
+        case 'backend-put':
+          this.putBackend(op.id, op.backend);
+          break;
+        case 'service-put':
+          this.putService(op.id, op.table);
+          break;
+        case 'frontend-put':
+          this.frontends.set(frontendKey(op.frontend), op.frontend);
+          break;
+        case 'frontend-delete':
+          this.frontends.delete(frontendKey(op.frontend));
+          break;
+        case 'service-delete':
+          this.dropService(op.id);
+          break;
+        case 'backend-delete':
+          this.dropBackend(op.id);
+          break;
+      }
+    }
+    return this;
+  }
+
+  /** The id the maps hold for (address, port), if any. */
+  backendId(address: string, port: number): number | undefined {
+    return this.idByBackend.get(backendKey({ address, port }));
+  }
+
+  /** How many tables list backend `id`. */
+  tablesListing(id: number): number {
+    return this.refs.get(id) ?? 0;
+  }
+
+  toDump(): MapsDump {
+    return { frontends: [...this.frontends.values()].sort(compareFrontends), services: new Map(this.services), backends: new Map(this.backends) };
+  }
+
+  private putBackend(id: number, b: BackendEntry): void {
+    const old = this.backends.get(id);
+    if (old !== undefined) this.unindex(id, old);
+    this.backends.set(id, b);
+    const key = backendKey(b);
+    const seen = this.idByBackend.get(key);
+    if (seen === undefined) {
+      this.idByBackend.set(key, id);
+      return;
+    }
+    const ids = this.shared.get(key) ?? new Set([seen]);
+    ids.add(id);
+    this.shared.set(key, ids);
+    if (id < seen) this.idByBackend.set(key, id);
+  }
+
+  private dropBackend(id: number): void {
+    const old = this.backends.get(id);
+    if (old === undefined) return;
+    this.backends.delete(id);
+    this.unindex(id, old);
+  }
+
+  private unindex(id: number, b: BackendEntry): void {
+    const key = backendKey(b);
+    const ids = this.shared.get(key);
+    if (ids === undefined) {
+      if (this.idByBackend.get(key) === id) this.idByBackend.delete(key);
+      return;
+    }
+    ids.delete(id);
+    this.idByBackend.set(key, Math.min(...ids));
+    if (ids.size === 1) this.shared.delete(key);
+  }
+
+  private putService(id: number, t: ServiceTable): void {
+    this.dropService(id);
+    this.services.set(id, t);
+    for (const b of new Set(t.backendIds)) this.refs.set(b, (this.refs.get(b) ?? 0) + 1);
+  }
+
+  private dropService(id: number): void {
+    const old = this.services.get(id);
+    if (old === undefined) return;
+    this.services.delete(id);
+    for (const b of new Set(old.backendIds)) {
+      const n = (this.refs.get(b) ?? 0) - 1;
+      if (n > 0) this.refs.set(b, n);
+      else this.refs.delete(b);
+    }
+  }
+}
