@@ -25,7 +25,8 @@ export function buildResolverState(input: ResolverInput): DesiredState {
 export type ResolverStateBuilder = (input: ResolverInput) => DesiredState;
 
 interface Remembered {
-  readonly raw: unknown;
+  /** namespace/name of the Service object. */
+  readonly key: string;
   readonly slices: readonly SliceView[] | undefined;
   readonly node: NodeContext;
   readonly candidates: ServiceCandidates;
@@ -36,11 +37,11 @@ interface Remembered {
  * A builder for a long-lived caller (the agent): the same output as buildResolverState, but a
  * Service whose object, EndpointSlice objects and node context are the very same as in the last
  * call is not read again (an informer cache replaces an object when it changes, so identity
- * means "unchanged"). Only what the last call saw is remembered.
+ * means "unchanged"). What it remembers is keyed weakly by those objects: it goes when they go.
  */
 export function createResolverStateBuilder(): ResolverStateBuilder {
-  let sliceViews = new WeakMap<object, SliceView | undefined>();
-  let remembered = new Map<string, Remembered[]>();
+  const sliceViews = new WeakMap<object, SliceView | undefined>();
+  const remembered = new WeakMap<object, Remembered>();
   let lastNode: NodeContext | undefined;
   const readRemembered = (raw: unknown): SliceView | undefined => {
     if (raw === null || typeof raw !== 'object') return readSlice(raw);
@@ -59,25 +60,22 @@ export function createResolverStateBuilder(): ResolverStateBuilder {
 
     // One candidate per namespace/name: a cache holding two objects of one name (malformed) keeps
     // the older, then the one whose *output* sorts first, so input order never matters.
-    const next = new Map<string, Remembered[]>();
     const byName = new Map<string, { candidates: ServiceCandidates; text: string }>();
     for (const raw of asArray(prop(input, 'services'))) {
-      const id = objectIdentity(raw);
-      const key = namespacedKey(id.namespace, id.name);
+      const isObject = raw !== null && typeof raw === 'object';
+      const last = isObject ? remembered.get(raw) : undefined;
+      const key = last?.key ?? keyOf(raw);
       const mine = slices.get(key);
-      const known = remembered.get(key)?.find((r) => r.raw === raw && r.node === node && sameViews(r.slices, mine));
-      const entry = known ?? rememberCandidates(raw, mine, node);
-      next.set(key, [...(next.get(key) ?? []), entry]);
+      let entry = last;
+      if (entry === undefined || entry.node !== node || !sameViews(entry.slices, mine)) {
+        entry = rememberCandidates(key, raw, mine, node);
+        if (isObject) remembered.set(raw, entry);
+      }
       const prev = byName.get(key);
       if (prev === undefined || (compareAge(entry.candidates.owner, prev.candidates.owner) || compareText(entry.text, prev.text)) < 0) {
         byName.set(key, entry);
       }
     }
-    remembered = next;
-    // Slices not seen in this call are forgotten with the WeakMap's keys; a fresh map keeps it small.
-    const kept = new WeakMap<object, SliceView | undefined>();
-    for (const raw of asArray(prop(input, 'endpointSlices'))) if (raw !== null && typeof raw === 'object' && sliceViews.has(raw)) kept.set(raw, sliceViews.get(raw));
-    sliceViews = kept;
 
     const all = [...byName.values()].map((c) => c.candidates);
     const settled = settleFrontendClaims(all);
@@ -92,9 +90,14 @@ export function createResolverStateBuilder(): ResolverStateBuilder {
   };
 }
 
-function rememberCandidates(raw: unknown, slices: readonly SliceView[] | undefined, node: NodeContext): Remembered {
+function keyOf(raw: unknown): string {
+  const id = objectIdentity(raw);
+  return namespacedKey(id.namespace, id.name);
+}
+
+function rememberCandidates(key: string, raw: unknown, slices: readonly SliceView[] | undefined, node: NodeContext): Remembered {
   const candidates = serviceCandidates(raw, slices, node);
-  return { raw, slices, node, candidates, text: serialize(candidates) };
+  return { key, slices, node, candidates, text: serialize(candidates) };
 }
 
 function sameViews(a: readonly SliceView[] | undefined, b: readonly SliceView[] | undefined): boolean {

@@ -75,7 +75,15 @@ export function planChanges(last: DesiredState, next: DesiredState, mirror: Maps
   });
 }
 
-function frontendsByService(frontends: readonly DesiredFrontend[]): Map<string, DesiredFrontend[]> {
+/**
+ * Frontends by service, remembered per frontends array (a pure function's cache: the agent
+ * hands each state in twice, as `next` and then as `last`).
+ */
+const groupings = new WeakMap<readonly DesiredFrontend[], ReadonlyMap<string, readonly DesiredFrontend[]>>();
+
+function frontendsByService(frontends: readonly DesiredFrontend[]): ReadonlyMap<string, readonly DesiredFrontend[]> {
+  const known = groupings.get(frontends);
+  if (known !== undefined) return known;
   const out = new Map<string, DesiredFrontend[]>();
   for (const f of frontends) {
     const list = out.get(f.service);
