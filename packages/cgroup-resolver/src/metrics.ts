@@ -22,13 +22,12 @@ export class ResolverMetrics {
   private readonly lastSync = new Gauge({ name: 'balanced_resolver_last_sync_timestamp_seconds', help: 'End of the last pass that applied everything it planned', registers: [this.registry] });
   private readonly services = new Gauge({ name: 'balanced_resolver_services', help: 'Resolvable backend sets programmed (one per Service port and frontend kind that differ)', registers: [this.registry] });
   private readonly frontends = new Gauge({ name: 'balanced_resolver_frontends', help: 'Frontends programmed (address, port, protocol)', registers: [this.registry] });
-  private readonly backends = new Gauge({ name: 'balanced_resolver_backends', help: 'Distinct backends programmed', registers: [this.registry] });
   private readonly refusals = new Gauge({ name: 'balanced_resolver_refusals', help: 'Objects not resolved as asked in the last pass (see Events)', registers: [this.registry] });
   private readonly destroyed = new Counter({ name: 'balanced_resolver_sockets_destroyed_total', help: 'Sockets closed because their backend left the service', registers: [this.registry] });
   private readonly kernel = new Gauge({ name: 'balanced_resolver_kernel_events_total', help: 'Counters kept by the BPF programs (resolved, refused, revnat, …), summed over CPUs', labelNames: ['counter'] as const, collect: () => this.collectKernel(), registers: [this.registry] });
   // Filled by the kernel gauge's collect, which prom-client runs first (registration order).
   private readonly memory = new Gauge({ name: 'balanced_resolver_map_memory_bytes', help: 'Kernel memory of each map as the kernel accounts it (fdinfo memlock); inner = all service tables', labelNames: ['map'] as const, registers: [this.registry] });
-  private readonly entries = new Gauge({ name: 'balanced_resolver_map_entries', help: 'Entries per map', labelNames: ['map'] as const, registers: [this.registry] });
+  private readonly entries = new Gauge({ name: 'balanced_resolver_map_entries', help: 'Entries per map (bd_backends: distinct backends programmed)', labelNames: ['map'] as const, registers: [this.registry] });
   private readonly capacity = new Gauge({ name: 'balanced_resolver_map_capacity', help: 'max_entries per map', labelNames: ['map'] as const, registers: [this.registry] });
   private readonly socketTermination = new Gauge({ name: 'balanced_resolver_socket_termination_available', help: '1 when sockets to removed backends are closed (kernel ≥ 6.5, bpf_sock_destroy)', registers: [this.registry] });
 
@@ -54,9 +53,6 @@ export class ResolverMetrics {
     if (failed.size === 0 && skipped.size === 0) this.lastSync.set(now / 1000);
     this.services.set(report.desired.services.size);
     this.frontends.set(report.desired.frontends.length);
-    const distinct = new Set<string>();
-    for (const s of report.desired.services.values()) for (const b of s.backends) distinct.add(`${b.address}|${b.port}`);
-    this.backends.set(distinct.size);
     this.refusals.set(report.desired.refusals.length);
   }
 
