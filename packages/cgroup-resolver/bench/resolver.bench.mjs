@@ -382,7 +382,13 @@ async function main() {
         `resolver: programs attached to a test cgroup, maps filled through planMaps + ResolverMaps.apply, ` +
         `client in that cgroup. Latencies in µs.`,
     },
-    scales: rows.map((row) => withRatios(mergeRow(oldRows.get(row.services) ?? {}, row))),
+    // Scales not run now keep their stored rows (BENCH_SCALES may name a few).
+    scales: [...new Set([...oldRows.keys(), ...rows.map((r) => r.services)])]
+      .sort((a, b) => a - b)
+      .map((n) => {
+        const row = rows.find((r) => r.services === n);
+        return row === undefined ? oldRows.get(n) : withRatios(mergeRow(oldRows.get(n) ?? {}, row));
+      }),
   };
   await mkdir(dirname(resultsPath), { recursive: true });
   await writeFile(resultsPath, `${JSON.stringify(merged, null, 2)}\n`);
