@@ -3,21 +3,22 @@
 // each, one Node (this node), and a seeded sequence of single-endpoint changes (flip ready,
 // remove one, add one on a free address slot). Deterministic: the same N and seed give the
 // same objects and changes. No address here is ever dialled (the bench sends no traffic).
+import { ENDPOINT_SLOTS, endpointChurn, initialEndpoints } from '@balanced/testkit';
+
+export { initialEndpoints };
 
 export const NAMESPACE = 'default';
 export const NODE_NAME = 'bench-node';
 export const NODE_IP = '10.250.0.1';
 export const PORT = 80;
 export const TARGET_PORT = 8080;
-/** Address slots per service: endpoints are spread evenly over them; additions take a free slot. */
-const SLOTS = 64;
 
 const ip4 = (n) => `${n >>> 24}.${(n >>> 16) & 255}.${(n >>> 8) & 255}.${n & 255}`;
 
 /** 10.96.0.1 … (10,000 Services end at 10.96.39.16). */
 export const clusterIpOf = (i) => ip4(((10 << 24) | (96 << 16)) + i + 1);
 /** Pod addresses in 10.128.0.0/10: 64 slots per Service. */
-export const podIpOf = (i, slot) => ip4(((10 << 24) | (128 << 16)) + i * SLOTS + slot);
+export const podIpOf = (i, slot) => ip4(((10 << 24) | (128 << 16)) + i * ENDPOINT_SLOTS + slot);
 export const serviceName = (i) => `svc-${i}`;
 export const sliceName = (i) => `svc-${i}-x7k2p`;
 
@@ -70,58 +71,16 @@ export function node() {
   };
 }
 
-export function initialEndpoints(dests) {
-  return new Map(Array.from({ length: dests }, (_, d) => [Math.floor(((d + 0.5) * SLOTS) / dests), true]));
-}
-
-function mulberry32(seed) {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
-
 /**
- * `count` changes, each to ONE EndpointSlice: flip one endpoint's ready condition, remove one
- * endpoint, or add one on a free address slot. Each carries the slice body after the change and
- * the ready addresses the Service must then resolve to.
+ * `count` changes, each to ONE EndpointSlice (testkit's endpointChurn, a removal taking a ready endpoint so every change changes the table):
+ * the slice body after each change.
  */
 export function changes(services, dests, count, seed = 42) {
-  const rand = mulberry32(seed);
-  const state = new Map();
-  const endpointsOf = (i) => {
-    let e = state.get(i);
-    if (!e) state.set(i, (e = initialEndpoints(dests)));
-    return e;
-  };
-  const out = [];
-  for (let c = 0; c < count; c++) {
-    const i = Math.floor(rand() * services);
-    const e = endpointsOf(i);
-    // Every change changes the ready set (so the Service's table): a removal takes a ready endpoint.
-    const readySlots = [...e.keys()].filter((s) => e.get(s));
-    let kind = ['flip-ready', 'remove', 'add'][Math.floor(rand() * 3)];
-    if (kind === 'remove' && (e.size <= 1 || readySlots.length === 0)) kind = 'add';
-    if (kind === 'add' && e.size >= SLOTS) kind = 'flip-ready';
-    const slots = [...e.keys()];
-    let slot;
-    if (kind === 'flip-ready') {
-      slot = slots[Math.floor(rand() * slots.length)];
-      e.set(slot, !e.get(slot));
-    } else if (kind === 'remove') {
-      slot = readySlots[Math.floor(rand() * readySlots.length)];
-      e.delete(slot);
-    } else {
-      do slot = Math.floor(rand() * SLOTS);
-      while (e.has(slot));
-      e.set(slot, true);
-    }
-    const ready = [...e.entries()].filter(([, r]) => r).map(([s]) => podIpOf(i, s)).sort();
-    out.push({ service: i, kind, address: podIpOf(i, slot), clusterIp: clusterIpOf(i), ready, body: slice(i, e) });
-  }
-  return out;
+  return endpointChurn(services, dests, count, { seed, removeReady: true }).map((c) => ({
+    service: c.service,
+    kind: c.kind,
+    address: podIpOf(c.service, c.slot),
+    clusterIp: clusterIpOf(c.service), ready: [...c.endpoints].filter(([, r]) => r).map(([s]) => podIpOf(c.service, s)).sort(),
+    body: slice(c.service, c.endpoints),
+  }));
 }

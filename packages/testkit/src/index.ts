@@ -44,3 +44,4 @@ export * from './dsr-lab/index.js';
 export * from './traffic/index.js';
 export { manualTimers, type ManualTimers } from './manual-timers.js';
 export * from './resolver-lab/index.js';
+export { ENDPOINT_SLOTS, endpointChurn, initialEndpoints, seededRandom, type EndpointChange, type EndpointChangeKind, type EndpointChurnOptions } from './bench/endpoint-churn.js';
