@@ -33,12 +33,18 @@ struct {
 	__uint(pinning, LIBBPF_PIN_BY_NAME);
 } bd_frontends SEC(".maps");
 
-/* Template of every service's inner map; real ones differ in max_entries. */
+/*
+ * Template of every service's inner map; real ones differ in max_entries. Sizes, not BTF
+ * types: userspace creates the inner maps without BTF, and before Linux 6.2 an inner map
+ * must match the template's BTF-derived layout too (timer offset), so a template with a BTF
+ * value type refuses them (EINVAL, measured on 6.1). struct service_chunk is read as bytes
+ * of that size.
+ */
 struct service_table {
 	__uint(type, BPF_MAP_TYPE_ARRAY);
 	__uint(max_entries, 1);
-	__type(key, __u32);
-	__type(value, struct service_chunk);
+	__uint(key_size, sizeof(__u32));
+	__uint(value_size, sizeof(struct service_chunk));
 	__uint(map_flags, BPF_F_INNER_MAP);
 };
 

@@ -120,7 +120,11 @@ export class MapHandle {
   /** Mutating syscalls that changed the map (a batch call counts once). */
   writes = 0;
   /** null until the first batch call tells whether this map type supports batch ops. */
-  batchSupported: boolean | null = null;
+  /**
+   * Per batch op, null until the first call tells whether this map type supports it: they
+   * differ (Linux 6.1 looks up a hash of maps in batches but refuses to update one so: EINVAL).
+   */
+  readonly batchSupported: Record<'lookup' | 'update' | 'delete', boolean | null> = { lookup: null, update: null, delete: null };
   private open = true;
 
   private constructor(
@@ -227,7 +231,7 @@ export class MapHandle {
 
   /** Every (key, value): lookup_batch in chunks, or get_next_key + lookup where batch is unsupported. */
   entries(): Entry[] {
-    if (this.batchSupported !== false) {
+    if (this.batchSupported.lookup !== false) {
       const batched = this.lookupAllBatched();
       if (batched !== undefined) return batched;
     }
@@ -259,8 +263,8 @@ export class MapHandle {
       const n = Uint32Array.of(count);
       const rc = sys.lookupBatch(this.fd, inBatch, outBatch, keys, values, n, opts);
       if (rc < 0 && rc !== -ENOENT) {
-        if ((rc === -ENOTSUPP || rc === -EOPNOTSUPP || rc === -EINVAL) && this.batchSupported === null) {
-          this.batchSupported = false;
+        if ((rc === -ENOTSUPP || rc === -EOPNOTSUPP || rc === -EINVAL) && this.batchSupported.lookup === null) {
+          this.batchSupported.lookup = false;
           return undefined;
         }
         if (rc === -ENOSPC && (n[0] ?? 0) === 0) {
@@ -269,7 +273,7 @@ export class MapHandle {
         }
         throw this.error('lookup_batch', -rc);
       }
-      this.batchSupported = true;
+      this.batchSupported.lookup = true;
       const got = n[0] ?? 0;
       for (let i = 0; i < got; i++) out.push([keys.slice(i * k, (i + 1) * k), values.slice(i * vb, (i + 1) * vb)]);
       if (rc === -ENOENT) return out;
@@ -318,7 +322,7 @@ export class MapHandle {
     };
     let i = 0;
     while (i < total) {
-      if (this.batchSupported === false) {
+      if (this.batchSupported[what] === false) {
         one(i++);
         continue;
       }
@@ -328,19 +332,19 @@ export class MapHandle {
       const done = rc === 0 ? count : Math.min(n[0] ?? 0, count);
       if (done > 0) this.writes++;
       if (rc === 0) {
-        this.batchSupported = true;
+        this.batchSupported[what] = true;
         i += count;
         continue;
       }
       i += done;
-      if (done === 0 && this.batchSupported === null && (rc === -ENOTSUPP || rc === -EOPNOTSUPP || rc === -EINVAL)) {
+      if (done === 0 && this.batchSupported[what] === null && (rc === -ENOTSUPP || rc === -EOPNOTSUPP || rc === -EINVAL)) {
         // Either no batch op for this map type or a bad first element: the element op tells.
         const before = failed.length;
         one(i++);
-        if (failed.length === before) this.batchSupported = false;
+        if (failed.length === before) this.batchSupported[what] = false;
         continue;
       }
-      if (done > 0) this.batchSupported = true;
+      if (done > 0) this.batchSupported[what] = true;
       if (rc === -ENOENT && missingOk) missing.push(i);
       else failed.push({ index: i, error: this.error(`${what}_batch`, -rc, `element ${i}`) });
       i++;
