@@ -1,5 +1,5 @@
 import { describe, expect, it } from '@jest/globals';
-import { existsSync } from 'node:fs';
+import { existsSync, readdirSync } from 'node:fs';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -42,9 +42,18 @@ describe('readKernelMhConfig', () => {
     }
   });
 
-  // The Debian kernel the lab boots; present on the dev machines, maybe not elsewhere.
-  const debian = '/boot/config-6.1.0-56-amd64';
-  (existsSync(debian) ? it : it.skip)('reads Debian 6.1 by release: TAB_INDEX 12, M 4093, mh module', async () => {
-    expect(await readKernelMhConfig({ release: '6.1.0-56-amd64' })).toEqual({ tabIndex: 12, tableSize: 4093, source: debian, mh: 'm' });
+  // The Debian 6.1 kernel the lab boots (scripts/setup.sh installs linux-image-amd64), whatever
+  // its package revision: Debian updates it.
+  const release = existsSync('/boot')
+    ? readdirSync('/boot')
+        .map((f) => /^config-(6\.1\.0-\d+-amd64)$/.exec(f)?.[1])
+        .filter((r): r is string => r !== undefined)
+        .sort((a, b) => Number(a.split('-')[1]) - Number(b.split('-')[1]))
+        .pop()
+    : undefined;
+  if (release === undefined && process.env.CI !== 'true') process.stderr.write('SKIPPED: no Debian 6.1 kernel config in /boot (scripts/setup.sh installs linux-image-amd64)\n');
+  (release !== undefined || process.env.CI === 'true' ? it : it.skip)('reads Debian 6.1 by release: TAB_INDEX 12, M 4093, mh module', async () => {
+    expect(release).toBeDefined();
+    expect(await readKernelMhConfig({ release: release! })).toEqual({ tabIndex: 12, tableSize: 4093, source: `/boot/config-${release}`, mh: 'm' });
   });
 });
