@@ -7,21 +7,14 @@
 // that changed since the last one (planChanges) unless many did.
 
 import { PassLoop, type LoopTimers, type PassOutcome } from '@balanced/k8s';
+import type { ApplyReport } from './maps/resolver-maps.js';
 import type { DesiredState, MapsDump, Plan, RemovedBackend } from './model.js';
 import { createTableBuilder, MapsMirror, planChanges, planMaps, type TableBuilder } from './plan/index.js';
 
 /** What the agent needs of the pinned maps (ResolverMaps). */
 export interface MapsPort {
   dump(): MapsDump;
-  apply(plan: Plan): MapsApplyReport;
-}
-
-export interface MapsApplyReport {
-  readonly applied: number;
-  readonly failed: readonly { readonly op: Plan['ops'][number]; readonly error: Error }[];
-  readonly skipped: readonly Plan['ops'][number][];
-  readonly writes: number;
-  readonly ms: number;
+  apply(plan: Plan): ApplyReport;
 }
 
 /** What the agent needs of the socket terminator (undefined where the kernel cannot do it). */
@@ -32,7 +25,7 @@ export interface TerminatorPort {
 export interface PassReport {
   readonly desired: DesiredState;
   readonly plan: Plan;
-  readonly apply: MapsApplyReport;
+  readonly apply: ApplyReport;
   /** The maps were read whole for this pass. */
   readonly fullRead: boolean;
   readonly destroyed: number;
@@ -163,4 +156,4 @@ export class ResolverAgent {
 }
 
 
-const EMPTY_APPLY: MapsApplyReport = Object.freeze({ applied: 0, failed: [], skipped: [], writes: 0, ms: 0 });
+const EMPTY_APPLY: ApplyReport = { applied: 0, failed: [], skipped: [], writes: 0, ms: 0 };
