@@ -6,7 +6,8 @@ cd "$(dirname "$0")/.."
 
 # clang/llvm/libbpf-dev/bpftool build the cgroup-resolver's BPF objects; libbpf1 is what it loads them with;
 # nftables for the resolver benchmark's kube-proxy-nftables baseline.
-APT_PACKAGES=(qemu-system-x86 linux-image-amd64 ipvsadm bird2 iproute2 iptables nftables busybox-static kmod cpio xz-utils python3 clang llvm libbpf-dev libbpf1 bpftool)
+# redis-server: the resolver's resolution-events stream tests.
+APT_PACKAGES=(qemu-system-x86 linux-image-amd64 ipvsadm bird2 iproute2 iptables nftables busybox-static kmod cpio xz-utils python3 clang llvm libbpf-dev libbpf1 bpftool redis-server)
 missing=()
 for p in "${APT_PACKAGES[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || missing+=("$p")
