@@ -7,7 +7,8 @@ cd "$(dirname "$0")/.."
 # clang/llvm/libbpf-dev/bpftool build the cgroup-resolver's BPF objects; libbpf1 is what it loads them with;
 # nftables for the resolver benchmark's kube-proxy-nftables baseline.
 # redis-server: the resolver's resolution-events stream tests.
-APT_PACKAGES=(qemu-system-x86 linux-image-amd64 ipvsadm bird2 iproute2 iptables nftables busybox-static kmod cpio xz-utils python3 clang llvm libbpf-dev libbpf1 bpftool redis-server)
+# mmdebstrap + umoci: `npm run images` (a Debian rootfs and OCI archives, no registry needed).
+APT_PACKAGES=(qemu-system-x86 linux-image-amd64 ipvsadm bird2 iproute2 iptables nftables busybox-static kmod cpio xz-utils python3 clang llvm libbpf-dev libbpf1 bpftool redis-server mmdebstrap umoci)
 missing=()
 for p in "${APT_PACKAGES[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || missing+=("$p")
@@ -29,6 +30,8 @@ if [[ ! -f node_modules/.package-lock.json || package-lock.json -nt node_modules
 fi
 
 npx tsc -b
+# tsc writes bins without the execute bit; npm linked them (node_modules/.bin) before dist existed.
+chmod +x packages/*/dist/main.js
 # The cgroup-resolver's BPF objects (dist/bpf/*.bpf.o): build outputs, compiled with Debian's clang.
 bash packages/cgroup-resolver/bpf/build.sh
 # Tests are compiled by swc, which only strips types: check them (and src) here.

@@ -80,8 +80,11 @@ function pod(name: string, address: string) {
   };
 }
 
-/** One slice for all pods; `state` per pod name: ready (default), terminating, or absent. */
-function slice(state: Record<string, 'ready' | 'terminating' | 'absent'> = {}) {
+/**
+ * One slice for all pods; `state` per pod name: ready (default), terminating (still serving:
+ * draining), gone (terminating and no longer serving), or absent.
+ */
+function slice(state: Record<string, 'ready' | 'terminating' | 'gone' | 'absent'> = {}) {
   return {
     apiVersion: 'discovery.k8s.io/v1',
     kind: 'EndpointSlice',
@@ -94,10 +97,10 @@ function slice(state: Record<string, 'ready' | 'terminating' | 'absent'> = {}) {
     endpoints: lab.plan.pods
       .filter((p) => state[p.name] !== 'absent')
       .map((p) => {
-        const terminating = state[p.name] === 'terminating';
+        const terminating = state[p.name] === 'terminating' || state[p.name] === 'gone';
         return {
           addresses: [p.address],
-          conditions: { ready: !terminating, serving: true, terminating },
+          conditions: { ready: !terminating, serving: state[p.name] !== 'gone', terminating },
           nodeName: NODE,
           targetRef: { kind: 'Pod', namespace: NS, name: p.name, uid: podUid(p.name) },
         };
@@ -240,10 +243,11 @@ afterAll(async () => {
 });
 
 describe('DSR end to end, programmed by ipvs-controller and endpoint-controller', () => {
-  test('both directors hold the same table (mh + mh-fallback, IPIP, canonical order); every pod holds the VIP on tunl0', async () => {
+  test('both directors hold the same table (mh + mh-fallback, IPIP, director order); every pod holds the VIP on tunl0', async () => {
     const [one, two] = await Promise.all(lab.plan.directors.map(table));
     expect(one).toEqual(two);
-    const ordered = [...lab.plan.pods.map((p) => p.address)].sort((a, b) => Number(a.split('.')[3]) - Number(b.split('.')[3]));
+    // director order: highest address first (packages/ipvs-controller/src/order.ts)
+    const ordered = [...lab.plan.pods.map((p) => p.address)].sort((a, b) => Number(b.split('.')[3]) - Number(a.split('.')[3]));
     for (const s of one!) {
       expect(s).toContain(' mh 8 ['); // MH_FALLBACK
       expect(s).toContain(`[${ordered.map((a) => `${a} tunnel w1`).join(', ')}]`);
@@ -321,14 +325,23 @@ describe('DSR end to end, programmed by ipvs-controller and endpoint-controller'
     for (const d of lab.plan.directors) await eventually(`director ${d.index} restores ${drained.name}`, () => table(d), (t) => t.every((s) => s.includes(`${drained.address} tunnel w1`)));
   });
 
-  test('the announcer withdraws the VIP when the Service has no ready endpoint, and announces it again', async () => {
+  test('the announcer withdraws the VIP when no endpoint serves, announces it while a terminating endpoint still serves, and when ready again', async () => {
+    const all = (state: 'terminating' | 'gone') => slice(Object.fromEntries(lab.plan.pods.map((p) => [p.name, state])));
+    const everywhere = lab.plan.directors.map((d) => d.link.address);
     const started = Date.now();
-    server.store.put('endpointslices', slice(Object.fromEntries(lab.plan.pods.map((p) => [p.name, 'terminating' as const]))));
+    server.store.put('endpointslices', all('gone'));
     await waitForVipNexthops(lab.plan, [], { timeoutMs: 30_000 });
     const withdrawnMs = Date.now() - started;
+    // Terminating but serving (draining): the VIP is announced again (its connections need the
+    // route); the directors keep those pods at weight 0 (no new connections).
+    server.store.put('endpointslices', all('terminating'));
+    await waitForVipNexthops(lab.plan, everywhere, { timeoutMs: 30_000 });
+    for (const d of lab.plan.directors) await eventually(`director ${d.index} drains every pod`, () => table(d), (t) => t.length === 2 && t.every((s) => s.split(' w0').length - 1 === lab.plan.pods.length));
+    const servingMs = Date.now() - started - withdrawnMs;
     server.store.put('endpointslices', slice());
-    await waitForVipNexthops(lab.plan, lab.plan.directors.map((d) => d.link.address), { timeoutMs: 30_000 });
-    figures.noReadyEndpoints = { withdrawnEverywhereMs: withdrawnMs, announcedAgainMs: Date.now() - started - withdrawnMs };
+    for (const d of lab.plan.directors) await eventually(`director ${d.index} restores every pod`, () => table(d), (t) => t.length === 2 && t.every((s) => s.split(' w1').length - 1 === lab.plan.pods.length));
+    await waitForVipNexthops(lab.plan, everywhere, { timeoutMs: 30_000 });
+    figures.noReadyEndpoints = { withdrawnEverywhereMs: withdrawnMs, announcedWhileDrainingMs: servingMs };
     expect(await readVipRoutes(lab.plan)).not.toEqual([]);
   });
 

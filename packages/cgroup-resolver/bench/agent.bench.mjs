@@ -4,7 +4,7 @@
 // by the test API server in another process (loopback). Per scale (default 1,000 then 10,000
 // Services × 10 endpoints, one Node):
 //   sync     time from spawning the agent to the end of the pass that programmed everything (its
-//            'programmed maps' log line; the maps are then checked: N frontends, N tables,
+//            last 'programmed maps' log line: one per step of ~500 services; the maps are then checked: N frontends, N tables,
 //            N × 10 backends), map operations and bpf() writes (its /metrics), RSS and peak RSS
 //            of the agent (/proc/<pid>/status VmRSS, VmHWM) right after;
 //   changes  single-EndpointSlice changes (flip one endpoint's ready, remove a ready one, add
@@ -36,7 +36,7 @@ import { fileURLToPath } from 'node:url';
 import { createTestCgroup, createTestPinRoot, ensureBpffs, removeTestCgroup, removeTestPinRoot, summarizeLatencies, testKubeconfigYaml } from '@balanced/testkit';
 import { ResolverMaps } from '../dist/index.js';
 import { MapProbe } from './agent-probe.mjs';
-import { NAMESPACE, NODE_NAME, PORT, changes as makeChanges, sliceName } from './agent-workload.mjs';
+import { NAMESPACE, NODE_NAME, PORT, changes as makeChanges } from './agent-workload.mjs';
 
 const here = dirname(fileURLToPath(import.meta.url));
 /** NODE_OPTIONS of the deployed agent (deploy/cgroup-resolver.yaml). */
@@ -284,7 +284,10 @@ async function runScale(n, changeCount) {
     if (lines.length > 0) {
       maps ??= ResolverMaps.open(pinRoot);
       lastFill = maps.fill();
-      if (lastFill.bd_frontends.entries === n && lastFill.bd_services.entries === n && lastFill.bd_backends.entries === n * DESTS) {
+      // Filled, and the line of the pass's last chunk is written (the leftovers step logs only when it deletes).
+      const tail = lines.at(-1);
+      const lastChunkLogged = tail.step === undefined || tail.step >= tail.steps - 1;
+      if (lastChunkLogged && lastFill.bd_frontends.entries === n && lastFill.bd_services.entries === n && lastFill.bd_backends.entries === n * DESTS) {
         programmed = lines;
         break;
       }
@@ -299,7 +302,9 @@ async function runScale(n, changeCount) {
     services: n,
     endpointsPerService: DESTS,
     ms: last.time - spawnedAt,
-    passes: programmed.length,
+    // A pass logs one line per step that wrote (chunks of services, then leftovers); a step line of a many-step pass carries step/steps.
+    passes: programmed.filter((l) => l.step === undefined || l.step === 1).length,
+    steps: programmed.length,
     ops: programmed.reduce((a, l) => a + l.ops, 0),
     writes: programmed.reduce((a, l) => a + l.writes, 0),
     failed: programmed.reduce((a, l) => a + l.failed + l.skipped, 0),
@@ -308,7 +313,8 @@ async function runScale(n, changeCount) {
     breakdown: {
       attachedMs: (at('attached programs') ?? at('adopted pinned programs and maps (programs replaced in place)')) - spawnedAt,
       runningMs: at('running') - spawnedAt,
-      firstPassMs: programmed[0].ms,
+      // The steps of the first pass (planning, applying; the informer events between steps not counted).
+      firstPassMs: programmed.filter((l) => l.fullRead).reduce((a, l) => a + l.ms, 0),
     },
   };
   const metricsAfterSync = await scrape(metricsPort);
@@ -448,7 +454,7 @@ async function main() {
   console.log('  goals:');
   for (const g of Object.values(goals)) console.log(`    ${g.met ? 'MET   ' : 'MISSED'} ${g.goal}: ${g.measured}`);
 
-  let previous = {};
+  let previous;
   try {
     previous = JSON.parse(await readFile(resultsPath, 'utf8'));
   } catch {

@@ -107,7 +107,7 @@ export async function buildNative() {
     }
   } catch (e) {
     await rm(dir, { recursive: true, force: true });
-    throw new Error(`compiling the bench's C programs failed (is cc installed?): ${e.stderr || e.message}`);
+    throw new Error(`compiling the bench's C programs failed (is cc installed?): ${e.stderr || e.message}`, { cause: e });
   }
   return { client: join(dir, 'client'), server: join(dir, 'server'), cleanup: () => rm(dir, { recursive: true, force: true }) };
 }

@@ -356,7 +356,7 @@ async function main() {
 
   // Merge into the results file: other keys (sync, changes, mapMemoryMb…) and other fields
   // of a scale row are kept.
-  let previous = {};
+  let previous;
   try {
     previous = JSON.parse(await readFile(resultsPath, 'utf8'));
   } catch {

@@ -402,15 +402,17 @@ static __always_inline void event_emit(const struct resolver_config *cfg, const 
 	ev->hook = hook;
 	ev->outcome = outcome;
 	ev->kind = f->frontend.kind;
+	if (bpf_get_current_comm(ev->comm, sizeof(ev->comm)))
+		__builtin_memset(ev->comm, 0, sizeof(ev->comm));
 	bpf_ringbuf_submit(ev, 0);
 }
 
 /* connect()/sendmsg() fail at once with ECONNREFUSED (a bare return 0 would be EPERM). */
 static __always_inline int refuse(struct bpf_sock_addr *ctx, const struct resolver_config *cfg,
-				  struct fwd *f, const __u8 hook, __u32 counter)
+				  struct fwd *f, const __u8 hook, __u32 counter, const __u8 outcome)
 {
 	count(counter);
-	event_emit(cfg, f, hook, OUTCOME_REFUSED);
+	event_emit(cfg, f, hook, outcome);
 	bpf_set_retval(-ECONNREFUSED);
 	return 0;
 }
@@ -451,17 +453,17 @@ static __always_inline int xlate_fwd(struct bpf_sock_addr *ctx, const __u8 hook,
 
 		table = bpf_map_lookup_elem(&bd_services, &f.service_id);
 		if (!table || !service_read(table, f.service_id, &svc))
-			return refuse(ctx, cfg, &f, hook, CNT_NO_BACKEND);
+			return refuse(ctx, cfg, &f, hook, CNT_NO_BACKEND, OUTCOME_NO_BACKEND);
 		if (!svc.backend_count || !svc.table_size) {
 			if (svc.flags & SVC_F_REFUSE_EMPTY)
-				return refuse(ctx, cfg, &f, hook, CNT_REFUSED);
+				return refuse(ctx, cfg, &f, hook, CNT_REFUSED, OUTCOME_REFUSED);
 			count(CNT_FALLTHROUGH);
 			continue;
 		}
 		if (!backend_pick(ctx, table, &svc, &f))
-			return refuse(ctx, cfg, &f, hook, CNT_NO_BACKEND);
+			return refuse(ctx, cfg, &f, hook, CNT_NO_BACKEND, OUTCOME_NO_BACKEND);
 		if (!v6 && !addr_is_v4mapped(f.backend.addr))
-			return refuse(ctx, cfg, &f, hook, CNT_NO_BACKEND);
+			return refuse(ctx, cfg, &f, hook, CNT_NO_BACKEND, OUTCOME_FAMILY_MISMATCH);
 
 		ctx_rewrite(ctx, f.backend.addr, f.backend.port, v6);
 		revnat_store(&f, sendmsg);

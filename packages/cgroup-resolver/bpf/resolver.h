@@ -173,10 +173,15 @@ enum resolution_hook {
 	HOOK_RECVMSG4 = 4, HOOK_RECVMSG6 = 5, HOOK_GETPEERNAME4 = 6, HOOK_GETPEERNAME6 = 7,
 };
 
+/* Failures carry their reason: the outcome is the one field a consumer needs to count them. */
 enum resolution_outcome {
 	OUTCOME_RESOLVED = 0,
-	OUTCOME_REFUSED = 1,
+	OUTCOME_REFUSED = 1,         /* service with no backend (and SVC_F_REFUSE_EMPTY) */
+	OUTCOME_NO_BACKEND = 2,      /* table or backend missing from the maps (must not happen) */
+	OUTCOME_FAMILY_MISMATCH = 3, /* IPv4 socket, IPv6 backend */
 };
+
+#define EVENT_COMM_BYTES 16 /* TASK_COMM_LEN */
 
 struct resolution_event {
 	__u64 timestamp_ns;
@@ -193,6 +198,7 @@ struct resolution_event {
 	__u8 hook;    /* enum resolution_hook */
 	__u8 outcome; /* enum resolution_outcome */
 	__u8 kind;    /* enum frontend_kind */
+	char comm[EVENT_COMM_BYTES]; /* calling task's name (bpf_get_current_comm), NUL-padded */
 };
 
 #endif

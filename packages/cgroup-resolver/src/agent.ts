@@ -1,15 +1,21 @@
 // The resolver's controller loop (DESIGN.md's pattern): events only mark the state dirty;
-// one pass builds the desired state from the caches (pure), plans it against the maps
-// (pure), applies the plan in publish order, then closes sockets still resolved to a
-// backend that left its service. The maps are read whole on the first pass, on every resync
-// and after any failed write; in between, the view of the maps is the last one with the
-// plan applied to it (nothing else writes our pinned maps), and a pass plans only the services
-// that changed since the last one (planChanges) unless many did.
+// one pass takes a snapshot of the desired state (ResolverIndex: rebuilt only where the cluster
+// changed, with the services that changed since the last snapshot), plans it against the maps
+// (pure), applies the plan in publish order, then closes sockets still resolved to a backend
+// that left its service. A pass plans and applies in steps of about `chunkSize` services, so
+// that a whole state (the first pass, a resync) never holds more than one step's plan.
+//
+// The maps are read whole on the first pass, on every resync and after any failed write or
+// failed pass; then every desired service is planned (in chunks, with no "before") and a last
+// step deletes what nothing desired holds (planLeftovers). In between, the view of the maps is
+// the last one with the plans applied to it (nothing else writes our pinned maps), and a pass
+// plans only the services that changed (planScoped).
 
-import { PassLoop, type LoopTimers, type PassOutcome } from '@balanced/k8s';
+import { PassLoop, type LoopTimers, type PassOutcome, type ProbeResult } from '@balanced/k8s';
+import type { DesiredSnapshot } from './desired/index.js';
 import type { ApplyReport } from './maps/resolver-maps.js';
-import type { DesiredState, MapsDump, Plan, RemovedBackend } from './model.js';
-import { createTableBuilder, MapsMirror, planChanges, planMaps, type TableBuilder } from './plan/index.js';
+import type { DesiredFrontend, DesiredState, MapsDump, Plan, RemovedBackend } from './model.js';
+import { chunkKeys, createTableBuilder, frontendKey, MapsMirror, planLeftovers, planScoped, type TableBuilder } from './plan/index.js';
 
 /** What the agent needs of the pinned maps (ResolverMaps). */
 export interface MapsPort {
@@ -22,51 +28,68 @@ export interface TerminatorPort {
   terminate(removed: readonly RemovedBackend[]): { readonly destroyed: number };
 }
 
+/** One step of a pass: a plan over about `chunkSize` services (or the leftovers), applied. */
 export interface PassReport {
+  /** The whole desired state (live: valid during the onPass call). */
   readonly desired: DesiredState;
   readonly plan: Plan;
   readonly apply: ApplyReport;
   /** The maps were read whole for this pass. */
   readonly fullRead: boolean;
+  /** Sockets closed after this step (the last step of a pass closes those of every step). */
   readonly destroyed: number;
+  /** This step: planning, applying, closing sockets. */
   readonly ms: number;
+  /** Which step of the pass (0-based) and how many it has (fewer happen when one fails). */
+  readonly step: { readonly index: number; readonly of: number };
 }
 
 export interface ResolverAgentOptions {
   readonly maps: MapsPort;
-  readonly desired: () => DesiredState;
+  /** A snapshot of the desired state (ResolverIndex.snapshot). */
+  readonly desired: () => DesiredSnapshot;
   readonly terminator?: TerminatorPort;
   readonly resyncMs: number;
   readonly debounceMs?: number;
   readonly backoffMs?: { readonly min: number; readonly max: number };
   readonly timers?: LoopTimers;
   readonly now?: () => number;
+  /** Services planned and applied per step (default 500; services that share a frontend or a table are never split). */
+  readonly chunkSize?: number;
+  /** After each step. */
   readonly onPass?: (report: PassReport) => void;
   readonly onError?: (error: Error) => void;
 }
+
+const DEFAULT_CHUNK_SIZE = 500;
+/** Events closer than this make one pass; a pass costs what changed, so merging buys little. */
+const DEFAULT_DEBOUNCE_MS = 1;
+const NONE: readonly never[] = Object.freeze([]);
+const EMPTY_PLAN: Plan = { ops: [], removed: [], serviceIds: new Map() };
+const EMPTY_APPLY: ApplyReport = { applied: 0, failed: [], skipped: [], writes: 0, ms: 0 };
 
 export class ResolverAgent {
   private readonly loop: PassLoop;
   /** What the maps hold (after the last clean pass); undefined: read them. */
   private mirror: MapsMirror | undefined;
-  /** What the last clean pass brought the maps to. */
-  private last: DesiredState | undefined;
   private fullRead = true;
   private lastGoodAt: number | undefined;
   private lastPassAt: number | undefined;
   private readonly now: () => number;
+  private readonly chunkSize: number;
   /** One for the agent's life: unchanged Services build no table (see createTableBuilder). */
   private readonly buildTable: TableBuilder = createTableBuilder();
 
   constructor(private readonly options: ResolverAgentOptions) {
     this.now = options.now ?? Date.now;
+    this.chunkSize = Math.max(1, Math.floor(options.chunkSize ?? DEFAULT_CHUNK_SIZE));
     this.loop = new PassLoop({
       pass: () => this.pass(),
       onResync: () => {
         this.fullRead = true;
       },
       resyncMs: options.resyncMs,
-      debounceMs: options.debounceMs ?? 5,
+      debounceMs: options.debounceMs ?? DEFAULT_DEBOUNCE_MS,
       backoffMs: options.backoffMs ?? { min: 200, max: 10_000 },
       ...(options.timers ? { timers: options.timers } : {}),
       ...(options.onError ? { onError: options.onError } : {}),
@@ -87,6 +110,16 @@ export class ResolverAgent {
     return this.loop.stop();
   }
 
+  /** The loop's readiness: a pass has succeeded and passes have not kept failing (see @balanced/k8s health.ts). */
+  readiness(): ProbeResult {
+    return this.loop.readiness();
+  }
+
+  /** The loop's liveness: no pass has been running for too long. */
+  liveness(): ProbeResult {
+    return this.loop.liveness();
+  }
+
   /** Time of the last pass that applied everything it planned (undefined before the first). */
   get lastSuccess(): number | undefined {
     return this.lastGoodAt;
@@ -97,55 +130,86 @@ export class ResolverAgent {
     return this.lastPassAt;
   }
 
-  /** Runs one pass now, outside the schedule (tests, benchmarks). */
-  runOnce(): PassReport {
-    return this.reconcile();
+  /** Runs one pass now, outside the schedule (tests, benchmarks): its steps' reports. */
+  async runOnce(): Promise<PassReport[]> {
+    const reports: PassReport[] = [];
+    await this.reconcile((r) => reports.push(r));
+    return reports;
   }
 
   private async pass(): Promise<PassOutcome> {
-    const report = this.reconcile();
-    return report.apply.failed.length > 0 || report.apply.skipped.length > 0 ? { retry: true } : {};
+    return (await this.reconcile()) ? {} : { retry: true };
   }
 
-  private reconcile(): PassReport {
-    const started = performance.now();
-    const fullRead = this.fullRead || this.mirror === undefined || this.last === undefined;
+  /** One pass; true when every step applied everything it planned. */
+  private async reconcile(collect?: (report: PassReport) => void): Promise<boolean> {
+    let started = performance.now();
+    const fullRead = this.fullRead || this.mirror === undefined;
+    const known = this.mirror;
+    // Until the pass ends clean, the next one reads the maps.
+    this.mirror = undefined;
+    this.fullRead = true;
     try {
-      const desired = this.options.desired();
-      let mirror: MapsMirror;
-      let plan: Plan | undefined;
-      if (fullRead) {
-        const dump = this.options.maps.dump();
-        mirror = MapsMirror.fromDump(dump);
-        plan = planMaps(desired, dump, { buildTable: this.buildTable });
-      } else {
-        mirror = this.mirror!;
-        plan = planChanges(this.last!, desired, mirror, { buildTable: this.buildTable });
+      const snapshot = this.options.desired();
+      const state = snapshot.state;
+      const mirror = fullRead || known === undefined ? MapsMirror.fromDump(this.options.maps.dump()) : known;
+      const changed = snapshot.changed;
+      const whole = fullRead || changed === 'all';
+      const keys = whole ? [...state.services.keys()].sort() : [...changed.keys()].sort();
+      const before = whole ? (): readonly DesiredFrontend[] => NONE : (key: string): readonly DesiredFrontend[] => changed.get(key) ?? NONE;
+      const frontendsOf = (key: string): readonly DesiredFrontend[] => snapshot.frontendsOf(key);
+      const chunkList = chunkKeys(keys, frontendsOf, before, mirror, this.chunkSize);
+      const chunks = chunkList.length;
+      const steps = Math.max(1, chunks + (whole ? 1 : 0));
+      const claimed = new Set<number>();
+      const removed: RemovedBackend[] = [];
+      let clean = true;
+      for (let index = 0; index < steps && clean; index++) {
+        if (index > 0) {
+          await yieldToEvents();
+          started = performance.now();
+        }
+        let plan: Plan;
+        if (index < chunks) {
+          const scope = {
+            keys: chunkList[index] as string[],
+            service: (key: string) => state.services.get(key),
+            frontends: frontendsOf,
+            before,
+          };
+          plan = planScoped(scope, mirror, { buildTable: this.buildTable, claimed });
+        } else if (whole) {
+          const desiredKeys = new Set(state.frontends.map(frontendKey));
+          plan = planLeftovers((fk) => desiredKeys.has(fk), claimed, mirror);
+        } else {
+          plan = EMPTY_PLAN;
+        }
+        const apply = plan.ops.length > 0 ? this.options.maps.apply(plan) : EMPTY_APPLY;
+        clean = apply.failed.length === 0 && apply.skipped.length === 0;
+        // Nothing is written to the mirror before the maps took the plan whole.
+        if (clean) {
+          mirror.apply(plan.ops);
+          for (const id of plan.serviceIds.values()) claimed.add(id);
+        }
+        // Close sockets to backends that left a service whose new table is in place (a retry
+        // would not plan that removal again).
+        const unsettled = new Set<number>();
+        for (const op of [...apply.failed.map((f) => f.op), ...apply.skipped]) if (op.op === 'service-put' || op.op === 'service-delete') unsettled.add(op.id);
+        for (const r of plan.removed) if (!unsettled.has(r.serviceId)) removed.push(r);
+        const last = index === steps - 1 || !clean;
+        let destroyed = 0;
+        if (last && removed.length > 0 && this.options.terminator) destroyed = this.options.terminator.terminate(removed).destroyed;
+        this.lastPassAt = this.now();
+        if (last && clean) {
+          this.mirror = mirror;
+          this.fullRead = false;
+          this.lastGoodAt = this.lastPassAt;
+        }
+        const report: PassReport = { desired: state, plan, apply, fullRead, destroyed, ms: performance.now() - started, step: { index, of: steps } };
+        collect?.(report);
+        this.options.onPass?.(report);
       }
-      plan ??= planMaps(desired, mirror.toDump(), { buildTable: this.buildTable });
-      // Nothing is written to the mirror before the maps took the plan whole.
-      this.mirror = undefined;
-      this.fullRead = true;
-      const apply = plan.ops.length > 0 ? this.options.maps.apply(plan) : EMPTY_APPLY;
-      const clean = apply.failed.length === 0 && apply.skipped.length === 0;
-      if (clean) {
-        // After a failure we do not know exactly what the maps hold: they are read next time.
-        this.mirror = mirror.apply(plan.ops);
-        this.last = desired;
-        this.fullRead = false;
-      }
-      // Close sockets to backends that left a service whose new table is in place (a retry
-      // would not plan that removal again).
-      const unsettled = new Set<number>();
-      for (const op of [...apply.failed.map((f) => f.op), ...apply.skipped]) if (op.op === 'service-put' || op.op === 'service-delete') unsettled.add(op.id);
-      const removed = plan.removed.filter((r) => !unsettled.has(r.serviceId));
-      let destroyed = 0;
-      if (removed.length > 0 && this.options.terminator) destroyed = this.options.terminator.terminate(removed).destroyed;
-      this.lastPassAt = this.now();
-      if (clean) this.lastGoodAt = this.lastPassAt;
-      const report: PassReport = { desired, plan, apply, fullRead, destroyed, ms: performance.now() - started };
-      this.options.onPass?.(report);
-      return report;
+      return clean;
     } catch (e) {
       this.mirror = undefined;
       this.fullRead = true;
@@ -155,5 +219,7 @@ export class ResolverAgent {
   }
 }
 
-
-const EMPTY_APPLY: ApplyReport = { applied: 0, failed: [], skipped: [], writes: 0, ms: 0 };
+/** Lets informer events, probes and scrapes in between two steps of a long pass. */
+function yieldToEvents(): Promise<void> {
+  return new Promise((resolve) => setImmediate(resolve));
+}

@@ -4,6 +4,7 @@ export { planMaps, applyToDump, type PlanOptions } from './plan/index.js';
 export { BpfError, type BpfErrorCode } from './libbpf/errors.js';
 export { MapHandle } from './libbpf/maps.js';
 export { COUNTERS, type CounterName, MAP_NAMES, type ResolverMapName, decodeResolutionEvent } from './maps/layout.js';
+export { SVC_F_AFFINITY, SVC_F_LOCAL_ONLY, SVC_F_REFUSE_EMPTY } from './maps/layout.js';
 export { ResolverMaps, innerMapName, type ApplyReport, type MemoryReport, type MapFill } from './maps/resolver-maps.js';
 export { ResolverPrograms, RESOLVER_PROGRAMS, PINNED_MAPS, DEFAULT_PIN_ROOT, hostNetnsCookie, cgroupId, type AttachOptions, type AttachedProgram } from './loader/resolver-programs.js';
 export { SocketTerminator, SOCKET_ITERATORS, type TerminateResult } from './loader/socket-terminator.js';

@@ -1,5 +1,7 @@
 import { Counter, Gauge, Histogram, Registry } from 'prom-client';
 import type { PassReport } from './agent.js';
+import type { EventsMetricsPort } from './events/pipeline.js';
+import type { RedisDropReason } from './events/redis-sink.js';
 
 /** What the metrics read from the maps when Prometheus scrapes (never on the programming path). */
 export interface MapsStatsSource {
@@ -12,7 +14,7 @@ export interface MapsStatsSource {
 }
 
 /** Prometheus metrics of one resolver agent. */
-export class ResolverMetrics {
+export class ResolverMetrics implements EventsMetricsPort {
   readonly registry = new Registry();
   private readonly passes = new Counter({ name: 'balanced_resolver_passes_total', help: 'Reconcile passes', labelNames: ['read'] as const, registers: [this.registry] });
   private readonly passFailures = new Counter({ name: 'balanced_resolver_pass_errors_total', help: 'Passes that threw (maps unreadable, builder bug)', registers: [this.registry] });
@@ -30,6 +32,16 @@ export class ResolverMetrics {
   private readonly entries = new Gauge({ name: 'balanced_resolver_map_entries', help: 'Entries per map (bd_backends: distinct backends programmed)', labelNames: ['map'] as const, registers: [this.registry] });
   private readonly capacity = new Gauge({ name: 'balanced_resolver_map_capacity', help: 'max_entries per map', labelNames: ['map'] as const, registers: [this.registry] });
   private readonly socketTermination = new Gauge({ name: 'balanced_resolver_socket_termination_available', help: '1 when sockets to removed backends are closed (kernel ≥ 6.5, bpf_sock_destroy)', registers: [this.registry] });
+
+  // ---- resolution events (src/events): counted as they are read from the ring buffer
+  private readonly resolutions = new Counter({ name: 'balanced_resolver_resolutions_total', help: 'Resolution events read, by desired service (id:<n> before the first pass names it), frontend kind and result', labelNames: ['service', 'kind', 'result'] as const, registers: [this.registry] });
+  private readonly failures = new Counter({ name: 'balanced_resolver_resolution_failures_total', help: 'Resolution events that failed, by reason (refused: no backend; no-backend: maps inconsistent; family-mismatch)', labelNames: ['reason'] as const, registers: [this.registry] });
+  private readonly ringLost = new Counter({ name: 'balanced_resolver_events_ring_lost_total', help: 'Events the BPF programs could not put in the ring buffer (full: the reader fell behind)', collect: () => this.collectRingLost(), registers: [this.registry] });
+  private readonly lost = new Counter({ name: 'balanced_resolver_events_lost_total', help: 'Events read but not handled: decode (malformed record), backlog (handling fell behind)', labelNames: ['reason'] as const, registers: [this.registry] });
+  private readonly logSuppressedCount = new Counter({ name: 'balanced_resolver_events_log_suppressed_total', help: 'Events not logged because of --events-log-sample / --events-log-rate', registers: [this.registry] });
+  private readonly redisWrittenCount = new Counter({ name: 'balanced_resolver_events_redis_written_total', help: 'Stream entries written to Redis', registers: [this.registry] });
+  private readonly redisDroppedCount = new Counter({ name: 'balanced_resolver_events_redis_dropped_total', help: 'Events dropped on the way to Redis: queue-full (Redis away or slow), write-failed (connection lost mid-write or command error)', labelNames: ['reason'] as const, registers: [this.registry] });
+  private readonly redisUp = new Gauge({ name: 'balanced_resolver_events_redis_connected', help: '1 while the events Redis connection is ready', registers: [this.registry] });
 
   private source: MapsStatsSource | undefined;
 
@@ -58,6 +70,42 @@ export class ResolverMetrics {
 
   recordPassError(): void {
     this.passFailures.inc();
+  }
+
+  resolution(service: string, kind: string, result: string): void {
+    this.resolutions.inc({ service, kind, result });
+    if (result !== 'resolved') this.failures.inc({ reason: result });
+  }
+
+  eventsLost(n: number, reason: 'decode' | 'backlog'): void {
+    this.lost.inc({ reason }, n);
+  }
+
+  logSuppressed(n: number): void {
+    this.logSuppressedCount.inc(n);
+  }
+
+  redisWritten(n: number): void {
+    this.redisWrittenCount.inc(n);
+  }
+
+  redisDropped(n: number, reason: RedisDropReason): void {
+    this.redisDroppedCount.inc({ reason }, n);
+  }
+
+  redisConnected(up: boolean): void {
+    this.redisUp.set(up ? 1 : 0);
+  }
+
+  private collectRingLost(): void {
+    try {
+      const n = this.source?.counters().eventsDropped;
+      if (n === undefined) return;
+      this.ringLost.reset();
+      this.ringLost.inc(Number(n));
+    } catch {
+      // keeps its last value
+    }
   }
 
   private collectKernel(): void {

@@ -207,6 +207,7 @@ describe('golden bytes', () => {
       [3], //                      hook HOOK_SENDMSG6
       [1], //                      outcome OUTCOME_REFUSED
       [2], //                      kind service
+      [0x63, 0x75, 0x72, 0x6c, ...zeros(12)], // comm "curl", NUL-padded
     );
     expect(bytes.byteLength).toBe(RESOLUTION_EVENT.size);
     expect(decodeResolutionEvent(bytes)).toEqual({
@@ -222,6 +223,7 @@ describe('golden bytes', () => {
       hook: 'sendmsg6',
       outcome: 'refused',
       kind: 'service',
+      comm: 'curl',
     });
   });
 

@@ -6,7 +6,7 @@ import { PodEventReporter } from './event-reporter.js';
 import { nsenterIptables, type NamespaceIptables } from './iptables.js';
 import { EndpointMetrics } from './metrics.js';
 import type { PodNetnsResolver } from './netns/resolver.js';
-import { cidrOwnership } from '@balanced/k8s';
+import { checkMetricsHost, cidrOwnership } from '@balanced/k8s';
 import { TunnelProgrammer } from './programmer.js';
 import { chooseResolver } from './resolvers.js';
 import { describeTunnelOps } from './tunnel-plan.js';
@@ -32,6 +32,12 @@ export interface EndpointControllerConfig {
   /** The node's namespace (refused as a pod's). Default <procRoot>/1/ns/net. */
   readonly hostNetns?: string;
   readonly concurrency?: number;
+  /** How long a watched kind may keep failing before /readyz turns false (default: the cluster cache's DEFAULT_ERROR_GRACE_MS); tests shorten it. */
+  readonly errorGraceMs?: { readonly refused: number; readonly other: number };
+  /** How long passes may keep failing before /readyz turns false (default: PassLoop's). */
+  readonly failureGraceMs?: number;
+  /** Informer restart backoff (default 1 → 30 s); tests shorten it. */
+  readonly restartDelayMs?: { readonly min: number; readonly max: number };
 }
 
 export interface RunningEndpointController {
@@ -44,7 +50,11 @@ export interface RunningEndpointController {
 
 export async function startEndpointController(config: EndpointControllerConfig, log: Logger): Promise<RunningEndpointController> {
   if (config.nodeName === '') throw new Error('the node name is empty: set --node-name or NODE_NAME (the downward API spec.nodeName)');
+  // Without a VIP range nothing is ever owned: refuse to start rather than report ready and program nothing.
+  if (config.vipCidrs.length === 0) throw new Error('no VIP range: set --vip-cidr to the VIP CIDRs of the VipPools (as the directors\' --vip-cidr)');
   const owns = cidrOwnership(config.vipCidrs);
+  // Host networking on every node, directors included (VIPs are local there): never a wildcard or a VIP.
+  const metricsHost = checkMetricsHost(config.metricsHost, owns);
   const kc = loadKubeConfig(config.kubeconfig !== undefined ? { kubeconfig: config.kubeconfig } : {});
   const resolver = config.resolver ?? chooseResolver({ criSockets: config.criSockets, procScan: config.procScan, procRoot: config.procRoot });
   const programmer = new TunnelProgrammer({
@@ -57,7 +67,13 @@ export async function startEndpointController(config: EndpointControllerConfig, 
 
   const metrics = new EndpointMetrics();
   const events = new PodEventReporter(new EventRecorder(kc, { component: 'balanced-endpoint-controller', host: config.nodeName }));
-  const cache = createClusterCache(kc, { kinds: ['services', 'endpointslices', 'pods'], podFieldSelector: `spec.nodeName=${config.nodeName}` });
+  const cache = createClusterCache(kc, {
+    kinds: ['services', 'endpointslices', 'pods'],
+    podFieldSelector: `spec.nodeName=${config.nodeName}`,
+    log: log.child({ part: 'cluster-cache' }),
+    ...(config.errorGraceMs !== undefined ? { errorGraceMs: { ...config.errorGraceMs } } : {}),
+    ...(config.restartDelayMs !== undefined ? { restartDelayMs: { ...config.restartDelayMs } } : {}),
+  });
   const controller = new EndpointController({
     desired: () =>
       desiredPods({
@@ -89,6 +105,7 @@ export async function startEndpointController(config: EndpointControllerConfig, 
       if (report.visited > 0) log.debug({ visited: report.visited, changed: report.changed, failed: report.failed, ms: report.durationMs, ...report.pods }, 'pass');
     },
     onError: (e) => log.error({ err: e.message }, 'reconcile pass failed'),
+    ...(config.failureGraceMs !== undefined ? { failureGraceMs: config.failureGraceMs } : {}),
   });
   cache.onChange((kind, change) => {
     const uid = kind === 'pods' ? change?.object.metadata?.uid : undefined;
@@ -97,8 +114,11 @@ export async function startEndpointController(config: EndpointControllerConfig, 
   });
   const health = await startHealthServer({
     port: config.metricsPort,
-    host: config.metricsHost,
+    host: metricsHost,
     registry: metrics.registry,
+    // ANDed with the cache's readiness (synced; no kind refused past its grace) and the loop's
+    // (passes succeed); /healthz = the loop makes progress (health.ts of @balanced/k8s).
+    checks: [cache, controller],
     ready: () => ({ ok: cache.synced() && controller.ready, detail: `informers synced: ${cache.synced()}, first pass done: ${controller.ready}` }),
   });
   try {

@@ -1,4 +1,4 @@
-import { PassLoop, realTimers, type LoopTimers } from '@balanced/k8s';
+import { PassLoop, realTimers, type LoopTimers, type ProbeResult } from '@balanced/k8s';
 import type { DesiredPods, PodTarget, SkippedPod } from './desired.js';
 import { PodTunnelError, errorMessage } from './errors.js';
 import type { PodProgrammer, ProgramResult } from './programmer.js';
@@ -54,6 +54,8 @@ export interface EndpointControllerOptions {
   readonly onPod?: (outcome: PodOutcome) => void;
   readonly onPass?: (report: PassReport) => void;
   readonly onError?: (error: Error) => void;
+  /** readiness() stays true through failed passes for this long (PassLoop's failureGraceMs). */
+  readonly failureGraceMs?: number;
 }
 
 interface PodState {
@@ -108,7 +110,18 @@ export class EndpointController {
       backoffMs: this.retry,
       timers: this.timers,
       ...(options.onError ? { onError: options.onError } : {}),
+      ...(options.failureGraceMs !== undefined ? { failureGraceMs: options.failureGraceMs } : {}),
     });
+  }
+
+  /** The loop's readiness (health.ts of @balanced/k8s): a pass has succeeded and passes have not kept failing. */
+  readiness(): ProbeResult {
+    return this.loop.readiness();
+  }
+
+  /** The loop's liveness: no pass has been running for too long (a wedged loop). */
+  liveness(): ProbeResult {
+    return this.loop.liveness();
   }
 
   /** First pass now (call once the caches are synced), then on events, retries and resyncs. */

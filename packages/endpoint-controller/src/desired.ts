@@ -2,7 +2,7 @@
 // EndpointSlices → which VIPs each pod's tunl0 must hold. No I/O, no clock, never throws on
 // malformed objects, and the result depends only on the *set* of input objects.
 import type { V1EndpointSlice, V1Pod, V1Service } from '@kubernetes/client-node';
-import { endpointSliceServiceKey, isOurs, parsePodConfig } from '@balanced/k8s';
+import { endpointSliceServiceKey, isOurs, LEGACY_TUNNEL_IGNORE, legacyTunnelIgnore, parsePodConfig } from '@balanced/k8s';
 import { field, ipv4, list, podRef, text, viewPod, type PodRef } from './pod-view.js';
 
 export interface DesiredInput {
@@ -180,6 +180,9 @@ function jsonText(value: unknown): string {
 function skipOf(raw: unknown, ref: PodRef, hostNetwork: boolean): SkippedPod | undefined {
   if (hostNetwork) {
     return { pod: ref, reason: 'HostNetwork', message: 'the pod uses the node network namespace (hostNetwork); balanced leaves it alone' };
+  }
+  if (legacyTunnelIgnore(raw as V1Pod)) {
+    return { pod: ref, reason: 'TunnelIgnore', message: `the pod opted out (BalanceD's ${LEGACY_TUNNEL_IGNORE}); balanced leaves its network namespace alone` };
   }
   const parsed = parsePodConfig(raw as V1Pod);
   if (!parsed.ok) {

@@ -3,7 +3,7 @@ import { Command, InvalidArgumentError } from 'commander';
 import { pino } from 'pino';
 import { startEndpointController, type EndpointControllerConfig } from './app.js';
 import { DEFAULT_CRI_SOCKETS } from './resolvers.js';
-import { runUntilSignal } from '@balanced/k8s';
+import { DEFAULT_METRICS_HOST, runUntilSignal } from '@balanced/k8s';
 
 function positiveInt(value: string): number {
   if (!/^\d+$/.test(value)) throw new InvalidArgumentError('must be a non-negative integer');
@@ -14,15 +14,15 @@ const program = new Command('balanced-endpoint-controller')
   .description("Puts the VIPs of balanced Services on tunl0 inside the network namespace of each backend pod on this node (IPIP DSR receive side).")
   .option('--kubeconfig <path>', 'kubeconfig file (default: $KUBECONFIG, then in-cluster, then ~/.kube/config)')
   .option('--node-name <name>', 'this node (default: $NODE_NAME, e.g. from the downward API)')
-  .option('--vip-cidr <cidr...>', 'VIP ranges owned; addresses outside them are never touched', [])
+  .option('--vip-cidr <cidr...>', 'VIP ranges owned (required; as the directors\' --vip-cidr); addresses outside them are never touched', [])
   .option('--default-class', 'also take LoadBalancer Services without spec.loadBalancerClass', false)
   .option('--cri-socket <path...>', `CRI runtime socket(s), first existing wins (default: ${DEFAULT_CRI_SOCKETS.join(', ')})`)
   .option('--no-cri', 'do not ask the CRI runtime; find namespaces by the /proc scan only')
   .option('--no-proc-scan', 'no /proc scan fallback')
   .option('--proc-root <path>', "the host's /proc (hostPID, or the host /proc mounted here)", '/proc')
   .option('--resync-seconds <n>', 'full re-read and repair period', positiveInt, 60)
-  .option('--metrics-host <host>', 'address for /healthz /readyz /metrics', '0.0.0.0')
-  .option('--metrics-port <port>', 'port for /healthz /readyz /metrics', positiveInt, 9743)
+  .option('--metrics-host <ip>', 'address for /healthz /readyz /metrics: loopback by default, or this node\'s own address (downward API status.hostIP); never a wildcard or a VIP (every node holds VIPs in host networking)', DEFAULT_METRICS_HOST)
+  .option('--metrics-port <port>', 'port for /healthz /readyz /metrics', positiveInt, 9744)
   .option('--log-level <level>', 'pino log level', 'info');
 
 program.parse();
@@ -32,7 +32,6 @@ const o = program.opts<{
 }>();
 const nodeName = o.nodeName ?? process.env['NODE_NAME'] ?? '';
 const log = pino({ level: o.logLevel, base: { component: 'endpoint-controller', node: nodeName } });
-if (o.vipCidr.length === 0) log.warn('no --vip-cidr given: this controller owns no VIPs and will program nothing');
 
 const config: EndpointControllerConfig = {
   ...(o.kubeconfig !== undefined ? { kubeconfig: o.kubeconfig } : {}),

@@ -108,6 +108,26 @@ describe('desiredPods', () => {
     expect(d.skipped[3]?.message).toContain('"yes" is not a boolean');
   });
 
+  test("BalanceD's legacy opt-out key ipvs-tunnel-controller.demonware.net/ignore leaves a pod alone, whatever its value (as BalanceD read it)", () => {
+    const d = desiredPods(
+      input(
+        [
+          pod('old-true', 'u1', '10.244.0.5', { annotations: { 'ipvs-tunnel-controller.demonware.net/ignore': 'true' } }),
+          pod('old-empty', 'u2', '10.244.0.6', { annotations: { 'ipvs-tunnel-controller.demonware.net/ignore': '' } }),
+          pod('served', 'u3', '10.244.0.7'),
+        ],
+        [service('web', ['10.96.0.10'])],
+        [slice('web-1', 'web', ['old-true', 'old-empty', 'served'].map((p, i) => ({ address: `10.244.0.${i + 5}`, pod: p })))],
+      ),
+    );
+    expect(vipsOf(d)).toEqual({ served: ['10.96.0.10'] });
+    expect(d.skipped.map((s) => [s.pod.name, s.reason])).toEqual([
+      ['old-empty', 'TunnelIgnore'],
+      ['old-true', 'TunnelIgnore'],
+    ]);
+    expect(d.skipped[0]?.message).toContain('ipvs-tunnel-controller.demonware.net/ignore');
+  });
+
   test('pods of other nodes, finished pods and pods without an IPv4 address are not programmed', () => {
     const d = desiredPods(
       input(

@@ -91,3 +91,23 @@ describe('chooseResolver', () => {
     expect(() => chooseResolver({ criSockets: ['/run/containerd/containerd.sock'], procScan: false, procRoot: '/proc', exists })).toThrow(/no way to find pod network namespaces/);
   });
 });
+
+describe('startEndpointController', () => {
+  test('refuses to start without a VIP range (it would report ready and program nothing)', async () => {
+    const { pino } = await import('pino');
+    const { startEndpointController } = await import('../src/app.js');
+    const config = {
+      nodeName: 'node-a',
+      vipCidrs: [],
+      defaultClass: false,
+      criSockets: [],
+      procScan: false,
+      procRoot: '/proc',
+      resyncSeconds: 60,
+      metricsHost: '127.0.0.1',
+      metricsPort: 0,
+      kubeconfig: '/nonexistent/kubeconfig',
+    };
+    await expect(startEndpointController(config, pino({ level: 'silent' }))).rejects.toThrow(/no VIP range: set --vip-cidr/);
+  });
+});

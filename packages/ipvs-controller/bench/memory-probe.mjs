@@ -6,8 +6,7 @@
 // snapshot after each step (objects, index, view) to compare in DevTools.
 import { writeHeapSnapshot } from 'node:v8';
 import { join } from 'node:path';
-import { desiredStateTransforms } from '@balanced/k8s';
-import { compactObject } from '../../k8s/dist/compact.js';
+import { compactObject, desiredStateTransforms } from '@balanced/k8s';
 import { DesiredIndex, Reconciler, cidrOwnership, serviceOwnership } from '../dist/index.js';
 import { VIP_CIDR, initialEndpoints, service, slice } from './workload.mjs';
 

@@ -7,13 +7,14 @@
 // The VM bench replays this log into real IPVS; the host bench checks that the ops it saw
 // live match it.
 import { serviceKeyString } from '@balanced/ipvs';
-import { applyToModel, cidrOwnership, desiredSource, plan, serviceOwnership } from '../dist/index.js';
+import { applyToModel, cidrOwnership, desiredSource, inDirectorOrder, plan, serviceOwnership } from '../dist/index.js';
 import { VIP_CIDR, changes as makeChanges, initialEndpoints, service, slice } from './workload.mjs';
 
 const ownsVip = cidrOwnership([VIP_CIDR]);
 const owns = serviceOwnership(ownsVip);
 const desiredOf = (services, slices) =>
-  desiredSource({ cluster: { services: () => services, endpointSlices: () => slices, pods: () => [] }, ownsVip, defaultClass: false, defaultDrainSeconds: 30 })();
+  // (in director order, as the Reconciler hands them to plan())
+  desiredSource({ cluster: { services: () => services, endpointSlices: () => slices, pods: () => [] }, ownsVip, defaultClass: false, defaultDrainSeconds: 30 })().map(inDirectorOrder);
 const opKey = (o) => serviceKeyString('key' in o.service ? o.service.key : o.service);
 
 export function generateOpLog(services, dests, changeCount, seed = 42) {

@@ -9,8 +9,11 @@ import { DesiredIndex } from './desired-index.js';
 import { ipvsKernel } from './kernel.js';
 import { ControllerMetrics } from './metrics.js';
 import { applyNotrack } from './notrack.js';
+import { SourceRangeFirewall } from './source-range-firewall.js';
+import { sourceRangeRules } from './source-ranges.js';
 import { cidrOwnership, serviceOwnership } from './ownership.js';
 import { Reconciler, describeOp } from './reconciler.js';
+import { checkMetricsHosts } from '@balanced/k8s';
 import { applySysctls, checkSysctls } from './sysctls.js';
 import { syncVips } from './vips.js';
 
@@ -26,7 +29,11 @@ export interface ControllerConfig {
   readonly netns?: string;
   readonly resyncSeconds: number;
   readonly drainSeconds: number;
-  readonly metricsHost: string;
+  /**
+   * Address(es) of /healthz /readyz /metrics: loopback and/or the node's own address, never a
+   * wildcard or a VIP (refused at start; see checkMetricsHosts). One listener per address.
+   */
+  readonly metricsHost: string | readonly string[];
   readonly metricsPort: number;
   readonly sysctls: boolean;
   readonly notrack: boolean;
@@ -34,7 +41,9 @@ export interface ControllerConfig {
 
 export interface RunningController {
   readonly controller: Controller;
+  /** The first health/metrics listener (see `healthServers` for all). */
   readonly health: HealthServer;
+  readonly healthServers: readonly HealthServer[];
   readonly metrics: ControllerMetrics;
   /** Graceful: stop watching and programming; kernel state is left exactly as it is. */
   stop(): Promise<void>;
@@ -43,6 +52,7 @@ export interface RunningController {
 export async function startController(config: ControllerConfig, log: Logger): Promise<RunningController> {
   const ownsIp = cidrOwnership(config.vipCidrs);
   const owns = serviceOwnership(ownsIp);
+  const metricsHosts = checkMetricsHosts(config.metricsHost, ownsIp);
   const kc = loadKubeConfig(config.kubeconfig !== undefined ? { kubeconfig: config.kubeconfig } : {});
   const ipvs = await IpvsClient.open(config.netns !== undefined ? { netns: config.netns } : {});
   const route = RouteClient.open(config.netns !== undefined ? { netns: config.netns } : {});
@@ -63,8 +73,8 @@ export async function startController(config: ControllerConfig, log: Logger): Pr
     if (sysctlsWrong.length)
       log.warn({ differ: sysctlsWrong }, 'pod networking: director sysctls differ; request them in the pod securityContext.sysctls (kubelet --allowed-unsafe-sysctls=net.ipv4.vs.*)');
   }
+  const netnsName = config.netns?.startsWith('/run/netns/') ? basename(config.netns) : undefined;
   if (config.notrack && config.vipCidrs.length > 0) {
-    const netnsName = config.netns?.startsWith('/run/netns/') ? basename(config.netns) : undefined;
     await applyNotrack(config.vipCidrs, netnsName !== undefined ? { netns: netnsName } : {});
   }
 
@@ -74,11 +84,28 @@ export async function startController(config: ControllerConfig, log: Logger): Pr
   const events = new EventRecorder(kc, { component: 'balanced-ipvs-controller', host: hostname() });
   const reporter = new RefusalReporter(events);
   // The caches keep only what the desired-state builder reads (the rest of a cluster's objects is not ours to hold).
-  const cache = createClusterCache(kc, { kinds: ['services', 'endpointslices', 'pods'], transform: desiredStateTransforms });
+  const cache = createClusterCache(kc, { kinds: ['services', 'endpointslices', 'pods'], transform: desiredStateTransforms, log: log.child({ part: 'cluster-cache' }) });
+  // spec.loadBalancerSourceRanges: enforced before IPVS, in balanced's own nftables table.
+  const firewall = new SourceRangeFirewall(netnsName !== undefined ? { netns: netnsName } : {});
+  const rangeReporter = new RefusalReporter(events);
+  let rangesDirty = true;
+  metrics.readSourceRangeRefusals(() => firewall.refused());
   const reconciler = new Reconciler({
     kernel: ipvsKernel(ipvs),
     owns,
     defaultDrainSeconds: config.drainSeconds,
+    beforePlan: async (services, full) => {
+      if (!rangesDirty && !full) return;
+      rangesDirty = false;
+      try {
+        const ranges = sourceRangeRules(cache.services(), (id) => services.has(id));
+        for (const r of rangeReporter.report(ranges.refusals)) log.warn({ object: r.object, reason: r.reason }, r.message);
+        if (await firewall.sync(ranges.rules)) log.info({ guarded: ranges.rules.map((r) => r.id) }, 'source ranges enforced');
+      } catch (e) {
+        rangesDirty = true;
+        throw e;
+      }
+    },
     onVips: async (vips) => {
       const r = await syncVips(route, config.vipInterface, vips, ownsIp);
       if (r.added.length || r.removed.length) log.info(r, 'VIPs on the dummy interface');
@@ -99,6 +126,8 @@ export async function startController(config: ControllerConfig, log: Logger): Pr
     resyncMs: config.resyncSeconds * 1000,
     onPass: (report) => {
       metrics.recordPass(report);
+      metrics.recordFailingServices(controller.failingServices);
+      metrics.recordReady(cache.readiness().ok && controller.ready);
       for (const f of report.failed) log.error({ op: describeOp(f.op), err: f.error.message }, 'IPVS operation failed');
       if (report.ops.length) log.info({ ops: report.ops.length, failed: report.failed.length, ms: report.durationMs, read: report.read }, 'programmed IPVS');
       if (report.ops.length) log.debug({ ops: report.ops.map(describeOp) }, 'IPVS operations');
@@ -106,32 +135,51 @@ export async function startController(config: ControllerConfig, log: Logger): Pr
     onError: (e) => log.error({ err: e.message }, 'reconcile pass failed'),
   });
   cache.onChange((kind, change) => {
+    if (kind === 'services') rangesDirty = true;
     desired.observe(kind, change);
     controller.markDirty();
   });
-  const health = await startHealthServer({
-    port: config.metricsPort,
-    host: config.metricsHost,
-    registry: metrics.registry,
-    ready: () => ({
-      ok: cache.synced() && controller.ready,
+  // ready = caches synced and recent passes program the kernel; live = the loop makes progress.
+  let wasReady: boolean | undefined;
+  const ready = () => {
+    // Informers: listed, and no kind refused (RBAC, token) or failing past its grace.
+    const informers = cache.readiness();
+    const programming = controller.readiness();
+    const ok = informers.ok && programming.ok;
+    metrics.recordReady(ok);
+    if (wasReady !== undefined && ok !== wasReady) (ok ? log.info : log.warn).call(log, { detail: programming.detail, informers: informers.detail }, ok ? 'ready again' : 'NOT READY');
+    wasReady = ok;
+    return {
+      ok: programming.ok,
       detail:
-        `informers synced: ${cache.synced()}, kernel programmed: ${controller.ready}` +
+        // The cache's own readiness and detail come from `checks: [cache]` below.
+        `${programming.ok ? '' : 'NOT PROGRAMMING: '}${programming.detail}` +
         (sysctlsWrong.length ? `; sysctls differ: ${sysctlsWrong.map((w) => `${w.name}=${w.from} (want ${w.to})`).join(', ')}` : ''),
-    }),
-  });
+    };
+  };
+  const healthServers: HealthServer[] = [];
+  try {
+    for (const host of metricsHosts) healthServers.push(await startHealthServer({ port: config.metricsPort, host, registry: metrics.registry, checks: [cache], ready, live: () => controller.liveness().ok }));
+  } catch (e) {
+    await Promise.all(healthServers.map((h) => h.close()));
+    ipvs.close();
+    route.close();
+    throw e;
+  }
+  const health = healthServers[0] as HealthServer;
   await cache.start();
   controller.start();
-  log.info({ metrics: health.url }, 'running');
+  log.info({ metrics: healthServers.map((h) => h.url) }, 'running');
 
   return {
     controller,
     health,
+    healthServers,
     metrics,
     async stop() {
       await controller.stop();
       await cache.stop();
-      await health.close();
+      await Promise.all(healthServers.map((h) => h.close()));
       ipvs.close();
       route.close();
       log.info('stopped; kernel state left as it is');

@@ -1,7 +1,10 @@
+import { serviceKeyString } from '@balanced/ipvs';
 import { PassLoop, type LoopTimers, type PassOutcome } from '@balanced/k8s';
 import type { DesiredSnapshot } from './desired-index.js';
 import type { DesiredService } from './model.js';
+import { isDirectorLevel, ProgrammingHealth, type HealthVerdict, type ProgrammingHealthOptions } from './programming-health.js';
 import type { ReconcileReport, Reconciler } from './reconciler.js';
+import { ServiceBackoff } from './service-backoff.js';
 
 export type Timers = LoopTimers;
 
@@ -16,8 +19,15 @@ export interface ControllerOptions {
   readonly resyncMs: number;
   /** Quiet period that merges a burst of events into one pass. */
   readonly debounceMs?: number;
-  /** Retry backoff after a failed pass: doubles from min to max. */
+  /**
+   * Retry backoff: doubles from min to max. A service whose ops fail waits it out alone (the
+   * other services keep their latency); a pass that cannot program at all retries whole.
+   */
   readonly backoffMs?: { readonly min: number; readonly max: number };
+  /** When readiness turns false (see ProgrammingHealth). */
+  readonly health?: ProgrammingHealthOptions;
+  /** Milliseconds since the epoch (tests pass the manual timers' clock). */
+  readonly now?: () => number;
   /** While destinations drain, look again this often (connections end without events). */
   readonly drainPollMs?: number;
   readonly timers?: Timers;
@@ -27,17 +37,26 @@ export interface ControllerOptions {
 
 /**
  * The controller pattern of DESIGN.md: events only mark the state dirty; one worker runs
- * desire → read kernel → plan → apply, merging bursts; a failed or uncertain pass is retried
- * with backoff; a periodic resync repairs drift (the schedule is @balanced/k8s's PassLoop).
- * Ready after the first pass that fully applied.
+ * desire → read kernel → plan → apply, merging bursts; a periodic resync repairs drift (the
+ * schedule is @balanced/k8s's PassLoop). Failures are isolated per virtual service: a
+ * service whose ops the kernel refuses is left out of passes for its own doubling backoff,
+ * then re-read alone and planned again, while every other service is programmed at event
+ * latency. Only a pass that cannot program at all (kernel unreadable, outcomes unknown)
+ * retries whole with a full re-read. Ready while passes keep programming (ProgrammingHealth).
  */
 export class Controller {
   private readonly loop: PassLoop;
-  private readyFlag = false;
+  private readonly health: ProgrammingHealth;
+  private readonly failing: ServiceBackoff;
+  private readonly now: () => number;
   /** The next pass re-reads the whole kernel table (first pass, resync, retry). */
   private fullRead = true;
 
   constructor(private readonly options: ControllerOptions) {
+    const backoff = options.backoffMs ?? { min: 200, max: 30_000 };
+    this.now = options.now ?? Date.now;
+    this.health = new ProgrammingHealth(options.health);
+    this.failing = new ServiceBackoff({ minMs: backoff.min, maxMs: backoff.max });
     this.loop = new PassLoop({
       pass: ({ byPoll }) => this.pass(byPoll),
       onResync: () => {
@@ -45,9 +64,12 @@ export class Controller {
       },
       resyncMs: options.resyncMs,
       debounceMs: options.debounceMs ?? 50,
-      backoffMs: options.backoffMs ?? { min: 200, max: 30_000 },
+      backoffMs: backoff,
       ...(options.timers ? { timers: options.timers } : {}),
-      ...(options.onError ? { onError: options.onError } : {}),
+      onError: (e) => {
+        this.health.passFailed(e.message);
+        options.onError?.(e);
+      },
     });
   }
 
@@ -62,8 +84,26 @@ export class Controller {
     this.loop.markDirty();
   }
 
+  /** Ready: the kernel was programmed and recent passes could program it. */
   get ready(): boolean {
-    return this.readyFlag;
+    return this.health.ready(this.now()).ok;
+  }
+
+  /** Readiness with the reason (for /readyz). */
+  readiness(): HealthVerdict {
+    const r = this.health.ready(this.now());
+    const failing = this.failing.size;
+    return failing > 0 ? { ok: r.ok, detail: `${r.detail}; ${failing} service(s) failing, retried on their own: ${this.failing.ids().slice(0, 5).join(', ')}${failing > 5 ? ', …' : ''}` } : r;
+  }
+
+  /** Liveness: the loop makes progress (for /healthz). */
+  liveness(): HealthVerdict {
+    return this.health.live(this.now());
+  }
+
+  /** Virtual services currently failing and waiting out their own backoff. */
+  get failingServices(): number {
+    return this.failing.size;
   }
 
   /** Stop scheduling and wait for a pass in progress. Kernel state is left as it is. */
@@ -80,19 +120,33 @@ export class Controller {
   private async pass(byPoll: boolean): Promise<PassOutcome> {
     const fullRead = this.fullRead;
     this.fullRead = false;
+    const started = this.now();
+    this.health.passStarted(started);
+    const skip = this.failing.deferred(started);
+    const retry = this.failing.due(started);
     let report: ReconcileReport;
     try {
-      report = await this.options.reconciler.reconcile(this.options.desired(), { fullRead, refreshDraining: byPoll });
+      report = await this.options.reconciler.reconcile(this.options.desired(), { fullRead, refreshDraining: byPoll, skip, retry });
     } catch (e) {
       this.fullRead = true;
-      throw e;
+      throw e; // the loop reports it (health, onError) and retries the whole pass
     }
+    const now = this.now();
+    for (const id of report.recovered) this.failing.succeed(id);
+    // A service the kernel refused waits out its own backoff (a transport failure is no
+    // service's fault: the whole pass retries instead).
+    const refused = new Set(report.failed.filter((f) => !isDirectorLevel(f.error)).map((f) => serviceKeyString('key' in f.op.service ? f.op.service.key : f.op.service)));
+    for (const [id, key] of report.failedServices) if (refused.has(id)) this.failing.fail(id, key, now);
     this.options.onPass?.(report);
-    if (report.failed.length > 0) {
+    const directorLevel = report.failed.find((f) => isDirectorLevel(f.error));
+    if (directorLevel !== undefined) {
+      // Not one service's problem: nothing said can be trusted; re-read everything.
+      this.health.passFailed(directorLevel.error.message);
       this.fullRead = true;
       return { retry: true };
     }
-    this.readyFlag = true;
-    return report.pendingDrains > 0 ? { pollMs: this.options.drainPollMs ?? 1000 } : {};
+    this.health.passSucceeded();
+    const polls = [report.pendingDrains > 0 ? (this.options.drainPollMs ?? 1000) : undefined, this.failing.nextDueIn(now)].filter((n): n is number => n !== undefined);
+    return polls.length > 0 ? { pollMs: Math.min(...polls) } : {};
   }
 }

@@ -1,7 +1,7 @@
 import type { KubernetesObject, V1EndpointSlice, V1Pod, V1Service } from '@kubernetes/client-node';
 import { serviceKeyString } from '@balanced/ipvs';
 import {
-  buildServiceDesired,
+  buildKeepingLastGood,
   endpointSlicePodRefs,
   endpointSliceServiceKey,
   namespacedKey,
@@ -66,8 +66,10 @@ const orNone = <T>(list: readonly T[]): readonly T[] => (list.length === 0 ? NON
 
 const EMPTY: SourceState = { candidates: [], kept: false, refusals: [], warnings: [], pods: [] };
 
+/** namespace/name of an informer object; fields that are not strings (malformed) read as ''. */
 function nameKey(o: KubernetesObject): string {
-  return namespacedKey(o.metadata?.namespace ?? '', o.metadata?.name ?? '');
+  const text = (v: unknown): string => (typeof v === 'string' ? v : '');
+  return namespacedKey(text(o.metadata?.namespace), text(o.metadata?.name));
 }
 
 /**
@@ -79,7 +81,8 @@ function nameKey(o: KubernetesObject): string {
  * proportional to the change. After a (re)list the kind is read whole and everything is rebuilt.
  *
  * A Service that was programmed and is now refused for an invalid annotation keeps its last
- * good state (a typo on a live Service must not take it down); the refusal still stands.
+ * good state (a typo on a live Service must not take it down), across restarts too: see
+ * buildKeepingLastGood in @balanced/k8s. The refusal still stands.
  */
 export class DesiredIndex {
   private readonly services = new Map<string, V1Service>();
@@ -220,19 +223,22 @@ export class DesiredIndex {
       const slices = this.slicesByOwner.get(source) ?? [];
       const podKeys = [...new Set(slices.flatMap((s) => endpointSlicePodRefs(s)))];
       const pods = podKeys.map((k) => this.pods.get(k)).filter((p): p is V1Pod => p !== undefined);
-      const built = buildServiceDesired({
-        service,
-        endpointSlices: slices,
-        pods,
-        ownsVip: this.options.ownsVip,
-        defaultClass: this.options.defaultClass,
-        defaults: { drainSeconds: this.options.defaultDrainSeconds },
-      });
-      const annotationError = built.refusals.some((r) => r.object.kind === 'Service' && r.field?.startsWith('metadata.annotations') === true);
-      const keep = built.candidates.length === 0 && annotationError && before.candidates.length > 0;
+      // A Service refused for its annotations keeps its last good state (recorded in the
+      // cluster, else this process's last build): the rule shared with the vip-announcer.
+      const built = buildKeepingLastGood(
+        {
+          service,
+          endpointSlices: slices,
+          pods,
+          ownsVip: this.options.ownsVip,
+          defaultClass: this.options.defaultClass,
+          defaults: { drainSeconds: this.options.defaultDrainSeconds },
+        },
+        before.candidates,
+      );
       next = {
-        candidates: keep ? before.candidates : built.candidates,
-        kept: keep,
+        candidates: built.candidates,
+        kept: built.kept,
         refusals: orNone(built.refusals),
         warnings: orNone(built.warnings),
         pods: orNone(podKeys),

@@ -62,6 +62,38 @@ export class ControllerMetrics {
     for (const w of wrong) this.sysctlWrong.set({ sysctl: w.name, value: w.from, wanted: w.to }, 1);
   }
 
+  private readonly failingServices = new Gauge({ name: 'balanced_ipvs_failing_services', help: 'Virtual services whose ops the kernel refuses, retried on their own backoff (the others keep programming)', registers: [this.registry] });
+  private readonly readyGauge = new Gauge({ name: 'balanced_ipvs_ready', help: '1 while the director is ready (caches synced and recent passes program the kernel)', registers: [this.registry] });
+
+  private refusedSource: (() => Promise<ReadonlyMap<string, number>>) | undefined;
+  private readonly sourceRefused = new Gauge({
+    name: 'balanced_ipvs_source_range_refused_packets_total',
+    help: 'Packets dropped before IPVS because the client is outside the Service\'s loadBalancerSourceRanges (nftables rule counters)',
+    labelNames: ['service'] as const,
+    registers: [this.registry],
+    collect: async () => {
+      const source = this.refusedSource;
+      if (!source) return;
+      const counts = await source().catch(() => undefined);
+      if (counts === undefined) return;
+      this.sourceRefused.reset();
+      for (const [service, n] of counts) this.sourceRefused.set({ service }, n);
+    },
+  });
+
+  /** Read the source-range refusal counters when Prometheus scrapes. */
+  readSourceRangeRefusals(source: () => Promise<ReadonlyMap<string, number>>): void {
+    this.refusedSource = source;
+  }
+
+  recordFailingServices(n: number): void {
+    this.failingServices.set(n);
+  }
+
+  recordReady(ok: boolean): void {
+    this.readyGauge.set(ok ? 1 : 0);
+  }
+
   recordPass(report: ReconcileReport): void {
     this.syncs.inc();
     this.duration.observe(report.durationMs / 1000);

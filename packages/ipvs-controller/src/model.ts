@@ -13,7 +13,10 @@ export interface DesiredDestination extends DestinationSpec {
 /** A virtual service as the controller wants it, destinations in canonical order. */
 export interface DesiredService {
   readonly spec: ServiceSpec;
-  /** Canonical order: the kernel list must hold exactly this order (head first). */
+  /**
+   * Any order: the Reconciler holds them in director order (order.ts, head first). plan()
+   * itself keeps exactly the order it is given.
+   */
   readonly destinations: readonly DesiredDestination[];
   /** How long a destination that left the desired set may drain before it is deleted. */
   readonly drainSeconds: number;

@@ -22,10 +22,11 @@ export interface Plan {
 
 /**
  * Pure: what to change so the kernel matches `desired`. Rules (see DESIGN.md, kernel facts):
- * never flush; touch only owned services; keep every destination list in the canonical order
- * (new destinations go to the head of the kernel's list, so the part of the list in front of
- * an insertion point is deleted and re-added — a deleted destination with connections comes
- * back from the kernel's trash with them); a destination that leaves is set to weight 0 and
+ * never flush; touch only owned services; keep every destination list in exactly the given
+ * order (the Reconciler gives director order, see order.ts: a scale-up lands at the head). New
+ * destinations go to the head of the kernel's list, so the part of the list in front of an
+ * insertion point is deleted and re-added — a deleted destination with connections comes
+ * back from the kernel's trash with them; a destination that leaves is set to weight 0 and
  * deleted once it has no connections or its drain period is over; a service that leaves is
  * drained the same way and deleted once it has no destinations.
  */
@@ -74,14 +75,21 @@ function planDestinations(
   const wanted = new Map(want.destinations.map((d) => [destinationId(d), d]));
   const present = new Map(have.map((d) => [destinationId(d), d]));
 
-  // Kernel order restricted to wanted destinations; find the longest tail already right.
+  // Kernel order restricted to wanted destinations. Keep the longest tail of the wanted order
+  // that the kernel already holds in that relative order (a subsequence: destinations between
+  // them are deleted and re-added in front); everything before it is (re)inserted at the head.
   const current = have.filter((d) => wanted.has(destinationId(d))).map((d) => destinationId(d));
   const canonical = want.destinations.map((d) => destinationId(d));
   let i = canonical.length - 1;
   let j = current.length - 1;
-  while (i >= 0 && j >= 0 && canonical[i] === current[j]) {
+  while (i >= 0) {
+    const id = canonical[i] as string;
+    if (!present.has(id)) break; // missing: it can only be inserted at the head
+    let k = j;
+    while (k >= 0 && current[k] !== id) k -= 1;
+    if (k < 0) break;
+    j = k - 1;
     i -= 1;
-    j -= 1;
   }
   const rebuild = want.destinations.slice(0, i + 1); // must be (re)inserted, head part
 

@@ -3,6 +3,7 @@ import type { DesiredSnapshot } from './desired-index.js';
 import type { IpvsKernel } from './kernel.js';
 import type { ActualService, DesiredService } from './model.js';
 import { applyToModel, type ModelService } from './kernel-model.js';
+import { inDirectorOrder } from './order.js';
 import { plan } from './plan.js';
 
 export interface ReconcileReport {
@@ -16,8 +17,12 @@ export interface ReconcileReport {
   readonly pendingDrains: number;
   /** Whether this pass read the whole kernel table, some services, or planned on the cached view. */
   readonly read: 'full' | 'partial' | 'cached';
-  /** Virtual services this pass planned (all of them on a full pass). */
+  /** Virtual services this pass planned (all of them on a full pass, less the skipped ones). */
   readonly planned: number;
+  /** Services with a failed op (by id): their kernel state is unknown until re-read. */
+  readonly failedServices: ReadonlyMap<string, ServiceKey>;
+  /** Services this pass planned with every op acknowledged (or nothing to do), among `retry`. */
+  readonly recovered: readonly string[];
 }
 
 export interface ReconcileOptions {
@@ -25,6 +30,10 @@ export interface ReconcileOptions {
   readonly fullRead?: boolean;
   /** Re-read the services that are draining (their connection counts change without events). */
   readonly refreshDraining?: boolean;
+  /** Services to leave alone this pass (failing, waiting out their own backoff). */
+  readonly skip?: ReadonlySet<string>;
+  /** Failing services whose backoff is over: re-read them (only them) and plan them again. */
+  readonly retry?: ReadonlyMap<string, ServiceKey>;
 }
 
 export interface ReconcilerOptions {
@@ -36,14 +45,23 @@ export interface ReconcilerOptions {
   readonly chunkServices?: number;
   /** Called with the VIPs that must be present (e.g. to sync the dummy link): on full passes and when they change. */
   readonly onVips?: (vips: readonly string[]) => Promise<void>;
+  /**
+   * Called every pass before anything is planned, with every desired service (by id) and
+   * whether the pass reads everything: guards that must be in place before IPVS answers (the
+   * source-range firewall). A throw fails the pass.
+   */
+  readonly beforePlan?: (services: ReadonlyMap<string, DesiredService>, full: boolean) => Promise<void>;
 }
 
 const opService = (o: IpvsOperation): ServiceKey => ('key' in o.service ? o.service.key : o.service);
 
 /**
- * One pass: plan against the kernel's table, apply the ops in one pipelined batch. The kernel
- * is the source of truth: the whole table is read on the first pass, whenever the caller asks
- * (resync, retries) and after any failed or uncertain op. In between, the view is the last
+ * One pass: plan against the kernel's table, apply the ops in one pipelined batch. Each
+ * service's destinations are held in director order (order.ts), whatever order they come in.
+ * The kernel is the source of truth: the whole table is read on the first pass, whenever the
+ * caller asks (resync, director-level retries) and after an uncertain outcome; a service whose
+ * op failed is left out of the view and re-read alone before it is planned again (the caller
+ * may hold it back meanwhile: `skip`, `retry`). In between, the view is the last
  * read advanced by the ops the kernel acknowledged, and a pass plans only the virtual services
  * whose desired state changed plus those still draining — so an event costs work
  * proportional to the change, not to the table. Deletes are decided on fresh connection
@@ -54,6 +72,8 @@ export class Reconciler {
   private view: Map<string, ModelService> | undefined;
   /** The VIP list last handed to onVips (a snapshot keeps the same array until it changes). */
   private lastVips: readonly string[] | undefined;
+  /** Services left out of the view after a failed op: re-read before they are planned again. */
+  private stale = new Map<string, ServiceKey>();
   private readonly now: () => number;
 
   constructor(private readonly options: ReconcilerOptions) {
@@ -65,6 +85,20 @@ export class Reconciler {
     this.view = undefined;
   }
 
+  /** Put a service back into the view as the kernel holds it now (or leave it out if absent). */
+  private async refreshStale(view: Map<string, ModelService>, ids: Iterable<string>): Promise<void> {
+    const keys: ServiceKey[] = [];
+    for (const id of ids) {
+      const key = this.stale.get(id);
+      if (key === undefined) continue;
+      keys.push(key);
+      this.stale.delete(id);
+      view.delete(id);
+    }
+    if (keys.length === 0) return;
+    for (const s of await this.options.kernel.read(keys)) view.set(serviceKeyString(s.service.key), toModel(s));
+  }
+
   async reconcile(input: readonly DesiredService[] | DesiredSnapshot, options: ReconcileOptions = {}): Promise<ReconcileReport> {
     const started = this.now();
     const desired = toSnapshot(input, this.options.owns);
@@ -74,21 +108,27 @@ export class Reconciler {
       await this.options.onVips(desired.vips);
       this.lastVips = desired.vips;
     }
+    await this.options.beforePlan?.(desired.services, full);
     let read: ReconcileReport['read'] = 'cached';
     let view: Map<string, ModelService>;
     if (full || this.view === undefined) {
       view = await this.readAll();
+      this.stale.clear();
       read = 'full';
     } else {
       view = this.view;
     }
     this.view = view;
 
-    // What to plan: everything, or the changed services and those still draining.
+    // What to plan: everything, or the changed services and those still draining (never the
+    // skipped ones: they wait out their own backoff; failing services that are due come back).
+    const skip = options.skip ?? new Set<string>();
     let scope: Set<string> | undefined;
     if (read !== 'full' && desired.changed !== 'all') {
       scope = new Set(desired.changed);
       for (const k of this.drainingSince.keys()) scope.add(drainingService(k));
+      for (const id of options.retry?.keys() ?? []) scope.add(id);
+      for (const id of skip) scope.delete(id);
       if (options.refreshDraining) {
         const keys = [...new Set([...this.drainingSince.keys()].map(drainingService))];
         if (keys.length > 0) {
@@ -101,40 +141,61 @@ export class Reconciler {
     // op and encoded request at once. (A chunk's ops only concern its own services.)
     const prior = this.drainingSince;
     const next = new Map<string, number>();
-    if (scope !== undefined) for (const [k, v] of prior) if (!scope.has(drainingService(k))) next.set(k, v);
-    const ids = scope !== undefined ? [...scope] : allIds(desired.services, view);
+    const ids = scope !== undefined ? [...scope] : allIds(desired.services, view, this.stale).filter((id) => !skip.has(id));
+    const planning = scope ?? new Set(ids);
+    // Services whose last ops failed are not in the view: read them (only them) first.
+    if (this.stale.size > 0) {
+      const stale = [...this.stale.keys()].filter((id) => planning.has(id));
+      if (stale.length > 0) {
+        await this.refreshStale(view, stale);
+        if (read === 'cached') read = 'partial';
+      }
+    }
+    for (const [k, v] of prior) if (!planning.has(drainingService(k))) next.set(k, v);
     const chunkSize = Math.max(1, this.options.chunkServices ?? 1000);
     const ops: IpvsOperation[] = [];
     const failed: { op: IpvsOperation; error: Error }[] = [];
+    const failedServices = new Map<string, ServiceKey>();
     let outcomeUnknown = false;
     let viewValid = true;
     for (let at = 0; at < ids.length; at += chunkSize) {
       const chunk = ids.slice(at, at + chunkSize);
       const ctx = { owns: this.options.owns, now: this.now(), drainingSince: prior, defaultDrainSeconds: this.options.defaultDrainSeconds };
-      let p = plan(pick(desired.services, chunk), pick(view, chunk), ctx);
+      const wanted = pick(desired.services, chunk).map(inDirectorOrder);
+      let p = plan(wanted, pick(view, chunk), ctx);
       if (read !== 'full') {
         const deleting = [...new Set(p.ops.filter((o) => o.op === 'delete-destination' || o.op === 'delete-service').map((o) => serviceKeyString(opService(o))))];
         if (deleting.length > 0) {
           await this.refresh(view, deleting);
           read = 'partial';
-          p = plan(pick(desired.services, chunk), pick(view, chunk), { ...ctx, now: this.now() });
+          p = plan(wanted, pick(view, chunk), { ...ctx, now: this.now() });
         }
       }
       for (const [k, v] of p.drainingSince) next.set(k, v);
       if (p.ops.length === 0) continue;
       const results = await this.options.kernel.apply(p.ops);
-      let chunkFailed = false;
+      const chunkFailed = new Set<string>();
       results.forEach((r, i) => {
         if (r.ok) return;
-        chunkFailed = true;
-        failed.push({ op: p.ops[i] as IpvsOperation, error: r.error });
+        const op = p.ops[i] as IpvsOperation;
+        const id = serviceKeyString(opService(op));
+        chunkFailed.add(id);
+        failedServices.set(id, opService(op));
+        failed.push({ op, error: r.error });
         if (r.error instanceof OutcomeUnknown) outcomeUnknown = true;
       });
-      if (chunkFailed || !advance(view, p.ops)) viewValid = false;
+      // A failed service's later ops may have applied or not: leave it out of the view (it is
+      // re-read, alone, before it is planned again); the others advance by their acked ops.
+      for (const id of chunkFailed) {
+        view.delete(id);
+        this.stale.set(id, failedServices.get(id) as ServiceKey);
+      }
+      if (!advance(view, chunkFailed.size > 0 ? p.ops.filter((o) => !chunkFailed.has(serviceKeyString(opService(o)))) : p.ops)) viewValid = false;
       ops.push(...p.ops);
     }
     this.drainingSince = next;
-    if (!viewValid) this.view = undefined;
+    if (!viewValid || outcomeUnknown) this.view = undefined;
+    const recovered = [...(options.retry?.keys() ?? [])].filter((id) => planning.has(id) && !failedServices.has(id));
     return {
       ops,
       failed,
@@ -144,6 +205,8 @@ export class Reconciler {
       pendingDrains: next.size,
       read,
       planned: ids.length,
+      failedServices,
+      recovered,
     };
   }
 
@@ -167,8 +230,8 @@ function drainingService(drainKey: string): string {
 }
 
 /** Every service id, desired or in the kernel, sorted (full passes go through them in this order). */
-function allIds(desired: ReadonlyMap<string, unknown>, view: ReadonlyMap<string, unknown>): string[] {
-  return [...new Set([...desired.keys(), ...view.keys()])].sort();
+function allIds(desired: ReadonlyMap<string, unknown>, view: ReadonlyMap<string, unknown>, stale: ReadonlyMap<string, unknown>): string[] {
+  return [...new Set([...desired.keys(), ...view.keys(), ...stale.keys()])].sort();
 }
 
 function pick<T>(all: ReadonlyMap<string, T>, ids: readonly string[]): T[] {

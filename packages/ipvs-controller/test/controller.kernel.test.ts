@@ -6,6 +6,8 @@ import { pino } from 'pino';
 import { IpvsClient, type ServiceKey } from '@balanced/ipvs';
 import { createNetns, deleteNetns, runChecked, TestApiServer } from '@balanced/testkit';
 import { startController, type ControllerConfig, type RunningController } from '../src/app.js';
+import { connect } from 'node:net';
+import { parseControllerArgs } from '../src/options.js';
 
 // Inside the lab VM: the controller app with the real client-node talking HTTP to the test
 // API server (on the VM's loopback), programming real IPVS in a test namespace.
@@ -69,7 +71,7 @@ beforeAll(async () => {
     netns: `/run/netns/${ns}`,
     resyncSeconds: 30,
     drainSeconds: 1,
-    metricsHost: '127.0.0.1',
+    metricsHost: parseControllerArgs(['--vip-cidr', '10.96.0.0/24']).config.metricsHost, // the default
     metricsPort: 0,
     sysctls: true,
     notrack: true,
@@ -84,10 +86,10 @@ afterAll(async () => {
 });
 
 describe('ipvs-controller ↔ test API server ↔ real IPVS', () => {
-  test('a Service with endpoints is programmed: mh + mh-fallback, tunnel, canonical order, VIP on the dummy link', async () => {
+  test('a Service with endpoints is programmed: mh + mh-fallback, tunnel, director order, VIP on the dummy link', async () => {
     server.store.put('services', service('web', VIP));
     server.store.put('endpointslices', slice('web-1', 'web', [['10.244.0.7'], ['10.244.0.3']]));
-    expect(await eventually('programming', dests, (d) => d.length === 2)).toEqual(['10.244.0.3:1', '10.244.0.7:1']);
+    expect(await eventually('programming', dests, (d) => d.length === 2)).toEqual(['10.244.0.7:1', '10.244.0.3:1']);
     const svc = await ipvs.getService(KEY);
     expect(svc).toMatchObject({ scheduler: 'mh', flags: 0x8 });
     expect(await runChecked('ip', ['-n', ns, '-o', 'addr', 'show', 'dev', 'balanced0'])).toContain(`${VIP}/32`);
@@ -99,9 +101,9 @@ describe('ipvs-controller ↔ test API server ↔ real IPVS', () => {
 
   test('scale up, a terminating endpoint drains to weight 0, a removed one goes', async () => {
     server.store.put('endpointslices', slice('web-1', 'web', [['10.244.0.7'], ['10.244.0.3', false, true], ['10.244.0.5']]));
-    expect(await eventually('scale-up + drain', dests, (d) => d.length === 3 && d.includes('10.244.0.3:0'))).toEqual(['10.244.0.3:0', '10.244.0.5:1', '10.244.0.7:1']);
+    expect(await eventually('scale-up + drain', dests, (d) => d.length === 3 && d.includes('10.244.0.3:0'))).toEqual(['10.244.0.7:1', '10.244.0.5:1', '10.244.0.3:0']);
     server.store.put('endpointslices', slice('web-1', 'web', [['10.244.0.7'], ['10.244.0.5']]));
-    expect(await eventually('removal', dests, (d) => d.length === 2)).toEqual(['10.244.0.5:1', '10.244.0.7:1']);
+    expect(await eventually('removal', dests, (d) => d.length === 2)).toEqual(['10.244.0.7:1', '10.244.0.5:1']);
   });
 
   test('a malformed annotation gives a Warning Event and no crash; the live Service keeps working', async () => {
@@ -114,7 +116,7 @@ describe('ipvs-controller ↔ test API server ↔ real IPVS', () => {
     // a typo on the live Service keeps its last good state
     server.store.put('services', service('web', VIP, { 'balanced.dev/scheduler': 'fastest' }));
     await new Promise((r) => setTimeout(r, 2000));
-    expect(await dests()).toEqual(['10.244.0.5:1', '10.244.0.7:1']);
+    expect(await dests()).toEqual(['10.244.0.7:1', '10.244.0.5:1']);
     server.store.put('services', service('web', VIP));
   });
 
@@ -124,7 +126,7 @@ describe('ipvs-controller ↔ test API server ↔ real IPVS', () => {
     await eventually('update after restart', dests, (d) => d.length === 3);
     server.cutWatches();
     server.store.put('endpointslices', slice('web-1', 'web', [['10.244.0.7'], ['10.244.0.5'], ['10.244.0.9'], ['10.244.0.1']]));
-    expect(await eventually('update after cut', dests, (d) => d.length === 4)).toEqual(['10.244.0.1:1', '10.244.0.5:1', '10.244.0.7:1', '10.244.0.9:1']);
+    expect(await eventually('update after cut', dests, (d) => d.length === 4)).toEqual(['10.244.0.9:1', '10.244.0.7:1', '10.244.0.5:1', '10.244.0.1:1']);
   });
 
   test('a controller restart makes zero IPVS writes when nothing changed', async () => {
@@ -134,7 +136,47 @@ describe('ipvs-controller ↔ test API server ↔ real IPVS', () => {
     await eventually('ready', async () => (await fetch(`${running!.health.url}/readyz`)).status, (s) => s === 200);
     // on failure, show what the restarted controller did and why
     expect({ writes: await writes(running), log: (await writes(running)) === 0 ? [] : log }).toEqual({ writes: 0, log: [] });
-    expect(await dests()).toEqual(['10.244.0.1:1', '10.244.0.5:1', '10.244.0.7:1', '10.244.0.9:1']);
+    expect(await dests()).toEqual(['10.244.0.9:1', '10.244.0.7:1', '10.244.0.5:1', '10.244.0.1:1']);
+  });
+
+  test('by default /metrics and the probes answer on loopback only, never on a VIP of this node', async () => {
+    // Host networking: the VIPs sit on the same namespace as the controller. Put one on a
+    // dummy link here (inside the lab VM), as the director's own VIP interface would.
+    await runChecked('ip', ['link', 'add', 'vipcheck0', 'type', 'dummy']);
+    try {
+      await runChecked('ip', ['addr', 'add', `${VIP}/32`, 'dev', 'vipcheck0']);
+      await runChecked('ip', ['link', 'set', 'vipcheck0', 'up']);
+      const port = Number(new URL(running!.health.url).port);
+      const attempt = (host: string) =>
+        new Promise<string>((resolve) => {
+          const s = connect({ host, port }, () => (s.destroy(), resolve('connected')));
+          s.on('error', (e: NodeJS.ErrnoException) => resolve(e.code ?? e.message));
+        });
+      expect(await attempt('127.0.0.1')).toBe('connected');
+      expect(await attempt(VIP)).toBe('ECONNREFUSED');
+    } finally {
+      await runChecked('ip', ['link', 'del', 'vipcheck0']);
+    }
+  });
+
+  test('a wildcard or VIP metrics address is refused at start', async () => {
+    for (const host of ['0.0.0.0', '::', VIP]) await expect(startController({ ...config, metricsHost: host }, pino({ level: 'silent' }))).rejects.toThrow(/--metrics-host/);
+  });
+
+  test('loadBalancerSourceRanges become an nftables rule before IPVS; a malformed range is a Warning Event and closes the VIP', async () => {
+    const nft = () => runChecked('ip', ['netns', 'exec', ns, 'nft', 'list', 'table', 'inet', 'balanced_source_ranges']).catch(() => '');
+    const web = service('web', VIP);
+    server.store.put('services', { ...web, spec: { ...web.spec, loadBalancerSourceRanges: ['10.100.1.7/24'] } });
+    const table = await eventually('the source-range rule', nft, (t) => t.includes('@allow_0'));
+    expect(table).toContain('10.100.1.0/24');
+    expect(table).toMatch(new RegExp(`ip daddr ${VIP.replace(/\./g, '\\.')} .*dport 80 ip saddr != @allow_0 counter packets \\d+ bytes \\d+ drop comment "tcp/${VIP}:80"`));
+    server.store.put('services', { ...web, spec: { ...web.spec, loadBalancerSourceRanges: ['bogus'] } });
+    const events = await eventually('an Event', async () => server.store.list('events'), (e) => e.some((x) => (x as { reason?: string }).reason === 'InvalidSourceRange'));
+    expect((events.find((x) => (x as { reason?: string }).reason === 'InvalidSourceRange') as { message?: string }).message).toContain('"bogus"');
+    expect(await eventually('closed VIP', nft, (t) => t.includes('@allow_0') && !t.includes('10.100.1.0/24'))).toContain('auto-merge');
+    server.store.put('services', web);
+    expect(await eventually('no rule', nft, (t) => !t.includes('@allow_0'))).toContain('chain prerouting');
+    expect(await dests()).toEqual(['10.244.0.9:1', '10.244.0.7:1', '10.244.0.5:1', '10.244.0.1:1']);
   });
 
   test('deleting the Service drains and removes it from IPVS and the VIP from the link', async () => {

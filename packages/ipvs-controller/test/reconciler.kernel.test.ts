@@ -65,11 +65,11 @@ afterAll(async () => {
 });
 
 describe('reconciler against real IPVS', () => {
-  test('converges, keeps VIPs on the dummy interface, and canonical order survives a mid-list scale-up', async () => {
+  test('converges, keeps VIPs on the dummy interface, and director order (highest address first) survives a mid-list scale-up', async () => {
     const r = a.reconciler();
     const first = await r.reconcile([service(VIP, [[5], [7], [9]]), service(VIP2, [[3]])]);
     expect(first.failed).toEqual([]);
-    expect(await order(a, VIP)).toEqual(['10.244.0.5:1', '10.244.0.7:1', '10.244.0.9:1']);
+    expect(await order(a, VIP)).toEqual(['10.244.0.9:1', '10.244.0.7:1', '10.244.0.5:1']);
     const shown = await runChecked('ip', ['-n', a.ns, '-o', 'addr', 'show', 'dev', 'balanced0']);
     expect(shown).toContain('10.96.0.10/32');
     expect(shown).toContain('10.96.0.11/32');
@@ -77,7 +77,16 @@ describe('reconciler against real IPVS', () => {
     // a backend that sorts in the middle: the part in front of it is rebuilt
     const second = await r.reconcile([service(VIP, [[5], [6], [7], [9]]), service(VIP2, [[3]])]);
     expect(second.failed).toEqual([]);
-    expect(await order(a, VIP)).toEqual(['10.244.0.5:1', '10.244.0.6:1', '10.244.0.7:1', '10.244.0.9:1']);
+    expect(await order(a, VIP)).toEqual(['10.244.0.9:1', '10.244.0.7:1', '10.244.0.6:1', '10.244.0.5:1']);
+
+    // the common scale-up, a backend with a higher address: one op at the head
+    const before = a.writes.length;
+    const third = await r.reconcile([service(VIP, [[5], [6], [7], [9], [10]]), service(VIP2, [[3]])]);
+    expect(third.failed).toEqual([]);
+    expect(a.writes.slice(before).map((o) => o.op)).toEqual(['add-destination']);
+    expect(await order(a, VIP)).toEqual(['10.244.0.10:1', '10.244.0.9:1', '10.244.0.7:1', '10.244.0.6:1', '10.244.0.5:1']);
+    await r.reconcile([service(VIP, [[5], [6], [7], [9]]), service(VIP2, [[3]])]); // (it drains)
+    await r.reconcile([service(VIP, [[5], [6], [7], [9]]), service(VIP2, [[3]])]); // (and goes)
   });
 
   test('a restarted controller makes zero netlink writes when nothing changed', async () => {
@@ -92,9 +101,9 @@ describe('reconciler against real IPVS', () => {
     const r = a.reconciler();
     const want = [service(VIP, [[5], [7], [9]])];
     await r.reconcile(want);
-    expect(await order(a, VIP)).toEqual(['10.244.0.5:1', '10.244.0.6:0', '10.244.0.7:1', '10.244.0.9:1']);
+    expect(await order(a, VIP)).toEqual(['10.244.0.9:1', '10.244.0.7:1', '10.244.0.6:0', '10.244.0.5:1']);
     await r.reconcile(want);
-    expect(await order(a, VIP)).toEqual(['10.244.0.5:1', '10.244.0.7:1', '10.244.0.9:1']);
+    expect(await order(a, VIP)).toEqual(['10.244.0.9:1', '10.244.0.7:1', '10.244.0.5:1']);
     expect((await a.client.listServices()).map((s) => s.key)).toEqual([VIP]);
     expect(await runChecked('ip', ['-n', a.ns, '-o', 'addr', 'show', 'dev', 'balanced0'])).not.toContain('10.96.0.11');
   });
@@ -111,7 +120,7 @@ describe('reconciler against real IPVS', () => {
     const dumpB = await b.client.dump();
     const shape = (d: typeof dumpA) => d.map((s) => ({ key: s.service.key, sched: s.service.scheduler, flags: s.service.flags, dests: s.destinations.map((x) => [x.address, x.weight]) }));
     expect(shape(dumpA)).toEqual(shape(dumpB));
-    expect(await order(b, VIP)).toEqual(['10.244.0.2:1', '10.244.0.5:1', '10.244.0.7:0', '10.244.0.9:1', '10.244.0.11:1']);
+    expect(await order(b, VIP)).toEqual(['10.244.0.11:1', '10.244.0.9:1', '10.244.0.7:0', '10.244.0.5:1', '10.244.0.2:1']);
   });
 });
 

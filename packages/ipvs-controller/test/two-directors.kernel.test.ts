@@ -2,7 +2,7 @@ import { afterAll, beforeAll, expect, test } from '@jest/globals';
 import { IpvsClient, ServiceFlags, type ServiceKey } from '@balanced/ipvs';
 import { explain, type MhService } from '@balanced/maglev';
 import { clientAddress, clientKey, createMhLab, type Client, type MhLab } from '@balanced/testkit';
-import { ipvsKernel, Reconciler, type DesiredDestination, type DesiredService } from '../src/index.js';
+import { ipvsKernel, plan, Reconciler, type DesiredDestination, type DesiredService } from '../src/index.js';
 
 // Inside the lab VM. Two directors (each a namespace with its own IPVS) reach the same final
 // desired state through different histories — one incrementally, one from a fresh start —
@@ -93,4 +93,35 @@ test('directors with different histories send every probe client to the same des
   expect(used.has('10.50.0.4')).toBe(false);
   expect(used.has('10.50.0.31')).toBe(false);
   expect(used.size).toBe(FINAL[0]!.destinations.length - 2);
+});
+
+test('a director upgraded from the old (ascending) order converges to the same table, and every live connection entry keeps its destination', async () => {
+  const c = await director();
+  try {
+    // What the previous version left in the kernel: FINAL in ascending order.
+    const old = plan(FINAL, [], { owns: () => true, now: 0, drainingSince: new Map(), defaultDrainSeconds: 0 }).ops;
+    expect((await c.client.apply(old)).filter((r) => !r.ok)).toEqual([]);
+    const ascending = (await c.client.listDestinations(KEY)).map((d) => d.address);
+    expect(ascending).toEqual(FINAL[0]!.destinations.map((d) => d.address));
+    const live = CLIENTS.slice(0, 1000).map((x) => ({ ...x, port: 31000 }));
+    const opened = await c.lab.probe(VIP, 80, live);
+    expect(opened.missing).toEqual([]);
+    const entries = async () => (await c.lab.connections()).filter((e) => e.vip === VIP && e.clientPort === 31000).map((e) => `${e.client}:${e.clientPort}>${e.dest}`).sort();
+    const before = await entries();
+    expect(before).toHaveLength(live.length);
+
+    await converge(c, FINAL); // the upgraded reconciler reorders (deletes and re-adds in one batch)
+
+    expect((await c.client.listDestinations(KEY)).map((d) => `${d.address}:${d.weight}`)).toEqual((await b.client.listDestinations(KEY)).map((d) => `${d.address}:${d.weight}`));
+    expect(await entries()).toEqual(before); // the kernel revived every deleted destination with its connections
+    // new clients are scheduled exactly as on the other directors
+    const fresh = CLIENTS.slice(0, 1000).map((x) => ({ ...x, port: 32000 }));
+    const [pc, pb] = [await c.lab.probe(VIP, 80, fresh), await b.lab.probe(VIP, 80, fresh)];
+    let differ = 0;
+    for (const x of fresh) if (pc.dest.get(clientKey(x)) !== pb.dest.get(clientKey(x))) differ += 1;
+    expect({ missing: pc.missing.length, differ }).toEqual({ missing: 0, differ: 0 });
+  } finally {
+    c.client.close();
+    await c.lab.dispose();
+  }
 });

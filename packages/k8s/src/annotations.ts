@@ -5,6 +5,7 @@ import type { V1Pod, V1Service } from '@kubernetes/client-node';
 import { ServiceFlags } from '@balanced/ipvs';
 import { parseIp } from '@balanced/netlink';
 import { asRecord, prop, show } from './read.js';
+import { balanceDPoolReference, mapBalanceDScheduler } from './balanced-compat.js';
 
 /** `spec.loadBalancerClass` that selects balanced's directors. */
 export const LOAD_BALANCER_CLASS = 'balanced.dev/ipvs';
@@ -227,7 +228,11 @@ export function parseServiceConfig(service: V1Service, defaults: Partial<Service
     Annotations.scheduler,
     BalanceDAnnotations.scheduler,
     'InvalidScheduler',
-    oneOf(SCHEDULERS, 'InvalidScheduler', 'scheduler', c, d.scheduler),
+    (text, key) => {
+      const mapped = mapBalanceDScheduler(text, key); // BalanceD's hrw runs as mh, with a warning
+      if (mapped.warning !== undefined) c.warnings.push(mapped.warning);
+      return oneOf(SCHEDULERS, 'InvalidScheduler', 'scheduler', c, d.scheduler)(mapped.text, key);
+    },
     eq,
     id,
   );
@@ -327,7 +332,13 @@ export function parseServiceConfig(service: V1Service, defaults: Partial<Service
     Annotations.ipPool,
     BalanceDAnnotations.ipPool,
     'InvalidIpPool',
-    (text, key): Field<string> => {
+    (text, key): Field<string | undefined> => {
+      if (key === BalanceDAnnotations.ipPool) {
+        // BalanceD's guide: empty = the default pool, a CIDR = the pool containing it (resolvePoolReference).
+        const ref = balanceDPoolReference(text);
+        if (ref.kind === 'default') return { ok: true, value: undefined };
+        if (ref.kind === 'cidr') return { ok: true, value: ref.cidr };
+      }
       if (text.length <= 253 && DNS_SUBDOMAIN.test(text)) return { ok: true, value: text };
       return c.fail(
         key,
@@ -337,7 +348,7 @@ export function parseServiceConfig(service: V1Service, defaults: Partial<Service
       );
     },
     eq,
-    id,
+    (v) => v ?? '',
   );
 
   // ip-request

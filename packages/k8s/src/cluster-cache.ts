@@ -16,11 +16,26 @@
 // - ListWatch.stop() does not stop a list or a watch request already in flight; we guard the
 //   Watch and the list function so nothing reopens after stop(), and stop() waits for them.
 //
+// - A watch event's object goes through the kind's transform only when it is an object of that
+//   kind (ADDED, MODIFIED, DELETED). An ERROR event carries a Status whose `code` tells
+//   client-node that the resourceVersion expired (410): shaped like a Service it would lose the
+//   code, and the informer would re-watch from the expired version forever.
+// - A failed list or watch is remembered per kind (readiness()), counted
+//   (balanced_informer_errors_total{kind,code}, see metrics()) and logged, rate-limited
+//   (informer-errors.ts).
+// - Custom resources are kinds like the others: `vippools` (balanced.dev/v1alpha1 VipPool,
+//   cluster-scoped). Before its CRD is installed the list fails with 404: that kind never
+//   syncs, and readiness() says why.
+//
 // Cached objects are whatever client-node stores: typed models from the list (timestamps as
 // Date) and plain JSON from watch events (timestamps as strings). Read them defensively.
 
-import { CoreV1Api, DiscoveryV1Api, ERROR, ListWatch, Watch } from '@kubernetes/client-node';
+import { CoreV1Api, CustomObjectsApi, DiscoveryV1Api, ERROR, ListWatch, Watch } from '@kubernetes/client-node';
+import { pino } from 'pino';
+import type { Metric } from 'prom-client';
 import { compactObject } from './compact.js';
+import { InformerErrors, type CacheLog, type InformerErrorStreak } from './informer-errors.js';
+import type { ProbeResult } from './health.js';
 import type {
   KubeConfig,
   KubernetesListObject,
@@ -34,9 +49,24 @@ import type {
 /** Turns an object as the API sent it into what the cache keeps. */
 export type ObjectTransform = (object: KubernetesObject) => KubernetesObject;
 
-export type WatchedKind = 'services' | 'endpointslices' | 'pods' | 'nodes';
+export type WatchedKind = 'services' | 'endpointslices' | 'pods' | 'nodes' | 'vippools' | 'localredirectpolicies' | 'balancingpolicies';
 
+/** The built-in kinds (always served). `vippools` needs its CRD, so it is asked for by name. */
 export const WATCHED_KINDS: readonly WatchedKind[] = ['services', 'endpointslices', 'pods', 'nodes'];
+
+/** The VipPool CRD: cluster-scoped, group balanced.dev, version v1alpha1. */
+export const VIPPOOL_GROUP = 'balanced.dev';
+export const VIPPOOL_VERSION = 'v1alpha1';
+export const VIPPOOL_PLURAL = 'vippools';
+export const VIPPOOL_PATH = `/apis/${VIPPOOL_GROUP}/${VIPPOOL_VERSION}/${VIPPOOL_PLURAL}`;
+
+/**
+ * How long a kind may keep failing (no successful list or watch) before readiness() turns false.
+ * Refused credentials (401, 403) will not heal by themselves and concern this replica only: short.
+ * Anything else (API server down, 5xx, network) hits every replica at once, and withdrawing
+ * every director over an API outage would turn it into a traffic outage: long.
+ */
+export const DEFAULT_ERROR_GRACE_MS = { refused: 30_000, other: 120_000 } as const;
 
 /** Injectable clock and timers (tests may drive them); defaults are the global ones. */
 export interface CacheTimers {
@@ -69,6 +99,12 @@ export interface ClusterCacheOptions {
    * A transform must keep metadata.name, namespace and resourceVersion.
    */
   transform?: Partial<Record<WatchedKind, ObjectTransform>>;
+  /** Where failed lists and watches are logged (rate-limited). Default: a pino logger on stderr. */
+  log?: CacheLog;
+  /** Default DEFAULT_ERROR_GRACE_MS. */
+  errorGraceMs?: { refused: number; other: number };
+  /** While a kind keeps failing, log it again at most this often. Default 60 000 ms. */
+  errorLogIntervalMs?: number;
   /**
    * List in pages of this many objects (limit/continue), so a large cluster never arrives as one
    * huge response. Default 500; 0 = one request.
@@ -87,6 +123,8 @@ export interface ClusterCacheStats {
   listenerErrors: number;
   /** Requests (and the informer starts waiting on them) still pending when stop() gave up on them (see stopTimeoutMs). */
   abandonedRequests: number;
+  /** Failed lists and watches (each one also counts in metrics()). */
+  errors: number;
 }
 
 export interface ClusterCache {
@@ -94,19 +132,34 @@ export interface ClusterCache {
   endpointSlices(): readonly V1EndpointSlice[];
   pods(): readonly V1Pod[];
   nodes(): readonly V1Node[];
+  /** VipPool objects (plain JSON), when the cache watches `vippools`. */
+  vipPools(): readonly KubernetesObject[];
+  /** LocalRedirectPolicy objects (plain JSON, group balanced.dev/v1alpha1), when the cache watches `localredirectpolicies`. */
+  localRedirectPolicies(): readonly KubernetesObject[];
+  /** BalancingPolicy objects (plain JSON, group balanced.dev/v1alpha1), when the cache watches `balancingpolicies`. */
+  balancingPolicies(): readonly KubernetesObject[];
   /**
    * Called after every add/update/delete (with the object: the new one, or the last known one
    * for a delete) and after every (re)list (without one: anything of that kind may have
    * changed, read the whole list). Returns an unsubscribe.
    */
   onChange(listener: ChangeListener): () => void;
-  /** Every informer has listed at least once. */
-  synced(): boolean;
+  /** Every informer (or the one of `kind`) has listed at least once. */
+  synced(kind?: WatchedKind): boolean;
   /** Starts the informers; resolves once synced (rejects if stop() comes first). */
   start(): Promise<void>;
   /** Stops the informers and timers; resolves when no request is left open. */
   stop(): Promise<void>;
   stats(): ClusterCacheStats;
+  /** The kind's current run of failures (undefined: its last list or watch succeeded). */
+  lastError(kind: WatchedKind): InformerErrorStreak | undefined;
+  /**
+   * Ready = every kind has listed, and no kind has kept failing beyond its grace period
+   * (errorGraceMs). The detail names what is wrong. (See health.ts.)
+   */
+  readiness(): ProbeResult;
+  /** balanced_informer_errors_total{kind,code}: register it where /metrics reads (startHealthServer does). */
+  metrics(): readonly Metric[];
 }
 
 /** One object that was added, updated or deleted. */
@@ -160,8 +213,18 @@ export function createClusterCache(kc: KubeConfig, options: ClusterCacheOptions)
   const listeners = new Set<ChangeListener>();
   const inflight = new Set<Promise<unknown>>();
   const slots = new Map<WatchedKind, Slot>();
-  const stats: ClusterCacheStats = { restarts: 0, relists: 0, lastEventAt: undefined, listenerErrors: 0, abandonedRequests: 0 };
+  const stats: ClusterCacheStats = { restarts: 0, relists: 0, lastEventAt: undefined, listenerErrors: 0, abandonedRequests: 0, errors: 0 };
   const shapeOf = (kind: WatchedKind): ObjectTransform => options.transform?.[kind] ?? compactObject;
+  let defaultLog: CacheLog | undefined;
+  const errors = new InformerErrors({
+    log: options.log ?? {
+      warn: (fields, message) => (defaultLog ??= pino({ name: 'cluster-cache' }, pino.destination(2))).warn(fields, message),
+      info: (fields, message) => (defaultLog ??= pino({ name: 'cluster-cache' }, pino.destination(2))).info(fields, message),
+    },
+    now: timers.now,
+    logIntervalMs: options.errorLogIntervalMs ?? 60_000,
+  });
+  const grace = options.errorGraceMs ?? DEFAULT_ERROR_GRACE_MS;
   let started = false;
   let stopped = false;
   let syncWaiter: { promise: Promise<void>; resolve: () => void; reject: (err: Error) => void } | undefined;
@@ -207,8 +270,11 @@ export function createClusterCache(kc: KubeConfig, options: ClusterCacheOptions)
     return Math.max(delays.min, Math.min(delays.max, Math.round(base * (0.8 + 0.4 * random()))));
   }
 
-  function onFailure(slot: Slot): void {
-    if (stopped || slot.restartTimer !== undefined) return;
+  function onFailure(slot: Slot, err: unknown): void {
+    if (stopped) return;
+    stats.errors++;
+    errors.failed(slot.kind, err);
+    if (slot.restartTimer !== undefined) return;
     const delay = restartDelay(slot.failures);
     slot.failures++;
     slot.restartTimer = timers.setTimeout(() => {
@@ -222,7 +288,7 @@ export function createClusterCache(kc: KubeConfig, options: ClusterCacheOptions)
   function run(slot: Slot): void {
     // start() rejects only if building the request fails (e.g. an unreadable token file);
     // that is a failure like any other.
-    void track(slot.informer.start()).catch(() => onFailure(slot));
+    void track(slot.informer.start()).catch((err: unknown) => onFailure(slot, err));
   }
 
   /** A Watch that reports to its slot and refuses to (re)open anything after stop(). */
@@ -274,7 +340,10 @@ export function createClusterCache(kc: KubeConfig, options: ClusterCacheOptions)
           (phase, apiObj, watchObj) => {
             if (finished) return; // a forced relist is under way; this stream is stale
             stats.lastEventAt = timers.now();
-            callback(phase, shapeOf(slot.kind)(apiObj), watchObj);
+            // Only objects of this kind are shaped: an ERROR's Status (its code: 410 means relist) and a BOOKMARK pass whole.
+            const ofKind = phase === 'ADDED' || phase === 'MODIFIED' || phase === 'DELETED';
+            if (phase === 'ERROR') inStreamError(slot, apiObj);
+            callback(phase, ofKind ? shapeOf(slot.kind)(apiObj as KubernetesObject) : apiObj, watchObj);
           },
           finish,
         );
@@ -288,6 +357,7 @@ export function createClusterCache(kc: KubeConfig, options: ClusterCacheOptions)
         return controller;
       }
       slot.failures = 0; // connected: the next failure starts the backoff over
+      errors.succeeded(slot.kind); // (a list alone does not end a streak: a forbidden watch follows it)
       // Ending as a 410 makes ListWatch drop its resourceVersion, relist and diff.
       slot.endWatch = () => finish(Object.assign(new Error('periodic relist'), { statusCode: 410 }));
       return controller;
@@ -315,8 +385,17 @@ export function createClusterCache(kc: KubeConfig, options: ClusterCacheOptions)
     const informer = new ListWatch<KubernetesObject>(path, new GuardedWatch(slot), listFn, false, labelSelector, fieldSelector);
     Object.assign(slot, { informer });
     for (const verb of ['add', 'update', 'delete'] as const) informer.on(verb, (object: KubernetesObject) => emit(kind, { type: verb, object }));
-    informer.on(ERROR, () => onFailure(slot));
+    informer.on(ERROR, (err: unknown) => onFailure(slot, err));
     slots.set(kind, slot);
+  }
+
+  /** An ERROR event in a watch stream: 410 means relist (client-node does it); anything else is a failure worth counting. */
+  function inStreamError(slot: Slot, status: unknown): void {
+    const code = (status as { code?: unknown } | null)?.code;
+    if (code === 410) return;
+    stats.errors++;
+    const message = (status as { message?: unknown } | null)?.message;
+    errors.failed(slot.kind, Object.assign(new Error(`watch ERROR event: ${typeof message === 'string' ? message : JSON.stringify(status)}`), typeof code === 'number' ? { statusCode: code } : {}));
   }
 
   const pageSize = options.listPageSize ?? 500;
@@ -358,6 +437,23 @@ export function createClusterCache(kc: KubeConfig, options: ClusterCacheOptions)
       case 'nodes':
         addSlot<V1Node>(kind, '/api/v1/nodes', () => paged(kind, (page) => core.listNode(page)));
         break;
+      case 'vippools': {
+        const custom = kc.makeApiClient(CustomObjectsApi);
+        const listPools = async (page: { limit?: number; _continue?: string }): Promise<KubernetesListObject<KubernetesObject>> =>
+          (await custom.listClusterCustomObject({ group: VIPPOOL_GROUP, version: VIPPOOL_VERSION, plural: VIPPOOL_PLURAL, ...page })) as KubernetesListObject<KubernetesObject>;
+        addSlot<KubernetesObject>(kind, VIPPOOL_PATH, () => paged(kind, listPools));
+        break;
+      }
+      case 'localredirectpolicies':
+      case 'balancingpolicies': {
+        // The policy CRDs (deploy/policy-crds.yaml): cluster-scoped, same group and version as VipPool.
+        const custom = kc.makeApiClient(CustomObjectsApi);
+        const plural = kind;
+        const listPolicies = async (page: { limit?: number; _continue?: string }): Promise<KubernetesListObject<KubernetesObject>> =>
+          (await custom.listClusterCustomObject({ group: VIPPOOL_GROUP, version: VIPPOOL_VERSION, plural, ...page })) as KubernetesListObject<KubernetesObject>;
+        addSlot<KubernetesObject>(kind, `/apis/${VIPPOOL_GROUP}/${VIPPOOL_VERSION}/${plural}`, () => paged(kind, listPolicies));
+        break;
+      }
       default: {
         const never: never = kind;
         throw new RangeError(`unknown kind ${String(never)}`);
@@ -374,6 +470,9 @@ export function createClusterCache(kc: KubeConfig, options: ClusterCacheOptions)
     endpointSlices: () => listOf<V1EndpointSlice>('endpointslices'),
     pods: () => listOf<V1Pod>('pods'),
     nodes: () => listOf<V1Node>('nodes'),
+    vipPools: () => listOf<KubernetesObject>('vippools'),
+    localRedirectPolicies: () => listOf<KubernetesObject>('localredirectpolicies'),
+    balancingPolicies: () => listOf<KubernetesObject>('balancingpolicies'),
 
     onChange(listener) {
       listeners.add(listener);
@@ -382,7 +481,7 @@ export function createClusterCache(kc: KubeConfig, options: ClusterCacheOptions)
       };
     },
 
-    synced: isSynced,
+    synced: (kind) => (kind === undefined ? isSynced() : slots.get(kind)?.listed === true),
 
     start() {
       if (stopped) return Promise.reject(new StoppedError());
@@ -436,5 +535,30 @@ export function createClusterCache(kc: KubeConfig, options: ClusterCacheOptions)
     },
 
     stats: () => ({ ...stats }),
+
+    lastError: (kind) => errors.streak(kind),
+
+    readiness() {
+      const now = timers.now();
+      const problems: string[] = [];
+      let ok = true;
+      for (const slot of slots.values()) {
+        const streak = errors.streak(slot.kind);
+        if (!slot.listed) {
+          ok = false;
+          problems.push(`${slot.kind} not listed yet${streak === undefined ? '' : ` (${streak.message})`}`);
+          continue;
+        }
+        if (streak === undefined) continue;
+        const refused = streak.code === '401' || streak.code === '403';
+        const allowed = refused ? grace.refused : grace.other;
+        const failingMs = now - streak.since;
+        if (failingMs > allowed) ok = false;
+        problems.push(`${slot.kind} failing for ${Math.round(failingMs / 1000)} s${failingMs > allowed ? '' : ` (grace ${Math.round(allowed / 1000)} s)`}: ${streak.message}`);
+      }
+      return problems.length === 0 ? { ok, detail: `informers synced: ${[...slots.keys()].join(', ')}` } : { ok, detail: problems.join('; ') };
+    },
+
+    metrics: () => [errors.counter],
   };
 }

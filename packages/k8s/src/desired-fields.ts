@@ -6,18 +6,20 @@
 import type { KubernetesObject } from '@kubernetes/client-node';
 import { ANNOTATION_PREFIX, BALANCED_D_ANNOTATION_PREFIX } from './annotations.js';
 import { SERVICE_NAME_LABEL } from './desired-state.js';
+import { LAST_ACCEPTED_ANNOTATION } from './last-good.js';
 import { keysStartingWith, project, type Shape } from './projection.js';
 import { asRecord } from './read.js';
 
 /** What every cached object keeps: identity, and the version the informer compares. */
 const IDENTITY = { name: true, namespace: true, uid: true, resourceVersion: true } as const;
 
-const ourAnnotations = keysStartingWith(ANNOTATION_PREFIX, BALANCED_D_ANNOTATION_PREFIX);
+// (and the recorded copy of the last accepted ones, which a Service refused for its annotations is rebuilt from)
+const ourAnnotations = keysStartingWith(ANNOTATION_PREFIX, BALANCED_D_ANNOTATION_PREFIX, LAST_ACCEPTED_ANNOTATION);
 
 const SERVICE: Shape = {
   metadata: { ...IDENTITY, creationTimestamp: true, annotations: ourAnnotations },
   // Ports whole: a refusal quotes a malformed port entry as it is (and they are few).
-  spec: { type: true, loadBalancerClass: true, ports: true },
+  spec: { type: true, loadBalancerClass: true, ports: true, loadBalancerSourceRanges: true }, // (source ranges: the ipvs-controller's firewall)
   status: { loadBalancer: { ingress: [{ ip: true }] } },
 };
 

@@ -12,7 +12,8 @@ import {
   type TunnelSpec,
 } from '@balanced/ipvs';
 import { parseIp, type AddressFamily, type IpAddress } from '@balanced/netlink';
-import { isOurs, parseServiceConfig, type ServiceConfig, type ServiceConfigDefaults } from './annotations.js';
+import { isOurs, type ServiceConfig, type ServiceConfigDefaults } from './annotations.js';
+import { parseForDirectors } from './balanced-compat.js';
 import { asArray, asBoolean, asPort, asString, compareStrings, namespacedKey, objectRef, prop, show, type ObjectRef } from './read.js';
 
 /** Label that joins an EndpointSlice to its Service (same namespace). */
@@ -387,7 +388,7 @@ function serviceDesired(
     return done();
   }
 
-  const parsed = parseServiceConfig(service, input.defaults);
+  const parsed = parseForDirectors(service, input.defaults); // allocation-only errors are the allocator's
   if (!parsed.ok) {
     for (const e of parsed.errors) refusals.push({ object, reason: e.reason, message: e.message, field: e.field });
     return done();

@@ -23,6 +23,17 @@ export {
   type ServiceConfigDefaults,
 } from './annotations.js';
 export {
+  BALANCED_D_SCHEDULERS,
+  LEGACY_TUNNEL_IGNORE,
+  balanceDPoolReference,
+  isCidrPoolReference,
+  legacyTunnelIgnore,
+  mapBalanceDScheduler,
+  parseForDirectors,
+  resolvePoolReference,
+  type BalanceDPoolReference,
+} from './balanced-compat.js';
+export {
   SERVICE_NAME_LABEL,
   buildDesired,
   buildServiceDesired,
@@ -44,6 +55,8 @@ export {
 } from './desired-state.js';
 export type { ObjectRef } from './read.js';
 export { desiredStateTransforms } from './desired-fields.js';
+export { LAST_ACCEPTED_ANNOTATION, acceptedAnnotationsValue, asLastAccepted, buildKeepingLastGood, lastAcceptedPatch, type KeptServiceDesired } from './last-good.js';
+export { LastAcceptedRecorder, type LastAcceptedResult } from './last-accepted-recorder.js';
 export { keysStartingWith, project, type Shape } from './projection.js';
 export {
   KubeConfigError,
@@ -52,7 +65,12 @@ export {
   type LoadKubeConfigOptions,
 } from './kubeconfig.js';
 export {
+  DEFAULT_ERROR_GRACE_MS,
   DEFAULT_RELIST_INTERVAL_MS,
+  VIPPOOL_GROUP,
+  VIPPOOL_PATH,
+  VIPPOOL_PLURAL,
+  VIPPOOL_VERSION,
   DEFAULT_RESTART_DELAY_MS,
   WATCHED_KINDS,
   createClusterCache,
@@ -65,6 +83,7 @@ export {
   type ObjectTransform,
   type WatchedKind,
 } from './cluster-cache.js';
+export { INFORMER_ERRORS_METRIC, classifyInformerError, type CacheLog, type InformerErrorStreak } from './informer-errors.js';
 export {
   EventRecorder,
   type EventObject,
@@ -73,25 +92,20 @@ export {
   type EventType,
 } from './events.js';
 export {
+  combineProbes,
   startHealthServer,
+  type HealthCheck,
   type HealthServer,
+  type ProbeResult,
   type HealthServerOptions,
   type ReadyResult,
 } from './health.js';
 export { DEFAULT_LEASE_DURATION_SECONDS, DEFAULT_RENEW_DEADLINE_MS, DEFAULT_RETRY_PERIOD_MS, LeaderElector, type LeaderElectionTimers, type LeaderElectorOptions, type LeaderElectorStats } from './leader-election.js';
 export { cidrOwnership, InvalidCidrError } from './vip-ownership.js';
 export { asArray, asBoolean, asPort, asRecord, asString, namespacedKey, prop, show, type Rec } from './read.js';
-export {
-  VIPPOOL_GROUP,
-  VIPPOOL_PATH,
-  VIPPOOL_PLURAL,
-  VIPPOOL_VERSION,
-  watchVipPools,
-  type PoolWatch,
-  type PoolWatchOptions,
-  type PoolWatchTimers,
-} from './vippool-watch.js';
 export { runUntilSignal, type Stoppable } from './run-until-signal.js';
-export { PassLoop, realTimers, type LoopTimers, type PassLoopOptions, type PassOutcome } from './pass-loop.js';
+export { DEFAULT_FAILURE_GRACE_MS, DEFAULT_STALL_MS, PassLoop, realTimers, type LoopTimers, type PassLoopOptions, type PassOutcome } from './pass-loop.js';
 export { RefusalReporter, type EventSink, type ReportableRefusal } from './refusal-reporter.js';
 export { DEFAULT_HEAP_GROWING_PERCENT, DIRECTOR_NODE_OPTIONS, limitHeapGrowth } from './heap-tuning.js';
+export { checkMetricsHost, checkMetricsHosts, DEFAULT_METRICS_HOST, MetricsHostError } from './metrics-host.js';
+export { compactObject } from './compact.js';

@@ -3,10 +3,18 @@
 // state dirty; one pass runs at a time; a burst of events merges into one pass; a failed pass
 // is retried with a doubling backoff; a periodic resync marks the state dirty without events.
 // What a pass does, and what a resync or a retry means to it, belongs to its owner.
+//
+// The loop also knows whether it is healthy (health.ts): readiness() is false until a pass has
+// succeeded and again once passes have kept failing for longer than failureGraceMs; liveness()
+// is false while one pass has been running for longer than stallMs (a wedged loop). Hand the
+// loop to startHealthServer's `checks` (or forward these two from the owner).
+import type { ProbeResult } from './health.js';
 
 export interface LoopTimers {
   setTimeout(fn: () => void, ms: number): unknown;
   clearTimeout(handle: unknown): void;
+  /** Clock for readiness/liveness. Default Date.now. */
+  now?(): number;
 }
 
 /** What a pass asks of the loop (all optional: nothing more to do). */
@@ -32,7 +40,14 @@ export interface PassLoopOptions {
   readonly backoffMs: { readonly min: number; readonly max: number };
   readonly timers?: LoopTimers;
   readonly onError?: (error: Error) => void;
+  /** readiness() stays true through failed passes for this long after the last success. Default 10 000 ms. */
+  readonly failureGraceMs?: number;
+  /** liveness() turns false once one pass has run this long. Default 120 000 ms. */
+  readonly stallMs?: number;
 }
+
+export const DEFAULT_FAILURE_GRACE_MS = 10_000;
+export const DEFAULT_STALL_MS = 120_000;
 
 type Pending = 'debounce' | 'backoff' | 'poll';
 
@@ -52,10 +67,42 @@ export class PassLoop {
   private stopped = true;
   private backoff: number;
   private readonly timers: LoopTimers;
+  private readonly now: () => number;
+  /** Clock time of the current pass's start. */
+  private runningSince: number | undefined;
+  private succeededOnce = false;
+  /** First failure of the current run of failed passes. */
+  private failingSince: number | undefined;
+  private failures = 0;
+  private lastError: string | undefined;
 
   constructor(private readonly options: PassLoopOptions) {
     this.timers = options.timers ?? realTimers;
     this.backoff = options.backoffMs.min;
+    this.now = () => (this.timers.now === undefined ? Date.now() : this.timers.now());
+  }
+
+  /**
+   * Ready: a pass has succeeded, and passes have not kept failing for longer than
+   * failureGraceMs since. A retry (an exception, or `retry: true`) is a failure.
+   */
+  readiness(): ProbeResult {
+    if (!this.succeededOnce) {
+      return { ok: false, detail: this.failures > 0 ? `no pass has succeeded yet (${this.failures} failed; last: ${this.lastError ?? 'retry'})` : 'no pass has succeeded yet' };
+    }
+    if (this.failingSince === undefined) return { ok: true };
+    const failingMs = this.now() - this.failingSince;
+    const grace = this.options.failureGraceMs ?? DEFAULT_FAILURE_GRACE_MS;
+    const detail = `${this.failures} passes failed in the last ${Math.round(failingMs / 1000)} s (last: ${this.lastError ?? 'retry'})`;
+    return { ok: failingMs <= grace, detail: failingMs <= grace ? `${detail}; within the ${Math.round(grace / 1000)} s grace` : detail };
+  }
+
+  /** Live: no pass has been running for longer than stallMs. */
+  liveness(): ProbeResult {
+    if (this.runningSince === undefined) return { ok: true };
+    const runningMs = this.now() - this.runningSince;
+    const stall = this.options.stallMs ?? DEFAULT_STALL_MS;
+    return runningMs > stall ? { ok: false, detail: `a pass has been running for ${Math.round(runningMs / 1000)} s (limit ${Math.round(stall / 1000)} s)` } : { ok: true };
   }
 
   /** A pass now, then on events, retries, polls and every resync period. */
@@ -107,16 +154,31 @@ export class PassLoop {
     if (this.running || this.stopped) return;
     this.dirty = false;
     let outcome: PassOutcome = {};
+    this.runningSince = this.now();
     this.running = (async () => {
       try {
         outcome = (await this.options.pass({ byPoll })) ?? {};
+        if (outcome.retry === true) this.lastError = 'the pass asked for a retry';
       } catch (e) {
         outcome = { retry: true };
-        this.options.onError?.(e instanceof Error ? e : new Error(String(e)));
+        const error = e instanceof Error ? e : new Error(String(e));
+        this.lastError = error.message;
+        this.options.onError?.(error);
       }
     })();
     await this.running;
     this.running = undefined;
+    const ended = this.now();
+    this.runningSince = undefined;
+    if (outcome.retry === true) {
+      this.failures++;
+      this.failingSince ??= ended;
+    } else {
+      this.succeededOnce = true;
+      this.failingSince = undefined;
+      this.failures = 0;
+      this.lastError = undefined;
+    }
     if (outcome.retry === true) {
       this.schedule(this.backoff, 'backoff');
       this.backoff = Math.min(this.backoff * 2, this.options.backoffMs.max);

@@ -7,6 +7,7 @@ import type { AddressInfo } from 'node:net';
 import { TestApiServer, testKubeConfig } from '@balanced/testkit';
 
 import { WATCHED_KINDS, createClusterCache, type ClusterCache, type ClusterCacheOptions, type WatchedKind } from '../src/cluster-cache.js';
+import { desiredStateTransforms } from '../src/desired-fields.js';
 import { waitFor } from './poll.js';
 
 let server: TestApiServer;
@@ -16,11 +17,18 @@ beforeEach(async () => {
   server = await TestApiServer.start();
 });
 afterEach(async () => {
+  logged.length = 0;
   for (const c of caches.splice(0)) await c.stop();
   await server.stop();
 });
 
-const FAST = { restartDelayMs: { min: 20, max: 200 } } as const;
+/** What the cache logged (tests never write to the console or stderr). */
+const logged: { level: 'warn' | 'info'; fields: object; message: string }[] = [];
+const log = {
+  warn: (fields: object, message: string): void => void logged.push({ level: 'warn', fields, message }),
+  info: (fields: object, message: string): void => void logged.push({ level: 'info', fields, message }),
+};
+const FAST = { restartDelayMs: { min: 20, max: 200 }, log } as const;
 
 function cache(options: Partial<ClusterCacheOptions> = {}): ClusterCache {
   const c = createClusterCache(server.kubeConfig(), { kinds: WATCHED_KINDS, ...FAST, ...options });
@@ -46,7 +54,7 @@ const pod = (name: string, nodeName: string, namespace = 'default', labels: Reco
 });
 const node = (name: string, unschedulable = false): object => ({ metadata: { name }, spec: { unschedulable } });
 
-const RESOURCE: Record<WatchedKind, string> = { services: 'services', endpointslices: 'endpointslices', pods: 'pods', nodes: 'nodes' };
+const RESOURCE: Partial<Record<WatchedKind, string>> = { services: 'services', endpointslices: 'endpointslices', pods: 'pods', nodes: 'nodes', vippools: 'vippools' };
 
 function cached(c: ClusterCache, kind: WatchedKind): readonly KubernetesObject[] {
   switch (kind) {
@@ -58,6 +66,10 @@ function cached(c: ClusterCache, kind: WatchedKind): readonly KubernetesObject[]
       return c.pods();
     case 'nodes':
       return c.nodes();
+    case 'vippools':
+      return c.vipPools();
+    default:
+      return [];
   }
 }
 
@@ -68,7 +80,7 @@ function compare(c: ClusterCache, kind: WatchedKind, fieldSelector?: string): { 
   return {
     have: cached(c, kind).map(keyOf).sort(),
     want: server.store
-      .list(RESOURCE[kind], fieldSelector === undefined ? {} : { fieldSelector })
+      .list(RESOURCE[kind] ?? kind, fieldSelector === undefined ? {} : { fieldSelector })
       .map((o) => keyOf(o as KubernetesObject))
       .sort(),
   };
@@ -245,6 +257,27 @@ describe('ClusterCache recovery: no update lost', () => {
     expect(c.services().find((s) => s.metadata?.name === 's2')?.spec?.ports?.[0]?.port).toBe(9999);
     await waitFor(() => c.stats().relists >= 1, 'a relist after 410');
     expect(changes).toBeGreaterThan(0);
+  });
+
+  it('a watch expired in-stream (HTTP 200, ERROR 410 Status) relists even when a transform shapes the objects', async () => {
+    // The transform keeps only what a director reads of a Service: a Status has none of it. The
+    // ERROR event must reach client-node whole, or it never learns of the 410 and re-watches
+    // from the expired resourceVersion again and again.
+    const c = cache({ kinds: ['services'], transform: desiredStateTransforms, relistIntervalMs: 0 });
+    server.store.put('services', svc('a'));
+    await c.start();
+    await waitFor(() => server.openWatches === 1, 'the watch open');
+    expect(server.cutWatches()).toBe(1);
+    server.store.put('services', svc('a', 'default', 8080)); // made while the watch was gone…
+    server.compact(); // …and the history that would replay it is compacted: resuming gets 410 in-stream
+    await waitFor(
+      () => c.services()[0]?.spec?.ports?.[0]?.port === 8080,
+      () => `the change made while the watch was expired (have port ${c.services()[0]?.spec?.ports?.[0]?.port}; ${server.requests.filter((r) => r.query['watch'] === 'true').length} watch requests)`,
+      3000,
+    );
+    expect(c.stats().relists).toBeGreaterThanOrEqual(1);
+    // One watch before the cut, the one answered 410, the one after the relist: no loop.
+    expect(server.requests.filter((r) => r.query['watch'] === 'true').length).toBeLessThanOrEqual(4);
   });
 
   it('a watch that fails is restarted with capped exponential backoff; the counter resets once connected', async () => {

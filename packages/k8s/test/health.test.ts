@@ -92,3 +92,27 @@ describe('startHealthServer', () => {
     await expect(fetch(`${s.url}/healthz`)).rejects.toThrow();
   });
 });
+
+describe('startHealthServer checks (caches, loops)', () => {
+  it("ANDs every check's readiness and liveness with the component's own, details in order, and registers their metrics", async () => {
+    const registry = new Registry();
+    const informerErrors = new Counter({ name: 'balanced_informer_errors_total', help: 'x', labelNames: ['kind', 'code'], registers: [] });
+    informerErrors.inc({ kind: 'nodes', code: '403' });
+    let cacheReady = { ok: true, detail: 'informers synced: nodes' };
+    let loopLive = { ok: true };
+    server = await startHealthServer({
+      port: 0,
+      host: '127.0.0.1',
+      registry,
+      ready: () => ({ ok: true, detail: 'kernel programmed' }),
+      checks: [{ readiness: () => cacheReady, metrics: () => [informerErrors] }, { liveness: () => loopLive }],
+    });
+    expect(await get('/readyz')).toMatchObject({ status: 200, text: 'ok: kernel programmed; informers synced: nodes\n' });
+    cacheReady = { ok: false, detail: 'nodes failing for 31 s: HTTP 403: Forbidden' };
+    expect(await get('/readyz')).toMatchObject({ status: 503, text: 'not ready: kernel programmed; nodes failing for 31 s: HTTP 403: Forbidden\n' });
+    expect(await get('/healthz')).toMatchObject({ status: 200 });
+    loopLive = { ok: false, detail: 'a pass has been running for 121 s (limit 120 s)' } as typeof loopLive;
+    expect(await get('/healthz')).toMatchObject({ status: 500, text: 'not live: a pass has been running for 121 s (limit 120 s)\n' });
+    expect((await get('/metrics')).text).toContain('balanced_informer_errors_total{kind="nodes",code="403"} 1');
+  });
+});

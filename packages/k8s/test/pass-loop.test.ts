@@ -119,3 +119,72 @@ describe('PassLoop', () => {
     expect(runs).toBe(1);
   });
 });
+
+describe('PassLoop health (readiness and liveness, see health.ts)', () => {
+  function healthLoop(pass: () => Promise<PassOutcome | void>) {
+    const clock = manualTimers();
+    const l = new PassLoop({
+      pass,
+      resyncMs: 600_000,
+      debounceMs: 50,
+      backoffMs: { min: 1000, max: 4000 },
+      timers: { ...clock.timers, now: clock.now },
+      failureGraceMs: 10_000,
+      stallMs: 60_000,
+    });
+    return { l, clock };
+  }
+
+  it('not ready before a pass succeeds; ready after; failing passes keep it ready only through the grace period', async () => {
+    const answers: (PassOutcome | Error)[] = [new Error('netlink: EPERM'), {}];
+    const { l, clock } = healthLoop(async () => {
+      const a = answers.shift() ?? {};
+      if (a instanceof Error) throw a;
+      return a;
+    });
+    expect(l.readiness()).toEqual({ ok: false, detail: 'no pass has succeeded yet' });
+    l.start();
+    await clock.advance(0);
+    expect(l.readiness()).toEqual({ ok: false, detail: 'no pass has succeeded yet (1 failed; last: netlink: EPERM)' });
+    await clock.advance(1000); // the retry succeeds
+    expect(l.readiness()).toEqual({ ok: true });
+
+    answers.push(new Error('kernel says no'), new Error('kernel says no'), new Error('kernel says no'), new Error('kernel says no'), new Error('kernel says no'));
+    l.markDirty();
+    await clock.advance(50); // fails at t=1050; retries at +1 s, +2 s, +4 s, +4 s
+    expect(l.readiness()).toMatchObject({ ok: true, detail: expect.stringContaining('within the 10 s grace') });
+    await clock.advance(7000); // t=8050: failures at 2050, 4050, 8050
+    expect(l.readiness().ok).toBe(true);
+    await clock.advance(4000); // t=12050: still failing, 11 s after the first failure
+    expect(l.readiness()).toMatchObject({ ok: false, detail: expect.stringMatching(/^5 passes failed in the last 11 s \(last: kernel says no\)$/) });
+    await clock.advance(4000); // the next retry succeeds
+    expect(l.readiness()).toEqual({ ok: true });
+  });
+
+  it('a pass that asks for a retry counts as failed', async () => {
+    const { l, clock } = healthLoop(async () => ({ retry: true }));
+    l.start();
+    await clock.advance(0);
+    expect(l.readiness()).toMatchObject({ ok: false, detail: expect.stringContaining('the pass asked for a retry') });
+  });
+
+  it('live while passes finish; not live once one pass runs longer than stallMs', async () => {
+    let release: () => void = () => undefined;
+    let hang = false;
+    const { l, clock } = healthLoop(() => (hang ? new Promise<void>((resolve) => (release = resolve)) : Promise.resolve()));
+    l.start();
+    await clock.advance(0);
+    expect(l.liveness()).toEqual({ ok: true });
+    hang = true;
+    l.markDirty();
+    await clock.advance(50);
+    await clock.advance(60_000);
+    expect(l.liveness()).toEqual({ ok: true }); // exactly the limit
+    await clock.advance(1000);
+    expect(l.liveness()).toEqual({ ok: false, detail: 'a pass has been running for 61 s (limit 60 s)' });
+    release();
+    await clock.advance(0);
+    expect(l.liveness()).toEqual({ ok: true });
+    await l.stop();
+  });
+});

@@ -39,7 +39,7 @@ function keyWords(key: SipHashKey): Int32Array {
 function sipRounds(s: Int32Array, n: number): void {
   let v0h = s[0]!, v0l = s[1]!, v1h = s[2]!, v1l = s[3]!;
   let v2h = s[4]!, v2l = s[5]!, v3h = s[6]!, v3l = s[7]!;
-  let lo = 0, t = 0;
+  let lo: number, t: number;
   for (let r = 0; r < n; r++) {
     // v0 += v1
     lo = (v0l + v1l) | 0;

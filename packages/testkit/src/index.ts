@@ -45,3 +45,16 @@ export * from './traffic/index.js';
 export { manualTimers, type ManualTimers } from './manual-timers.js';
 export * from './resolver-lab/index.js';
 export { ENDPOINT_SLOTS, endpointChurn, initialEndpoints, seededRandom, type EndpointChange, type EndpointChangeKind, type EndpointChurnOptions } from './bench/endpoint-churn.js';
+export * from './faults/index.js';
+export {
+  builtinSchemaErrors,
+  crdSchemaErrors,
+  crdSchemas,
+  deployCrdSchemas,
+  isManifestRecord,
+  manifestSchemaErrors,
+  readYamlDocuments,
+  readYamlFile,
+  schemaKey,
+  type ManifestDoc,
+} from './manifest-schema.js';

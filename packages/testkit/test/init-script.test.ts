@@ -18,6 +18,9 @@ describe('renderInitScript', () => {
     expect(script).toContain(`mount -t 9p -o "$OC,ro" ${MOUNT_TAGS.root} "$R"`);
     expect(script).toContain('OC="$O,cache=${C:-loose}"');
   });
+  it('reads lab.9pcache from the kernel command line with the dot matched literally', () => {
+    expect(script).toContain("sed -n 's/^lab\\.9pcache=//p'");
+  });
   it('mounts the repository at its own path after the tmpfs mounts, creating the mount point', () => {
     const tmp = indexOf(/mount -t tmpfs .* "\$R\/tmp"/);
     const run = indexOf(/mount -t tmpfs .* "\$R\/run"/);

@@ -19,8 +19,14 @@
 //    - no request: the address it holds if inside a pool it may use, else the lowest free
 //      address (of its family) in its automatic pools.
 //    A Service whose change cannot be made (pool exhausted, requested address in use, bad
-//    annotation) keeps the address it holds, if that is still inside one of our pools, and
-//    gets a failure: a working Service is never taken down by a failed change.
+//    annotation) keeps the address it holds and gets a failure: a working Service is never
+//    taken down by a failed change.
+// 5. An address in the status of one of our Services that lies in no valid pool (its pool was
+//    deleted, is invalid and this process never saw it valid, or no longer covers it) is kept
+//    and reported (outsidePools): nothing proves it is free, and the Service is using it. It
+//    moves only when the Service itself asks for another address (an ip-request without it,
+//    or an ip-pool naming an existing pool). Such an address is held only when the Service
+//    holds none inside our pools; the older Service keeps it when two hold it.
 // Pools a Service may use: the one its balanced.dev/ip-pool names; otherwise every pool whose
 // serviceSelector matches its labels or that has none. Automatic pools: the named one; else
 // the autoAssign pools whose serviceSelector matches (by name), then autoAssign pools without
@@ -31,6 +37,7 @@ import { formatAddress, isBuggyIp, parseAddress } from './address.js';
 import { matchesSelector } from './label-selector.js';
 import type { VipPool } from './pool.js';
 import { poolAllows, poolCapacity, poolContains } from './pool.js';
+import { resolvePoolReference } from '@balanced/k8s';
 import type { ServiceInput } from './service-input.js';
 
 export type FailureReason =
@@ -77,6 +84,15 @@ export interface PoolUsage {
   readonly allocated: number;
 }
 
+/** An address of one of our Services that lies in no valid pool: kept, and reported. */
+export interface OutsidePoolAddress {
+  readonly key: string;
+  readonly namespace: string;
+  readonly name: string;
+  readonly uid: string;
+  readonly ip: string;
+}
+
 export interface AllocationPlan {
   /** Sorted by key. */
   readonly changes: readonly StatusChange[];
@@ -86,6 +102,8 @@ export interface AllocationPlan {
   readonly assignments: ReadonlyMap<string, { readonly ip: string; readonly pool: string }>;
   /** Sorted by pool name. */
   readonly usage: readonly PoolUsage[];
+  /** Addresses kept although no valid pool holds them (rule 5); sorted by key. */
+  readonly outsidePools: readonly OutsidePoolAddress[];
 }
 
 export interface AllocateInput {
@@ -97,6 +115,8 @@ export interface AllocateInput {
 interface Held {
   readonly ip: string;
   readonly address: Address;
+  /** In no valid pool (rule 5). */
+  readonly outside: boolean;
 }
 
 export function allocate(input: AllocateInput): AllocationPlan {
@@ -109,6 +129,7 @@ export function allocate(input: AllocateInput): AllocationPlan {
   const changes: StatusChange[] = [];
   const failures: AllocationFailure[] = [];
   const assignments = new Map<string, { ip: string; pool: string }>();
+  const outsidePools: OutsidePoolAddress[] = [];
   const fail = (s: ServiceInput, reason: FailureReason, message: string): void => {
     failures.push({ key: s.key, namespace: s.namespace, name: s.name, uid: s.uid, reason, message });
   };
@@ -143,17 +164,29 @@ export function allocate(input: AllocateInput): AllocationPlan {
   // 3. ours: hold what the status says, oldest first
   const ours = services.filter((s) => s.role === 'ours');
   const held = new Map<string, Held>();
+  const conflict = (s: ServiceInput, ip: string): boolean => {
+    const owner = taken.get(ip);
+    if (owner === undefined || owner === s.key) return false;
+    fail(s, 'IpConflict', `${ip} is also in the status of ${owner}, which is older and keeps it; ${s.key} gets another address`);
+    return true;
+  };
   for (const s of ours) {
     for (const ip of s.ingress) {
       const a = parseAddress(ip);
-      if (a === undefined || !inOurPools(a)) continue;
-      const owner = taken.get(ip);
-      if (owner !== undefined && owner !== s.key) {
-        fail(s, 'IpConflict', `${ip} is also in the status of ${owner}, which is older and keeps it; ${s.key} gets another address`);
-        continue;
-      }
+      if (a === undefined || !inOurPools(a) || conflict(s, ip)) continue;
       taken.set(ip, s.key); // extra addresses stay taken until the write removes them
-      if (!held.has(s.key)) held.set(s.key, { ip, address: a });
+      if (!held.has(s.key)) held.set(s.key, { ip, address: a, outside: false });
+    }
+  }
+  // 5. an address in no valid pool is held when the Service holds none inside them
+  for (const s of ours) {
+    if (held.has(s.key)) continue;
+    for (const ip of s.ingress) {
+      const a = parseAddress(ip);
+      if (a === undefined || inOurPools(a) || conflict(s, ip)) continue;
+      taken.set(ip, s.key);
+      held.set(s.key, { ip, address: a, outside: true });
+      break;
     }
   }
 
@@ -175,6 +208,7 @@ export function allocate(input: AllocateInput): AllocationPlan {
       if (decided.kind === 'fail') fail(s, decided.reason, decided.message);
       next = keep();
       if (current !== undefined) assignments.set(s.key, { ip: current.ip, pool: poolOf(current.address) ?? '' });
+      if (current?.outside === true) outsidePools.push({ key: s.key, namespace: s.namespace, name: s.name, uid: s.uid, ip: current.ip });
     }
     const same = next.length === s.ingress.length && next.every((ip, i) => ip === s.ingress[i]);
     if (!same) {
@@ -200,7 +234,8 @@ export function allocate(input: AllocateInput): AllocationPlan {
     let permitted: VipPool[];
     let automatic: VipPool[];
     if (s.pool !== undefined) {
-      const named = poolByName.get(s.pool);
+      // A BalanceD ip-pool CIDR names the pool containing it (resolvePoolReference, @balanced/k8s).
+      const named = poolByName.get(resolvePoolReference(s.pool, pools, (p) => p.name, (p, ip) => { const a = parseAddress(ip); return a !== undefined && poolContains(p, a); }) ?? s.pool);
       if (named === undefined) {
         return { kind: 'fail', reason: 'PoolNotFound', message: `VipPool "${s.pool}" (balanced.dev/ip-pool) does not exist or is invalid; known pools: ${pools.map((p) => p.name).join(', ') || 'none'}` };
       }
@@ -210,6 +245,9 @@ export function allocate(input: AllocateInput): AllocationPlan {
       permitted = pools.filter((p) => p.serviceSelector === undefined || matchesSelector(p.serviceSelector, s.labels));
       automatic = [...permitted.filter((p) => p.autoAssign && p.serviceSelector !== undefined), ...permitted.filter((p) => p.autoAssign && p.serviceSelector === undefined)];
     }
+    // Rule 5: an address outside every valid pool stays unless the Service asks for another.
+    const asksElsewhere = s.requests.length > 0 ? current === undefined || !s.requests.includes(current.ip) : s.pool !== undefined;
+    if (current?.outside === true && !asksElsewhere) return { kind: 'none' };
     const permittedPoolOf = (a: Address): VipPool | undefined => permitted.find((p) => poolAllows(p, a));
 
     if (s.requests.length > 0) {
@@ -293,7 +331,8 @@ export function allocate(input: AllocateInput): AllocationPlan {
 
   changes.sort((a, b) => compare(a.key, b.key));
   failures.sort((a, b) => compare(a.key, b.key) || compare(a.reason, b.reason));
-  return { changes, failures, assignments, usage };
+  outsidePools.sort((a, b) => compare(a.key, b.key));
+  return { changes, failures, assignments, usage, outsidePools };
 }
 
 function change(s: ServiceInput, role: 'ours' | 'releasable', ips: readonly string[], assigned: StatusChange['assigned'], released: readonly string[]): StatusChange {

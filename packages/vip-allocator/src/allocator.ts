@@ -3,14 +3,18 @@
 // core, and, on the leader only, writes the status changes one by one, each guarded by the
 // resourceVersion it was planned from. A 409 means the plan's view of that Service is stale:
 // the Service is re-read and the rest of the pass is dropped and planned again, since other
-// decisions of the pass may depend on it. Every replica plans (for metrics); only the leader
-// writes or records Events, and it checks that it still leads right before every write.
+// decisions of the pass may depend on it. A write the API server refuses (403, 422, a
+// webhook's denial) is about that Service alone: it gets a Warning Event and the pass goes on
+// with the others (it is tried again next pass). Any other failed write (5xx, network) does not
+// stop the pass either; the pass then fails at its end, so the loop retries with backoff.
+// Every replica plans (for metrics); only the leader writes or records Events, and it checks
+// that it still leads right before every write.
 
 import type { V1LoadBalancerIngress, V1Service } from '@kubernetes/client-node';
-import { PassLoop, type LoopTimers, type PassOutcome } from '@balanced/k8s';
+import { PassLoop, type LoopTimers, type PassOutcome, type ProbeResult } from '@balanced/k8s';
 
 import { canonicalIp } from './address.js';
-import type { AllocationFailure, AllocationPlan, StatusChange } from './allocate.js';
+import type { AllocationFailure, AllocationPlan, OutsidePoolAddress, StatusChange } from './allocate.js';
 import { allocate } from './allocate.js';
 import type { AllocatorMetrics } from './metrics.js';
 import { OncePerAppearance } from './once-per-appearance.js';
@@ -58,6 +62,15 @@ export interface AllocatorOptions {
   readonly now?: () => number;
   readonly onPass?: (report: PassReport) => void;
   readonly onError?: (error: Error) => void;
+  /**
+   * Runs at the end of every leader pass that kept the lead (e.g. LastAcceptedRecorder.record),
+   * whether or not its status writes failed, with the Services as this replica knows them (the
+   * cache plus the answers to its own writes, so their resourceVersions are current). Must not
+   * reject (a rejection goes to onError and does not fail the pass).
+   */
+  readonly afterLeaderPass?: (services: readonly V1Service[]) => Promise<void>;
+  /** readiness() stays true through failed passes for this long (PassLoop's failureGraceMs). */
+  readonly failureGraceMs?: number;
 }
 
 export interface PassReport {
@@ -70,6 +83,10 @@ export interface PassReport {
   readonly conflicts: number;
   /** Writes to Services that were gone. */
   readonly gone: number;
+  /** Writes the API server refused (each reported as a StatusWriteRefused Event once per appearance). */
+  readonly refused: readonly RefusedWrite[];
+  /** Writes that failed otherwise (the pass then fails, after trying every other write). */
+  readonly errors: readonly Error[];
   /** Leadership was lost during the pass: the remaining writes were dropped. */
   readonly abandoned: boolean;
   /** Failures reported as Events in this pass (new since the previous pass). */
@@ -77,11 +94,29 @@ export interface PassReport {
   readonly durationMs: number;
 }
 
+export interface RefusedWrite {
+  readonly change: StatusChange;
+  readonly code: number;
+  readonly message: string;
+}
+
 export const ALLOCATION_FAILED = 'AllocationFailed';
+export const STATUS_WRITE_REFUSED = 'StatusWriteRefused';
+export const ADDRESS_OUTSIDE_POOLS = 'AddressOutsidePools';
+
+/** Thrown at the end of a pass whose writes failed for reasons other than a refusal. */
+export class StatusWriteError extends Error {
+  override readonly name = 'StatusWriteError';
+  constructor(readonly errors: readonly Error[]) {
+    super(`${errors.length} status write(s) failed: ${errors.map((e) => e.message).join('; ')}`);
+  }
+}
 
 export class Allocator {
   private readonly overlay = new ServiceOverlay();
   private readonly failures = new OncePerAppearance<AllocationFailure>((f) => `${f.uid}|${f.key}|${f.reason}|${f.message}`);
+  private readonly refusals = new OncePerAppearance<RefusedWrite>((r) => `${r.change.uid}|${r.code}|${r.message}`);
+  private readonly outside = new OncePerAppearance<OutsidePoolAddress>((o) => `${o.uid}|${o.ip}`);
   private readonly now: () => number;
   private readonly pendingEvents = new Set<Promise<void>>();
   private readonly loop: PassLoop;
@@ -101,7 +136,18 @@ export class Allocator {
       backoffMs: options.backoffMs ?? { min: 200, max: 30_000 },
       ...(options.timers ? { timers: options.timers } : {}),
       ...(options.onError ? { onError: options.onError } : {}),
+      ...(options.failureGraceMs !== undefined ? { failureGraceMs: options.failureGraceMs } : {}),
     });
+  }
+
+  /** The loop's readiness (health.ts): a pass has succeeded and passes have not kept failing. */
+  readiness(): ProbeResult {
+    return this.loop.readiness();
+  }
+
+  /** The loop's liveness (health.ts): no pass has been running for too long. */
+  liveness(): ProbeResult {
+    return this.loop.liveness();
   }
 
   /** Passes run from now on (on events, leadership changes, and every resync period). */
@@ -138,6 +184,8 @@ export class Allocator {
 
   leadershipStopped(): void {
     this.failures.reset();
+    this.refusals.reset();
+    this.outside.reset();
     this.options.metrics?.setLeader(false);
   }
 
@@ -182,6 +230,8 @@ export class Allocator {
     this.passes++;
 
     const written: StatusChange[] = [];
+    const refused: RefusedWrite[] = [];
+    const errors: Error[] = [];
     let conflicts = 0;
     let gone = 0;
     let abandoned = false;
@@ -191,6 +241,15 @@ export class Allocator {
       for (const f of newFailures) {
         this.options.metrics?.recordFailure(f.reason);
         this.event({ kind: 'Service', apiVersion: 'v1', namespace: f.namespace, name: f.name, uid: f.uid }, 'Warning', ALLOCATION_FAILED, `${f.reason}: ${f.message}`);
+      }
+      for (const o of this.outside.fresh(plan.outsidePools)) {
+        this.event(
+          { kind: 'Service', apiVersion: 'v1', namespace: o.namespace, name: o.name, uid: o.uid },
+          'Warning',
+          ADDRESS_OUTSIDE_POOLS,
+          `${o.ip} is in no valid VipPool (its pool was deleted, is invalid, or no longer covers it); kept because the Service uses it. ` +
+            'To move the Service, set balanced.dev/ip-request or balanced.dev/ip-pool, or remove the address from its status',
+        );
       }
       for (const change of plan.changes) {
         if (!this.options.isLeader()) {
@@ -203,9 +262,13 @@ export class Allocator {
           result = await this.options.api.writeIngress(change, ingressFor(service, change));
         } catch (err) {
           this.options.metrics?.recordWrite('error');
-          throw err;
+          errors.push(err instanceof Error ? err : new Error(String(err)));
+          continue; // the others are independent of it; the pass fails at its end
         }
-        if (result.kind === 'written') {
+        if (result.kind === 'refused') {
+          this.options.metrics?.recordWrite('refused');
+          refused.push({ change, code: result.code, message: result.message });
+        } else if (result.kind === 'written') {
           this.options.metrics?.recordWrite('ok');
           this.overlay.remember(result.service);
           written.push(change);
@@ -224,9 +287,24 @@ export class Allocator {
         }
       }
     }
-    const report: PassReport = { leader: leading, plan, written, conflicts, gone, abandoned, newFailures, durationMs: this.now() - started };
+    if (leading) {
+      for (const r of this.refusals.fresh(refused)) {
+        const c = r.change;
+        this.event(
+          { kind: 'Service', apiVersion: 'v1', namespace: c.namespace, name: c.name, uid: c.uid },
+          'Warning',
+          STATUS_WRITE_REFUSED,
+          `the API server refused to set status.loadBalancer.ingress to [${c.ips.join(', ')}] (HTTP ${r.code}): ${r.message}; other Services are not held up, this one is tried again on the next pass`,
+        );
+      }
+    }
+    if (leading && !abandoned && this.options.afterLeaderPass !== undefined && this.options.isLeader()) {
+      await this.options.afterLeaderPass(this.overlay.merge(this.options.services())).catch((err: unknown) => this.options.onError?.(err instanceof Error ? err : new Error(String(err))));
+    }
+    const report: PassReport = { leader: leading, plan, written, conflicts, gone, refused, errors, abandoned, newFailures, durationMs: this.now() - started };
     this.options.metrics?.recordPass(report.durationMs);
     this.options.onPass?.(report);
+    if (errors.length > 0) throw new StatusWriteError(errors);
     return report;
   }
 

@@ -1,8 +1,12 @@
 // Wiring: informers (Services; VipPools), the Lease elector, the allocator loop, Events and
 // the health/metrics server. Everything here is glue; the decisions are in allocate.ts.
+// The leader also records each Service's valid balanced annotations after every pass
+// (LastAcceptedRecorder, @balanced/k8s last-good.ts): the directors' last good state.
+// /readyz = the cache's readiness (synced; no kind refused past its grace) AND the loop's
+// (passes succeed); /healthz = the loop makes progress (health.ts in @balanced/k8s).
 
 import type { KubeConfig, V1Service } from '@kubernetes/client-node';
-import { EventRecorder, LeaderElector, createClusterCache, loadKubeConfig, startHealthServer, type HealthServer } from '@balanced/k8s';
+import { EventRecorder, LastAcceptedRecorder, LeaderElector, createClusterCache, loadKubeConfig, startHealthServer, type HealthServer } from '@balanced/k8s';
 import type { Logger } from 'pino';
 
 import { Allocator } from './allocator.js';
@@ -10,7 +14,6 @@ import { AllocatorMetrics } from './metrics.js';
 import { OncePerAppearance } from './once-per-appearance.js';
 import type { InvalidPool } from './pool-catalog.js';
 import { PoolCatalog } from './pool-catalog.js';
-import { watchVipPools } from '@balanced/k8s';
 import type { VipPool } from './pool.js';
 import { VIPPOOL_API_VERSION, VIPPOOL_KIND, describeProblems } from './pool.js';
 import { serviceStatusApi } from './status-api.js';
@@ -37,6 +40,10 @@ export interface AllocatorConfig {
   readonly retryPeriodSeconds: number;
   /** Informer restart backoff (default 1 → 30 s); tests shorten it. */
   readonly restartDelayMs?: { readonly min: number; readonly max: number };
+  /** How long a watched kind may keep failing before /readyz turns false (default: the cache's DEFAULT_ERROR_GRACE_MS); tests shorten it. */
+  readonly errorGraceMs?: { readonly refused: number; readonly other: number };
+  /** How long passes may keep failing before /readyz turns false (default: PassLoop's); tests shorten it. */
+  readonly failureGraceMs?: number;
 }
 
 export interface RunningAllocator {
@@ -55,15 +62,20 @@ export async function startAllocator(config: AllocatorConfig, log: Logger): Prom
   const metrics = new AllocatorMetrics();
   const events = new EventRecorder(kc, { component: COMPONENT, host: config.identity });
   const restart = config.restartDelayMs !== undefined ? { restartDelayMs: { ...config.restartDelayMs } } : {};
-  const cache = createClusterCache(kc, { kinds: ['services'], ...restart });
-  const poolWatch = watchVipPools(kc, restart);
+  const cache = createClusterCache(kc, {
+    kinds: ['services', 'vippools'],
+    ...restart,
+    log: log.child({ part: 'cluster-cache' }),
+    ...(config.errorGraceMs !== undefined ? { errorGraceMs: { ...config.errorGraceMs } } : {}),
+  });
+  const lastAccepted = new LastAcceptedRecorder(kc, { defaultClass: config.defaultClass });
   const catalog = new PoolCatalog();
   const invalidReports = new OncePerAppearance<InvalidPool>((p) => `${p.uid ?? p.name}|${describeProblems(p.problems)}`);
   let pools: readonly VipPool[] = [];
   let invalid: readonly InvalidPool[] = [];
   let leading = false;
 
-  const synced = (): boolean => cache.synced() && poolWatch.synced();
+  const synced = (): boolean => cache.synced();
   const allocator = new Allocator({
     services: () => cache.services(),
     pools: () => pools,
@@ -79,16 +91,23 @@ export async function startAllocator(config: AllocatorConfig, log: Logger): Prom
       for (const c of r.written) {
         log.info({ service: c.key, ips: c.ips, assigned: c.assigned, released: c.released }, c.assigned ? 'assigned' : 'status updated');
       }
+      for (const w of r.refused) log.warn({ service: w.change.key, code: w.code }, `status write refused: ${w.message}`);
       if (r.conflicts > 0) log.debug({ conflicts: r.conflicts }, 'status changed under us; planning again');
       if (r.abandoned) log.warn('lost leadership during a pass; remaining writes dropped');
     },
     onError: (e) => log.error({ err: e.message }, 'pass failed; retrying'),
+    afterLeaderPass: async (services) => {
+      const recorded = await lastAccepted.record(services);
+      for (const key of recorded.written) log.info({ service: key }, 'recorded its balanced annotations as the last accepted');
+      for (const f of recorded.failed) log.warn({ service: f.service, err: f.message }, 'could not record the last accepted annotations (is `patch` on services granted?); the directors keep the previous copy');
+    },
+    ...(config.failureGraceMs !== undefined ? { failureGraceMs: config.failureGraceMs } : {}),
   });
 
   function reportInvalidPools(): void {
     if (!leading) return;
     for (const p of invalidReports.fresh(invalid)) {
-      const message = `${describeProblems(p.problems)}${p.keptLastValid ? ' (its last valid version is still used)' : ' (the pool is not used)'}`;
+      const message = `${describeProblems(p.problems)}${p.keptLastValid ? ' (its last valid version is still used)' : ' (the pool is not used: it hands out no address, and addresses Services already hold from it are kept)'}`;
       log.warn({ pool: p.name }, message);
       void events.record({ kind: VIPPOOL_KIND, apiVersion: VIPPOOL_API_VERSION, name: p.name, ...(p.uid !== undefined ? { uid: p.uid } : {}) }, 'Warning', 'InvalidVipPool', message);
     }
@@ -120,8 +139,9 @@ export async function startAllocator(config: AllocatorConfig, log: Logger): Prom
   cache.onChange((kind, change) => {
     if (kind === 'services') allocator.observeService(change?.object as V1Service | undefined);
   });
-  poolWatch.onChange(() => {
-    const snapshot = catalog.update(poolWatch.objects());
+  cache.onChange((kind) => {
+    if (kind !== 'vippools') return;
+    const snapshot = catalog.update(cache.vipPools());
     pools = snapshot.pools;
     invalid = snapshot.invalid;
     metrics.setInvalidPools(invalid.length);
@@ -133,13 +153,14 @@ export async function startAllocator(config: AllocatorConfig, log: Logger): Prom
     port: config.metricsPort,
     host: config.metricsHost,
     registry: metrics.registry,
+    checks: [cache, allocator],
     ready: () => {
-      const poolError = poolWatch.lastError();
+      const poolError = cache.lastError('vippools')?.message;
       return {
         ok: synced(),
         detail:
-          `services listed: ${cache.synced()}, VipPools listed: ${poolWatch.synced()}` +
-          (poolError !== undefined && !poolWatch.synced() ? ` (${poolError}; is deploy/vippool-crd.yaml applied?)` : '') +
+          `services listed: ${cache.synced('services')}, VipPools listed: ${cache.synced('vippools')}` +
+          (poolError !== undefined && !cache.synced('vippools') ? ` (${poolError}; is deploy/vippool-crd.yaml applied?)` : '') +
           `, leader: ${elector.leader() ?? 'unknown'}`,
       };
     },
@@ -147,7 +168,6 @@ export async function startAllocator(config: AllocatorConfig, log: Logger): Prom
   allocator.start();
   elector.start();
   cache.start().catch(() => undefined);
-  poolWatch.start().catch(() => undefined);
   log.info({ identity: config.identity, metrics: health.url }, 'running');
 
   return {
@@ -159,7 +179,7 @@ export async function startAllocator(config: AllocatorConfig, log: Logger): Prom
     async stop() {
       await allocator.stop();
       await elector.stop();
-      await Promise.all([cache.stop(), poolWatch.stop()]);
+      await cache.stop();
       await health.close();
       log.info('stopped');
     },

@@ -12,7 +12,12 @@ export class AllocatorMetrics {
   private readonly allocations = new Counter({ name: 'balanced_vip_allocations_total', help: 'Addresses assigned (status written), by pool', labelNames: ['pool'] as const, registers: [this.registry] });
   private readonly releases = new Counter({ name: 'balanced_vip_releases_total', help: 'Addresses removed from a status', registers: [this.registry] });
   private readonly failures = new Counter({ name: 'balanced_vip_allocation_failures_total', help: 'Allocation failures, once per appearance, by reason', labelNames: ['reason'] as const, registers: [this.registry] });
-  private readonly writes = new Counter({ name: 'balanced_vip_status_writes_total', help: 'Service status writes, by result (ok, conflict, gone, error)', labelNames: ['result'] as const, registers: [this.registry] });
+  private readonly writes = new Counter({ name: 'balanced_vip_status_writes_total', help: 'Service status writes, by result (ok, conflict, gone, refused, error)', labelNames: ['result'] as const, registers: [this.registry] });
+  private readonly outsidePools = new Gauge({
+    name: 'balanced_vip_addresses_outside_pools',
+    help: 'Addresses held by Services that lie in no valid VipPool (pool deleted or invalid): kept, never released or handed out',
+    registers: [this.registry],
+  });
   private readonly leader = new Gauge({ name: 'balanced_vip_leader', help: '1 while this replica holds the Lease', registers: [this.registry] });
   private readonly passes = new Counter({ name: 'balanced_vip_passes_total', help: 'Planning passes', registers: [this.registry] });
   private readonly duration = new Histogram({ name: 'balanced_vip_pass_duration_seconds', help: 'Duration of a planning pass (with its writes)', buckets: [0.001, 0.005, 0.01, 0.05, 0.1, 0.5, 1, 5, 10], registers: [this.registry] });
@@ -28,6 +33,7 @@ export class AllocatorMetrics {
     const byReason = new Map<string, Set<string>>();
     for (const f of plan.failures) byReason.set(f.reason, (byReason.get(f.reason) ?? new Set()).add(f.key));
     for (const [reason, keys] of byReason) this.failing.set({ reason }, keys.size);
+    this.outsidePools.set(plan.outsidePools.length);
   }
 
   recordPass(durationMs: number): void {
@@ -39,7 +45,7 @@ export class AllocatorMetrics {
     this.failures.inc({ reason });
   }
 
-  recordWrite(result: 'ok' | 'conflict' | 'gone' | 'error'): void {
+  recordWrite(result: 'ok' | 'conflict' | 'gone' | 'refused' | 'error'): void {
     this.writes.inc({ result });
   }
 

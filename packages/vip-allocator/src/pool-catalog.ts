@@ -1,6 +1,8 @@
 // The pools to plan with, from the VipPool objects the watch holds. A pool whose spec turns
 // invalid keeps its last valid version (same uid): a typo in a CIDR must not release every
-// address of the pool. A pool that was never valid is not used.
+// address of the pool. A pool that was never valid (by this process: e.g. it turned invalid
+// before a restart) is not used; the addresses Services hold from it are still kept, by
+// allocate's rule 5 (an address in no valid pool is never released for that reason).
 
 import type { PoolProblem, VipPool } from './pool.js';
 import { parseVipPool } from './pool.js';

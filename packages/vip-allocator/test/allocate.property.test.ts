@@ -155,6 +155,26 @@ describe('allocate: properties', () => {
     );
   });
 
+  test('an address outside every pool, held by a Service of ours, stays unless the Service asks for another', () => {
+    fc.assert(
+      fc.property(cluster, ({ services, pools }) => {
+        const plan = allocate({ services, pools });
+        const after = new Map(apply(services, plan).map((s) => [s.key, s]));
+        for (const s of services) {
+          if (s.role !== 'ours' || s.ingress.some((ip) => inPools(pools, ip))) continue;
+          const held = s.ingress.find((ip) => parseAddress(ip) !== undefined);
+          if (held === undefined) continue;
+          if (s.requests.length > 0 && !s.requests.includes(held)) continue; // asks for another address
+          if (s.pool !== undefined && pools.some((p) => p.name === s.pool)) continue; // names a pool that exists
+          if (services.some((o) => o.key !== s.key && o.ingress.includes(held))) continue; // shared: IpConflict decides
+          expect({ key: s.key, ingress: after.get(s.key)?.ingress }).toEqual({ key: s.key, ingress: [held] });
+          expect(plan.outsidePools.some((o) => o.key === s.key && o.ip === held)).toBe(true);
+        }
+      }),
+      { numRuns: 400 },
+    );
+  });
+
   test('deterministic: the order of Services and pools does not matter', () => {
     fc.assert(
       fc.property(cluster, fc.infiniteStream(fc.nat()), ({ services, pools }, randoms) => {

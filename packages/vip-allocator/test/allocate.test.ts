@@ -144,12 +144,43 @@ describe('allocate', () => {
     expect(next.usage).toEqual([{ pool: 'default', capacity: 4n, allocated: 3 }]);
   });
 
-  test('a pool deleted: its addresses are dropped and new ones assigned where possible', () => {
-    const plan = run([s('a', { ingress: ['10.7.0.1'] })]);
-    expect(plan.changes).toEqual([expect.objectContaining({ ips: ['10.0.0.0'], released: ['10.7.0.1'] })]);
+  test('a pool deleted or unreadable: an address in use is kept (no write) and reported, never released or replaced', () => {
+    const plan = run([s('a', { ingress: ['10.7.0.1'] }), s('new')]);
+    expect(plan.changes).toEqual([expect.objectContaining({ key: 'default/new', ips: ['10.0.0.0'] })]);
+    expect(ips(plan)).toEqual({ 'default/a': '10.7.0.1', 'default/new': '10.0.0.0' });
+    expect(plan.outsidePools).toEqual([{ key: 'default/a', namespace: 'default', name: 'a', uid: 'uid-default-a', ip: '10.7.0.1' }]);
+    expect(plan.failures).toEqual([]);
     const none = run([s('b', { ingress: ['10.7.0.1'] })], []);
-    expect(none.changes).toEqual([expect.objectContaining({ ips: [], released: ['10.7.0.1'] })]);
-    expect(none.failures).toEqual([expect.objectContaining({ reason: 'NoPool', message: expect.stringContaining('there is no valid VipPool') })]);
+    expect(none.changes).toEqual([]);
+    expect(none.outsidePools.map((o) => o.ip)).toEqual(['10.7.0.1']);
+    // the one named pool is gone (or invalid): PoolNotFound, and the address stays
+    const named = run([s('c', { annotations: { 'balanced.dev/ip-pool': 'gold' }, ingress: ['10.7.0.2'] })]);
+    expect(named.changes).toEqual([]);
+    expect(named.failures).toEqual([expect.objectContaining({ reason: 'PoolNotFound' })]);
+    expect(named.outsidePools.map((o) => o.ip)).toEqual(['10.7.0.2']);
+  });
+
+  test('an address outside every pool moves only when the Service asks for another (ip-request, or an existing ip-pool)', () => {
+    const other = pool('other', { cidrs: ['10.5.0.0/30'], autoAssign: false });
+    const plan = run(
+      [
+        s('asks', { annotations: { 'balanced.dev/ip-request': '10.0.0.2' }, ingress: ['10.7.0.1'] }),
+        s('names', { annotations: { 'balanced.dev/ip-pool': 'other' }, ingress: ['10.7.0.2'] }),
+        s('keeps', { annotations: { 'balanced.dev/ip-request': '10.7.0.3' }, ingress: ['10.7.0.3'] }),
+      ],
+      [DEFAULT, other],
+    );
+    expect(plan.changes).toEqual([
+      expect.objectContaining({ key: 'default/asks', ips: ['10.0.0.2'], released: ['10.7.0.1'] }),
+      expect.objectContaining({ key: 'default/names', ips: ['10.5.0.0'], released: ['10.7.0.2'] }),
+    ]);
+    expect(plan.outsidePools.map((o) => o.key)).toEqual(['default/keeps']);
+  });
+
+  test('two Services holding the same address outside every pool: the older keeps it, the younger fails IpConflict and moves', () => {
+    const plan = run([s('older', { ingress: ['10.7.0.1'] }), s('younger', { ingress: ['10.7.0.1'] })]);
+    expect(ips(plan)).toEqual({ 'default/older': '10.7.0.1', 'default/younger': '10.0.0.0' });
+    expect(plan.failures).toEqual([expect.objectContaining({ key: 'default/younger', reason: 'IpConflict' })]);
   });
 
   test('a bad annotation keeps what is held and reports the problem', () => {

@@ -1,6 +1,7 @@
 // A loopback HTTP proxy in front of the test API server, one per allocator replica, so a test
 // knows which replica sent each request (the API server cannot tell them apart). Streams
-// (watches) pass through; a hook may act on a request just before it is forwarded.
+// (watches) pass through; a hook may act on a request just before it is forwarded, or answer
+// it in the API server's place (a refusal, an outage).
 
 import { createServer, request, type ClientRequest, type IncomingMessage, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
@@ -23,7 +24,13 @@ export interface RequestLog {
   seq: number;
 }
 
-export type ProxyHook = (method: string, path: string, body: unknown) => void;
+/** What a hook answers instead of the API server (the request is then not forwarded). */
+export interface ProxyReply {
+  readonly status: number;
+  readonly body: unknown;
+}
+
+export type ProxyHook = (method: string, path: string, body: unknown) => ProxyReply | void;
 
 export interface ProxyOptions {
   /** Hold every watch event this long before passing it on (a cache that lags behind). */
@@ -41,6 +48,8 @@ export class TaggingProxy {
 
   static async start(target: string, who: string, log: RequestLog, note?: () => string | undefined, options: ProxyOptions = {}): Promise<TaggingProxy> {
     const targetUrl = new URL(target);
+    // Read by the request handler, assigned once the server listens (after the handler exists).
+    // eslint-disable-next-line prefer-const
     let proxy: TaggingProxy | undefined;
     const server = createServer((req, res) => {
       const chunks: Buffer[] = [];
@@ -57,7 +66,13 @@ export class TaggingProxy {
         const entry: ProxiedRequest | undefined =
           req.method === 'GET' ? undefined : { seq: ++log.seq, who, method: req.method ?? '', path, body, note: note?.() };
         if (entry !== undefined) log.entries.push(entry);
-        proxy?.hook?.(req.method ?? '', path, body);
+        const reply = proxy?.hook?.(req.method ?? '', path, body);
+        if (reply !== undefined) {
+          if (entry !== undefined) entry.status = reply.status;
+          res.writeHead(reply.status, { 'Content-Type': 'application/json' });
+          res.end(JSON.stringify(reply.body));
+          return;
+        }
         const up = request(
           { host: targetUrl.hostname, port: targetUrl.port, method: req.method, path: req.url, headers: req.headers },
           (upRes: IncomingMessage) => {

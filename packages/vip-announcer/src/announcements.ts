@@ -4,7 +4,8 @@
 // least one destination; a VIP is worth announcing only while one of its virtual services
 // has a *ready* destination. To agree with it exactly, the same builder decides:
 // buildServiceDesired of @balanced/k8s per Service, the same rule for keeping a live Service's
-// last good state through an annotation error (ipvs-controller's DesiredIndex), and the same
+// last good state through an annotation error, across restarts too (buildKeepingLastGood of
+// @balanced/k8s, which ipvs-controller's DesiredIndex calls as well), and the same
 // VIP:port conflict resolution (older Service wins; fresh claims before kept ones).
 //
 // Communities of a VIP: those of its VipPool (the pool named by balanced.dev/ip-pool, else the
@@ -12,8 +13,12 @@
 // balanced.dev/bgp-communities, merged and sorted.
 import type { V1EndpointSlice, V1Service } from '@kubernetes/client-node';
 import {
-  buildServiceDesired,
+  asString,
+  buildKeepingLastGood,
   endpointSliceServiceKey,
+  namespacedKey,
+  prop,
+  resolvePoolReference,
   resolveVipPortConflicts,
   type BgpCommunity,
   type DesiredService,
@@ -66,7 +71,13 @@ export interface AnnouncementInput {
 }
 
 function key(namespace: string | undefined, name: string | undefined): string {
-  return `${namespace ?? ''}/${name ?? ''}`;
+  return namespacedKey(namespace ?? '', name ?? '');
+}
+
+/** `namespace/name` read defensively: a field that is not a string counts as empty, as in objectRef. */
+function serviceKey(service: unknown): string {
+  const metadata = prop(service, 'metadata');
+  return key(asString(prop(metadata, 'namespace')), asString(prop(metadata, 'name')));
 }
 
 function candidatesOf(input: AnnouncementInput): { fresh: ServiceCandidate[]; kept: ServiceCandidate[]; lastGood: Map<string, readonly ServiceCandidate[]> } {
@@ -83,15 +94,13 @@ function candidatesOf(input: AnnouncementInput): { fresh: ServiceCandidate[]; ke
   const lastGood = new Map<string, readonly ServiceCandidate[]>();
   const seen = new Set<string>();
   for (const service of input.services) {
-    const source = key(service.metadata?.namespace, service.metadata?.name);
+    const source = serviceKey(service);
     if (seen.has(source)) continue; // a malformed cache listing one Service twice: first wins
     seen.add(source);
-    const built = buildServiceDesired({ service, endpointSlices: slices.get(source) ?? [], ownsVip: input.ownsVip, defaultClass: input.defaultClass });
-    const annotationError = built.refusals.some((r) => r.object.kind === 'Service' && r.field?.startsWith('metadata.annotations') === true);
-    const before = input.lastGood.get(source) ?? [];
-    if (built.candidates.length === 0 && annotationError && before.length > 0) {
-      kept.push(...before);
-      lastGood.set(source, before);
+    const built = buildKeepingLastGood({ service, endpointSlices: slices.get(source) ?? [], ownsVip: input.ownsVip, defaultClass: input.defaultClass }, input.lastGood.get(source) ?? []);
+    if (built.kept) {
+      kept.push(...built.candidates);
+      lastGood.set(source, built.candidates);
     } else {
       fresh.push(...built.candidates);
       if (built.candidates.length > 0) lastGood.set(source, built.candidates);
@@ -152,7 +161,8 @@ export function planAnnouncements(input: AnnouncementInput): { plan: Announcemen
     const named = [...new Set(list.map((s) => s.config.ipPool).filter((p): p is string => p !== undefined))].sort();
     let pool: VipPoolView | undefined;
     for (const name of named) {
-      const found = poolsByName.get(name);
+      // A BalanceD ip-pool CIDR names the pool containing it (resolvePoolReference, @balanced/k8s).
+      const found = poolsByName.get(resolvePoolReference(name, pools, (p) => p.name, (p, ip) => { const a = tryParseIp(ip); return a !== undefined && p.contains(a); }) ?? name);
       if (found === undefined) problems.add(`VIP ${vip}: VipPool ${name} (named by balanced.dev/ip-pool of ${services.join(', ')}) does not exist; announced without its communities`);
       else if (pool === undefined) pool = found;
       else problems.add(`VIP ${vip}: its Services name different VipPools (${named.join(', ')}); using ${pool.name}'s communities`);

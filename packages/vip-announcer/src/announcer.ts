@@ -3,7 +3,7 @@
 // state dirty; one worker renders the file from a snapshot and brings BIRD to it; bursts
 // merge; a failed pass is retried with backoff; a periodic resync re-checks the file and BIRD.
 // shutdown() withdraws every VIP (and reloads BIRD) before it returns.
-import { PassLoop, type LoopTimers } from '@balanced/k8s';
+import { PassLoop, type LoopTimers, type ProbeResult } from '@balanced/k8s';
 import type { AnnouncementPlan } from './announcements.js';
 import type { ApplyResult } from './bird-applier.js';
 
@@ -37,6 +37,10 @@ export interface AnnouncerOptions {
   readonly timers?: LoopTimers;
   readonly onPass?: (report: PassReport) => void;
   readonly onError?: (error: Error) => void;
+  /** readiness() stays true through failed passes for this long (PassLoop's failureGraceMs). */
+  readonly failureGraceMs?: number;
+  /** liveness() turns false once one pass has run this long (PassLoop's stallMs). */
+  readonly stallMs?: number;
 }
 
 export class Announcer {
@@ -58,7 +62,19 @@ export class Announcer {
       backoffMs: options.backoffMs ?? { min: 200, max: 30_000 },
       ...(options.timers ? { timers: options.timers } : {}),
       ...(options.onError ? { onError: options.onError } : {}),
+      ...(options.failureGraceMs !== undefined ? { failureGraceMs: options.failureGraceMs } : {}),
+      ...(options.stallMs !== undefined ? { stallMs: options.stallMs } : {}),
     });
+  }
+
+  /** The loop's readiness (health.ts of @balanced/k8s): a pass has succeeded and passes have not kept failing. */
+  readiness(): ProbeResult {
+    return this.loop.readiness();
+  }
+
+  /** The loop's liveness: no pass has been running for too long (a wedged loop). */
+  liveness(): ProbeResult {
+    return this.loop.liveness();
   }
 
   /** A pass now, then on events and every resync period. */

@@ -3,7 +3,7 @@
 // /metrics beside it.
 import type { KubeConfig } from '@kubernetes/client-node';
 import type { Logger } from 'pino';
-import { createClusterCache, desiredStateTransforms, loadKubeConfig, startHealthServer, type HealthServer } from '@balanced/k8s';
+import { createClusterCache, loadKubeConfig, startHealthServer, type HealthServer } from '@balanced/k8s';
 import { planAnnouncements, type AnnouncementPlan, type LastGood } from './announcements.js';
 import { Announcer, type RenderedState } from './announcer.js';
 import { BirdConfigApplier, BirdConfigRejectedError, BirdNotIncludingError, type ApplyResult } from './bird-applier.js';
@@ -13,9 +13,10 @@ import type { AnnouncerConfig } from './config.js';
 import { HealthGate, type ControllerProbe } from './health-gate.js';
 import { httpReadyProbe } from './http-probe.js';
 import { AnnouncerMetrics } from './metrics.js';
-import { watchVipPools } from '@balanced/k8s';
+import { DEFAULT_METRICS_HOST, checkMetricsHost } from '@balanced/k8s';
 import { PEER_PREFIX, STATIC_PROTOCOL, peerProtocolName, renderBirdConfig } from './render.js';
 import { describeReadiness } from './readiness.js';
+import { announcerTransforms } from './serving-view.js';
 import { readVipPools } from './vip-pools.js';
 
 export const DEFAULT_CONTROLLER_READY_URL = 'http://127.0.0.1:9742/readyz';
@@ -42,7 +43,14 @@ export interface AnnouncerRunOptions {
   readonly birdTimeoutMs?: number;
   /** undefined: no health server. 0: a free port. */
   readonly metricsPort?: number;
+  /** Default loopback; never a wildcard or a VIP (checkMetricsHost: start-up fails with MetricsHostError). */
   readonly metricsHost?: string;
+  /** How long a watched kind may keep failing before /readyz turns false (default: the cluster cache's DEFAULT_ERROR_GRACE_MS); tests shorten it. */
+  readonly errorGraceMs?: { readonly refused: number; readonly other: number };
+  /** How long passes may keep failing before /readyz turns false (default: PassLoop's). */
+  readonly failureGraceMs?: number;
+  /** /healthz fails once one pass has run this long (default: PassLoop's stallMs). */
+  readonly stallMs?: number;
 }
 
 export interface RunningAnnouncer {
@@ -63,6 +71,8 @@ export async function startAnnouncer(options: AnnouncerRunOptions, log: Logger):
   const { config } = options;
   const kc = options.kubeConfig ?? loadKubeConfig(options.kubeconfig !== undefined ? { kubeconfig: options.kubeconfig } : {});
   const ownsVip = vipOwnership(config.cidrs);
+  // Refused before anything starts: a health server on a VIP would be reachable by any client.
+  const metricsHost = options.metricsPort === undefined ? undefined : checkMetricsHost(options.metricsHost ?? DEFAULT_METRICS_HOST, ownsVip);
   const metrics = new AnnouncerMetrics();
   const bird = new BirdClient({ socketPath: config.birdSocket, timeoutMs: options.birdTimeoutMs ?? 10_000, onSpontaneous: (text) => log.info({ bird: text }, 'BIRD says') });
   const families = [...new Set(config.cidrs.map((c) => c.family))];
@@ -79,10 +89,15 @@ export async function startAnnouncer(options: AnnouncerRunOptions, log: Logger):
   );
   const peers = config.neighbors.map((n) => peerProtocolName(n));
 
-  // The announcer reads Services and slices only through buildServiceDesired: keep just those fields.
-  const cache = createClusterCache(kc, { kinds: ['services', 'endpointslices'], transform: desiredStateTransforms });
+  // The announcer reads Services and slices only through buildServiceDesired: keep just those
+  // fields, and see each endpoint as serving or not (a draining endpoint keeps its VIP announced).
   const watchPools = options.watchPools ?? true;
-  const pools = watchPools ? watchVipPools(kc) : undefined;
+  const cache = createClusterCache(kc, {
+    kinds: ['services', 'endpointslices', ...(watchPools ? (['vippools'] as const) : [])],
+    transform: announcerTransforms,
+    log: log.child({ part: 'cluster-cache' }),
+    ...(options.errorGraceMs !== undefined ? { errorGraceMs: { ...options.errorGraceMs } } : {}),
+  });
 
   let lastGood: LastGood = new Map();
   let lastPlan: AnnouncementPlan | undefined;
@@ -104,14 +119,14 @@ export async function startAnnouncer(options: AnnouncerRunOptions, log: Logger):
   metrics.recordController(false);
 
   const render = (): RenderedState | undefined => {
-    const synced = cache.synced() && (pools === undefined || pools.synced());
+    const synced = cache.synced();
     if (!synced) {
       // Cannot tell which VIPs are ready yet; but a controller known to be down means none.
       if (!gate.failing) return undefined;
       const plan: AnnouncementPlan = { announced: [], withheld: [], problems: [] };
       return { content: renderBirdConfig(config, []), plan, problems: [] };
     }
-    const poolView = readVipPools(pools?.objects() ?? []);
+    const poolView = readVipPools(cache.vipPools());
     const result = planAnnouncements({
       services: cache.services(),
       endpointSlices: cache.endpointSlices(),
@@ -159,22 +174,26 @@ export async function startAnnouncer(options: AnnouncerRunOptions, log: Logger):
       }
     },
     onError: (e) => log.error({ err: e.message }, 'announcing failed; will retry'),
+    ...(options.failureGraceMs !== undefined ? { failureGraceMs: options.failureGraceMs } : {}),
+    ...(options.stallMs !== undefined ? { stallMs: options.stallMs } : {}),
   });
 
   markDirty = () => announcer.markDirty();
   cache.onChange(() => announcer.markDirty());
-  pools?.onChange(() => announcer.markDirty());
 
   let health: HealthServer | undefined;
   if (options.metricsPort !== undefined) {
     health = await startHealthServer({
       port: options.metricsPort,
-      host: options.metricsHost ?? '0.0.0.0',
+      host: metricsHost ?? DEFAULT_METRICS_HOST,
       registry: metrics.registry,
+      // ANDed with the cache's readiness (synced; no kind refused past its grace) and the loop's
+      // (passes succeed); /healthz = the loop makes progress (health.ts of @balanced/k8s).
+      checks: [cache, announcer],
       ready: () =>
         describeReadiness({
-          synced: cache.synced() && (pools === undefined || pools.synced()),
-          poolsError: pools?.lastError(),
+          synced: cache.synced(),
+          poolsError: cache.lastError('vippools')?.message,
           controllerHealthy: gate.healthy,
           controllerDetail: gate.detail,
           plan: lastPlan,
@@ -189,13 +208,11 @@ export async function startAnnouncer(options: AnnouncerRunOptions, log: Logger):
   gate.start();
   announcer.start();
   cache.start().catch(() => undefined);
-  pools?.start().catch(() => undefined); // failures show in lastError() and /readyz; it retries by itself
   log.info({ cidrs: config.cidrs.map((c) => c.text), outputFile: config.outputFile, birdSocket: config.birdSocket, neighbors: config.neighbors.map((n) => n.name), metrics: health?.url }, 'vip-announcer running');
 
   const stopWatching = async (): Promise<void> => {
     await gate.stop();
     await cache.stop();
-    await pools?.stop();
   };
   return {
     announcer,

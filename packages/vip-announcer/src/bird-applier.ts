@@ -5,9 +5,10 @@
 // be reached the new file stays: BIRD reads it whenever it comes back (a withdrawal written
 // while BIRD is down must not be undone).
 import type { ConfigureOutcome } from './bird-client.js';
-import { BirdError, isBirdError } from './bird-errors.js';
+import type { BirdError} from './bird-errors.js';
+import { isBirdError } from './bird-errors.js';
 import type { BirdReply } from './bird-reply.js';
-import { readTextIfExists, removeIfExists, writeFileAtomic } from './atomic-file.js';
+import { readTextIfExists, removeIfExists, restrictFileMode, writeFileAtomic } from './atomic-file.js';
 
 /** The part of BirdClient the applier uses. */
 export interface BirdControl {
@@ -72,6 +73,7 @@ export class BirdConfigApplier {
   async apply(content: string, options: { readonly verify?: boolean } = {}): Promise<ApplyResult> {
     const { outputFile } = this.options;
     const previous = await readTextIfExists(outputFile);
+    if (previous === content) await restrictFileMode(outputFile); // the file holds BGP passwords
     if (previous === content && this.loaded === content) {
       // Nothing to load. `verify` (the periodic resync) still asks BIRD whether it runs our
       // protocols: a BIRD that is down or lost the include shows up in /readyz.

@@ -69,7 +69,7 @@ const TOP_KEYS = ['localAsn', 'routerId', 'cidrs', 'neighbors', 'bfd', 'graceful
 const NEIGHBOR_KEYS = ['name', 'address', 'asn', 'sourceAddress', 'port', 'bfd', 'password', 'multihop', 'holdTime', 'keepaliveTime', 'connectRetryTime', 'connectDelayTime', 'errorWaitTime'];
 const BFD_KEYS = ['interface', 'minRxMs', 'minTxMs', 'idleTxMs', 'multiplier'];
 const MAX_ASN = 4_294_967_295;
-const PATH = /^\/[A-Za-z0-9_.\/-]*$/;
+const PATH = /^\/[A-Za-z0-9_./-]*$/;
 const INTERFACE_PATTERN = /^[A-Za-z0-9_.*?:-]{1,32}$/;
 
 type Rec = Readonly<Record<string, unknown>>;

@@ -1,7 +1,13 @@
-// Is this director's ipvs-controller ready? Polled: a probe every intervalMs, each bounded by
-// timeoutMs; `failureThreshold` failures in a row make it unhealthy (withdraw everything),
+// Is this director's ipvs-controller ready? Polled: a probe starts every intervalMs (a slow
+// probe eats into the wait, it does not add to it: a hung controller is judged as fast as one
+// that answers 503), each bounded by timeoutMs of this process's own running time (a stall of
+// the announcer itself is not the controller's fault; see runProbe); `failureThreshold`
+// failures in a row make it unhealthy (withdraw everything),
 // one success makes it healthy again. Unhealthy until the first success: a director whose
 // controller has not programmed IPVS yet must not attract traffic.
+
+/** The probe timeout is checked this often (see runProbe). */
+const TIMEOUT_STEP_MS = 100;
 
 export type ProbeResult = boolean | { readonly ok: boolean; readonly detail?: string };
 
@@ -11,6 +17,8 @@ export type ControllerProbe = (signal: AbortSignal) => Promise<ProbeResult>;
 export interface GateTimers {
   setTimeout(fn: () => void, ms: number): unknown;
   clearTimeout(handle: unknown): void;
+  /** ms clock; default Date.now. */
+  now?(): number;
 }
 
 export interface HealthGateOptions {
@@ -82,10 +90,15 @@ export class HealthGate {
     return this.inflight;
   }
 
+  private now(): number {
+    return this.timers.now?.() ?? Date.now();
+  }
+
   private schedule(ms: number): void {
     if (this.stopped) return;
     this.timer = this.timers.setTimeout(() => {
-      void this.probeOnce().then(() => this.schedule(this.options.intervalMs));
+      const started = this.now();
+      void this.probeOnce().then(() => this.schedule(Math.max(0, this.options.intervalMs - (this.now() - started))));
     }, ms);
   }
 
@@ -93,11 +106,31 @@ export class HealthGate {
     const abort = new AbortController();
     this.abort = abort;
     let timer: unknown;
+    // timeoutMs counts this process's own running time, in steps. A step that fires late means
+    // this process (or the whole node) was stalled — CPU starvation, a long GC — and the answer
+    // may already sit unread in the socket: a late step is credited at most twice its length,
+    // so after a stall the probe always gets more turns of the event loop to read it. A
+    // controller that does not answer still fails after timeoutMs while this process runs.
     const timeout = new Promise<ProbeResult>((resolve) => {
-      timer = this.timers.setTimeout(() => {
+      const limit = this.options.timeoutMs;
+      const step = Math.max(1, Math.min(TIMEOUT_STEP_MS, limit));
+      let credited = 0;
+      let last = this.now();
+      let delay = step;
+      const tick = (): void => {
+        const at = this.now();
+        // at least the delay asked for (a clock stepped back gives no extra time), at most 2 steps
+        credited += Math.min(Math.max(at - last, delay), 2 * step);
+        last = at;
+        if (credited < limit) {
+          delay = Math.min(step, limit - credited);
+          timer = this.timers.setTimeout(tick, delay);
+          return;
+        }
         abort.abort();
-        resolve({ ok: false, detail: `no answer within ${this.options.timeoutMs} ms` });
-      }, this.options.timeoutMs);
+        resolve({ ok: false, detail: `no answer within ${limit} ms` });
+      };
+      timer = this.timers.setTimeout(tick, delay);
     });
     let result: ProbeResult;
     try {

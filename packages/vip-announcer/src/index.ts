@@ -37,7 +37,9 @@ export {
 export { BirdError, isBirdError, type BirdErrorCode, type BirdErrorDetails } from './bird-errors.js';
 export { BirdReplyReader, REPLY_CODES, isErrorCode, replyText, type BirdMessage, type BirdReply, type BirdReplyLine } from './bird-reply.js';
 export { BirdClient, type BirdClientOptions, type BirdProtocolStatus, type BirdStatus, type ConfigureOutcome } from './bird-client.js';
-export { readTextIfExists, removeIfExists, writeFileAtomic } from './atomic-file.js';
+export { PRIVATE_FILE_MODE, readTextIfExists, removeIfExists, restrictFileMode, writeFileAtomic } from './atomic-file.js';
+export { DEFAULT_METRICS_HOST, MetricsHostError, checkMetricsHost } from '@balanced/k8s';
+export { announcerTransforms, endpointServes, servingView } from './serving-view.js';
 export {
   BirdConfigApplier,
   BirdConfigRejectedError,
@@ -48,7 +50,7 @@ export {
 } from './bird-applier.js';
 export { HealthGate, type ControllerProbe, type GateTimers, type HealthGateOptions, type ProbeResult } from './health-gate.js';
 export { httpReadyProbe } from './http-probe.js';
-export { VIPPOOL_PATH, watchVipPools, type PoolWatch, type PoolWatchOptions } from '@balanced/k8s';
+export { VIPPOOL_PATH } from '@balanced/k8s';
 export { describeReadiness, type ReadinessInput } from './readiness.js';
 export { AnnouncerMetrics, type ReloadResult, type SessionState } from './metrics.js';
 export { Announcer, type AnnouncerOptions, type LoopTimers, type PassReport, type RenderedState } from './announcer.js';

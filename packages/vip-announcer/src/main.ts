@@ -3,6 +3,8 @@ import { readFileSync } from 'node:fs';
 import { Command, InvalidArgumentError } from 'commander';
 import { pino } from 'pino';
 import { DEFAULT_CONTROLLER_READY_URL, DEFAULT_METRICS_PORT, startAnnouncer } from './app.js';
+import { vipOwnership } from './cidrs.js';
+import { DEFAULT_METRICS_HOST, MetricsHostError, checkMetricsHost } from '@balanced/k8s';
 import { AnnouncerConfigError } from './config-error.js';
 import { parseAnnouncerConfig, type AnnouncerConfig } from './config.js';
 
@@ -29,7 +31,11 @@ const program = new Command('balanced-vip-announcer')
   .option('--resync-seconds <n>', 're-check the file and BIRD this often', positiveInt, 60)
   .option('--bird-timeout-ms <n>', 'timeout of one BIRD command', positiveInt, 10_000)
   .option('--no-vip-pools', 'do not watch VipPools (no pool communities)')
-  .option('--metrics-host <host>', 'address for /healthz /readyz /metrics', '0.0.0.0')
+  .option(
+    '--metrics-host <ip>',
+    "address for /healthz /readyz /metrics (default: $METRICS_HOST, else loopback 127.0.0.1); give loopback or the node's own address (e.g. $(NODE_IP) from the downward API's status.hostIP); a wildcard (0.0.0.0, ::) or an address inside the VIP CIDRs is refused, since in host networking it would answer on every VIP",
+    process.env['METRICS_HOST'] || DEFAULT_METRICS_HOST,
+  )
   .option('--metrics-port <port>', 'port for /healthz /readyz /metrics', nonNegativeInt, DEFAULT_METRICS_PORT)
   .option('--check-config', 'validate --config and exit')
   .option('--log-level <level>', 'pino log level', 'info');
@@ -47,6 +53,13 @@ try {
   config = parseAnnouncerConfig(readFileSync(o.config, 'utf8'), process.env);
 } catch (e) {
   log.fatal({ problems: e instanceof AnnouncerConfigError ? e.problems : undefined }, e instanceof Error ? e.message : String(e));
+  process.exit(2);
+}
+try {
+  checkMetricsHost(o.metricsHost, vipOwnership(config.cidrs));
+} catch (e) {
+  if (!(e instanceof MetricsHostError)) throw e;
+  log.fatal(e.message);
   process.exit(2);
 }
 if (o.checkConfig) {

@@ -2,7 +2,8 @@ import { mkdtempSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, test } from '@jest/globals';
-import { readTextIfExists, removeIfExists, writeFileAtomic } from '../src/index.js';
+import { chmodSync } from 'node:fs';
+import { restrictFileMode, readTextIfExists, removeIfExists, writeFileAtomic } from '../src/index.js';
 
 const dirs: string[] = [];
 afterEach(() => {
@@ -23,8 +24,23 @@ describe('writeFileAtomic', () => {
     await writeFileAtomic(path, 'two\n');
     expect(await readTextIfExists(path)).toBe('two\n');
     expect(statSync(path).ino).not.toBe(first);
-    expect((statSync(path).mode & 0o777).toString(8)).toBe('644');
+    expect((statSync(path).mode & 0o777).toString(8)).toBe('600'); // it holds BGP passwords
     expect(readdirSync(d)).toEqual(['vips.conf']);
+  });
+
+  test('the file is 0600 whatever mode the old one had; restrictFileMode fixes an old file in place', async () => {
+    const d = dir();
+    const path = join(d, 'vips.conf');
+    writeFileSync(path, 'password "s3cret";\n');
+    chmodSync(path, 0o644);
+    await writeFileAtomic(path, 'password "n3w";\n');
+    expect((statSync(path).mode & 0o777).toString(8)).toBe('600');
+    chmodSync(path, 0o644);
+    await restrictFileMode(path);
+    expect((statSync(path).mode & 0o777).toString(8)).toBe('600');
+    await restrictFileMode(join(d, 'missing')); // nothing to do
+    await writeFileAtomic(join(d, 'shared.conf'), 'x', 0o640);
+    expect((statSync(join(d, 'shared.conf')).mode & 0o777).toString(8)).toBe('640');
   });
 
   test('a failure leaves the old file and no temporary file', async () => {

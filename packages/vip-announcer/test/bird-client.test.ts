@@ -1,5 +1,6 @@
 import { afterEach, describe, expect, test } from '@jest/globals';
-import { BirdClient, BirdError, isBirdError } from '../src/index.js';
+import type { BirdError} from '../src/index.js';
+import { BirdClient, isBirdError } from '../src/index.js';
 import { startFakeBird, type FakeBird, type Script } from './fake-bird.js';
 
 const open: { fake?: FakeBird; client?: BirdClient }[] = [];

@@ -1,7 +1,7 @@
 // The control-socket client and the applier against the real BIRD 2 daemon (in a network
 // namespace of its own): reply codes, multi-line replies, an include that BIRD rejects, a
 // BIRD that does not include our file, a BIRD that is down.
-import { mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { chmodSync, mkdirSync, mkdtempSync, readFileSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, test } from '@jest/globals';
@@ -99,6 +99,33 @@ describe.each(skip === undefined ? [['real BIRD']] : [])('%s', () => {
       expect(text).toContain('BGP.community: (65000,100)');
       expect((await client.protocols()).map((p) => p.name)).toEqual(expect.arrayContaining(['balanced_vips4', 'balanced_peer_nobody']));
       expect(await applier.apply(content)).toEqual({ changed: false });
+    } finally {
+      client.close();
+    }
+  });
+
+  test('the file holds the BGP password: written 0600 (BIRD, same uid, still loads it); an old 0644 file with the same content is tightened', async () => {
+    const client = new BirdClient({ socketPath: bird.controlSocket, timeoutMs: 5000 });
+    const applier = new BirdConfigApplier({ bird: client, outputFile, mainConfig: bird.configFile, expectProtocols: [STATIC_PROTOCOL.inet] });
+    const secret = announcerConfigFromObject({
+      localAsn: 65001,
+      cidrs: ['10.96.100.0/24'],
+      neighbors: [{ name: 'nobody', address: '10.255.0.2', asn: 65000, connectRetryTime: 1, password: 's3cret-md5' }],
+      outputFile,
+      birdSocket: join(dir, 'main.ctl'),
+    });
+    try {
+      const content = renderBirdConfig(secret, [{ vip: '10.96.100.14', communities: [] }]);
+      expect(content).toContain('s3cret-md5');
+      expect(await applier.apply(content)).toMatchObject({ changed: true });
+      expect((statSync(outputFile).mode & 0o777).toString(8)).toBe('600');
+      // An announcer of an older version left the same content readable by everyone.
+      chmodSync(outputFile, 0o644);
+      const restarted = new BirdConfigApplier({ bird: client, outputFile, mainConfig: bird.configFile, expectProtocols: [STATIC_PROTOCOL.inet] });
+      await restarted.apply(content);
+      expect((statSync(outputFile).mode & 0o777).toString(8)).toBe('600');
+      const routes = await client.execute('show route protocol balanced_vips4');
+      expect(routes.lines.map((l) => l.text).join('\n')).toContain('10.96.100.14/32');
     } finally {
       client.close();
     }

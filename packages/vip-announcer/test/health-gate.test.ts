@@ -1,4 +1,5 @@
 import { describe, expect, test } from '@jest/globals';
+import { manualTimers } from '@balanced/testkit';
 import { HealthGate, type ProbeResult } from '../src/index.js';
 
 function gate(results: ProbeResult[], failureThreshold = 3, timeoutMs = 1000) {
@@ -64,6 +65,35 @@ describe('HealthGate', () => {
     await new Promise((r) => setTimeout(r, 30));
     expect(calls).toBe(after);
     expect(g.healthy).toBe(true);
+  });
+
+  test('probes start every intervalMs: a controller that hangs is judged failing after threshold × max(interval, timeout), not threshold × (interval + timeout)', async () => {
+    const clock = manualTimers();
+    let started = 0;
+    const g = new HealthGate({
+      // accepts, never answers (gives up when aborted, as the HTTP probe does)
+      probe: (signal) => (started++, new Promise<ProbeResult>((_resolve, reject) => signal.addEventListener('abort', () => reject(new Error('aborted'))))),
+      intervalMs: 1000,
+      timeoutMs: 1000,
+      failureThreshold: 3,
+      timers: { ...clock.timers, now: clock.now },
+    });
+    g.start();
+    await clock.advance(2999);
+    expect([started, g.failing]).toEqual([3, false]); // probes at 0, 1000, 2000; two timed out
+    await clock.advance(1);
+    expect(g.failing).toBe(true); // the third timed out at 3000 (it was 6000 when each wait followed a timeout)
+    await g.stop();
+  });
+
+  test('a quick probe still waits out the interval', async () => {
+    const clock = manualTimers();
+    let started = 0;
+    const g = new HealthGate({ probe: async () => (started++, true), intervalMs: 1000, timeoutMs: 1000, failureThreshold: 3, timers: { ...clock.timers, now: clock.now } });
+    g.start();
+    await clock.advance(2500);
+    expect(started).toBe(3); // at 0, 1000, 2000
+    await g.stop();
   });
 
   test('refuses a threshold below 1', () => {

@@ -1,6 +1,6 @@
 import { afterEach, describe, expect, test } from '@jest/globals';
 import { TestApiServer } from '@balanced/testkit';
-import { watchVipPools, type PoolWatch } from '../src/index.js';
+import { createClusterCache, type CacheLog, type ClusterCache } from '@balanced/k8s';
 import { vipPool } from './k8s-objects.js';
 
 const VIPPOOL_CRD = { group: 'balanced.dev', version: 'v1alpha1', plural: 'vippools', kind: 'VipPool', namespaced: false } as const;
@@ -17,29 +17,31 @@ async function until(check: () => boolean, what: () => string): Promise<void> {
   }
 }
 
-function names(w: PoolWatch): string[] {
+const quiet: CacheLog = { warn: () => undefined, info: () => undefined };
+
+function names(w: ClusterCache): string[] {
   return w
-    .objects()
+    .vipPools()
     .map((o) => (o as { metadata: { name: string } }).metadata.name)
     .sort();
 }
 
-describe('watchVipPools', () => {
+describe('VipPools in the cluster cache', () => {
   test('lists, then follows adds, updates and deletes', async () => {
     const api = await TestApiServer.start({ customResources: [VIPPOOL_CRD] });
     cleanup.push(() => api.stop());
     api.store.put('vippools', vipPool('gold', ['10.96.100.0/24'], ['65000:1']));
-    const w = watchVipPools(api.kubeConfig());
+    const w = createClusterCache(api.kubeConfig(), { kinds: ['vippools'], log: quiet });
     cleanup.push(() => w.stop());
     let changes = 0;
     w.onChange(() => changes++);
-    w.start();
-    await until(() => w.synced(), () => `a list (error: ${w.lastError()})`);
+    w.start().catch(() => undefined);
+    await until(() => w.synced(), () => `a list (error: ${w.lastError('vippools')?.message})`);
     expect(names(w)).toEqual(['gold']);
     api.store.put('vippools', vipPool('silver', ['10.96.101.0/24']));
     await until(() => names(w).includes('silver'), () => `silver in ${names(w).join(',')}`);
     api.store.put('vippools', vipPool('gold', ['10.96.100.0/24'], ['65000:2']));
-    await until(() => JSON.stringify(w.objects()).includes('65000:2'), () => 'the update');
+    await until(() => JSON.stringify(w.vipPools()).includes('65000:2'), () => 'the update');
     api.store.delete('vippools', 'silver');
     await until(() => names(w).join(',') === 'gold', () => `only gold in ${names(w).join(',')}`);
     expect(changes).toBeGreaterThanOrEqual(4);
@@ -48,11 +50,12 @@ describe('watchVipPools', () => {
   test('no VipPool CRD: not synced, and lastError says why', async () => {
     const api = await TestApiServer.start();
     cleanup.push(() => api.stop());
-    const w = watchVipPools(api.kubeConfig(), { restartDelayMs: { min: 20, max: 50 } });
+    const w = createClusterCache(api.kubeConfig(), { kinds: ['vippools'], restartDelayMs: { min: 20, max: 50 }, log: quiet });
     cleanup.push(() => w.stop());
-    w.start();
-    await until(() => w.lastError() !== undefined, () => 'an error');
+    w.start().catch(() => undefined);
+    await until(() => w.lastError('vippools') !== undefined, () => 'an error');
     expect(w.synced()).toBe(false);
-    expect(w.lastError()).toMatch(/404/);
+    expect(w.lastError('vippools')?.message).toMatch(/404/);
+    expect(w.readiness()).toMatchObject({ ok: false, detail: expect.stringMatching(/vippools not listed yet \(HTTP 404/) });
   });
 });

@@ -4,8 +4,8 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, test } from '@jest/globals';
 import { findRepoRoot } from '@balanced/testkit';
-import { parseAnnouncerConfig, renderBirdConfig } from '../src/index.js';
-import { deployConfigMap } from './shipped.js';
+import { DEFAULT_METRICS_HOST, checkMetricsHost, parseAnnouncerConfig, renderBirdConfig, vipOwnership } from '../src/index.js';
+import { deployConfigMap, deployContainer } from './shipped.js';
 
 const ENV = { NODE_IP: '10.0.1.2', TOR_IP: '10.0.1.1' };
 
@@ -20,5 +20,13 @@ describe('shipped announcer configs', () => {
     const c = parseAnnouncerConfig(deployConfigMap('balanced-vip-announcer')['vip-announcer.yaml'] ?? '', ENV);
     expect(c.outputFile).toBe('/run/balanced/bird/balanced-vips.conf');
     expect(deployConfigMap('balanced-bird')['bird.conf']).toContain('include "/run/balanced/bird/*.conf";');
+  });
+
+  test('the DaemonSet listens for /metrics on loopback, never a VIP, and its probes ask there', () => {
+    const c = parseAnnouncerConfig(deployConfigMap('balanced-vip-announcer')['vip-announcer.yaml'] ?? '', ENV);
+    const container = deployContainer('vip-announcer');
+    const host = container.args?.find((a) => a.startsWith('--metrics-host='))?.split('=')[1] ?? DEFAULT_METRICS_HOST;
+    expect(checkMetricsHost(host, vipOwnership(c.cidrs))).toBe('127.0.0.1');
+    for (const probe of [container.readinessProbe, container.livenessProbe]) expect(probe?.httpGet?.host ?? 'the pod IP').toBe(host);
   });
 });

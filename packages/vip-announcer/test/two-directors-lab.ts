@@ -87,9 +87,8 @@ export async function routerNexthops(router: RouterNode, vip: string): Promise<s
  */
 export async function waitForNexthops(router: RouterNode, vip: string, expected: readonly string[], since: number, timeoutMs = 30_000): Promise<number> {
   const want = [...expected].sort().join(',');
-  let seen = '';
   for (;;) {
-    seen = (await routerNexthops(router, vip)).join(',');
+    const seen = (await routerNexthops(router, vip)).join(',');
     if (seen === want) return Date.now() - since;
     if (Date.now() - since > timeoutMs) throw new Error(`router: route to ${vip}/32 has next hops [${seen}], want [${want}]`);
     await sleep(10);

@@ -9,6 +9,7 @@ import { settleFrontendClaims } from './frontend-claims.js';
 import { nodeAddresses } from './node-addresses.js';
 import { compareAge, compareText, objectIdentity } from './object-ref.js';
 import { sortRefusals } from './refusals.js';
+import { sameNodeContext, serializeCandidates } from './candidates-text.js';
 import type { ResolverInput } from './resolver-input.js';
 import { serviceCandidates, type NodeContext, type ServiceCandidates } from './service-candidates.js';
 
@@ -55,7 +56,7 @@ export function createResolverStateBuilder(): ResolverStateBuilder {
     const rawName = prop(input, 'nodeName');
     const nodeName = typeof rawName === 'string' && rawName !== '' ? rawName : undefined;
     const fresh: NodeContext = { nodeName, addresses: nodeAddresses(asArray(prop(input, 'nodes')), nodeName) };
-    const node = lastNode !== undefined && sameNode(lastNode, fresh) ? lastNode : fresh;
+    const node = lastNode !== undefined && sameNodeContext(lastNode, fresh) ? lastNode : fresh;
     lastNode = node;
 
     // One candidate per namespace/name: a cache holding two objects of one name (malformed) keeps
@@ -97,19 +98,10 @@ function keyOf(raw: unknown): string {
 
 function rememberCandidates(key: string, raw: unknown, slices: readonly SliceView[] | undefined, node: NodeContext): Remembered {
   const candidates = serviceCandidates(raw, slices, node);
-  return { key, slices, node, candidates, text: serialize(candidates) };
+  return { key, slices, node, candidates, text: serializeCandidates(candidates) };
 }
 
 function sameViews(a: readonly SliceView[] | undefined, b: readonly SliceView[] | undefined): boolean {
   if (a === undefined || b === undefined) return a === b;
   return a.length === b.length && a.every((v, i) => v === b[i]);
-}
-
-function sameNode(a: NodeContext, b: NodeContext): boolean {
-  return a.nodeName === b.nodeName && JSON.stringify(a.addresses) === JSON.stringify(b.addresses);
-}
-
-/** Canonical text of a candidate (plain data built in a fixed order). */
-function serialize(c: ServiceCandidates): string {
-  return JSON.stringify([c.owner.created, [...c.services.entries()], c.frontends, c.refusals]);
 }

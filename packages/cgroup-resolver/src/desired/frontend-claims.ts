@@ -20,7 +20,7 @@ export interface SettledFrontends {
  * namespace/name). Owners are assumed distinct (one entry per namespace/name).
  */
 export function settleFrontendClaims(claims: readonly FrontendClaims[]): SettledFrontends {
-  const byKey = new Map<string, { owner: ObjectIdentity; frontend: DesiredFrontend }[]>();
+  const byKey = new Map<string, FrontendClaim[]>();
   for (const c of claims) {
     for (const frontend of c.frontends) {
       const key = frontendKey(frontend);
@@ -32,18 +32,38 @@ export function settleFrontendClaims(claims: readonly FrontendClaims[]): Settled
   const frontends: DesiredFrontend[] = [];
   const refusals: ResolverRefusal[] = [];
   for (const list of byKey.values()) {
-    list.sort((a, b) => compareAge(a.owner, b.owner));
-    const [winner, ...losers] = list;
-    if (winner === undefined) continue;
-    frontends.push(winner.frontend);
-    const at = `${winner.frontend.address.includes(':') ? `[${winner.frontend.address}]` : winner.frontend.address}:${winner.frontend.port}/${winner.frontend.protocol}`;
-    for (const l of losers) {
-      refusals.push({
-        object: { kind: 'Service', namespace: l.owner.namespace, name: l.owner.name },
-        reason: 'FrontendConflict',
-        message: `${at} is already resolved for the older Service ${winner.owner.namespace}/${winner.owner.name}; it is not resolved for this one`,
-      });
-    }
+    const settled = settleFrontend(list);
+    if (settled.winner === undefined) continue;
+    frontends.push(settled.winner.frontend);
+    refusals.push(...settled.refusals);
   }
   return { frontends, refusals };
 }
+
+/** One Service's claim on one frontend key. */
+export interface FrontendClaim {
+  readonly owner: ObjectIdentity;
+  readonly frontend: DesiredFrontend;
+}
+
+/**
+ * Who holds one (address, port, protocol, kind) among the claims on it (all on the same key,
+ * distinct owners): the oldest; every other claimant is refused. The one rule for the whole
+ * builder (settleFrontendClaims) and the incremental index (ResolverIndex).
+ */
+export function settleFrontend(claims: readonly FrontendClaim[]): { readonly winner: FrontendClaim | undefined; readonly refusals: readonly ResolverRefusal[] } {
+  if (claims.length <= 1) return { winner: claims[0], refusals: NO_REFUSALS };
+  const [winner, ...losers] = [...claims].sort((a, b) => compareAge(a.owner, b.owner));
+  const w = winner as FrontendClaim;
+  const at = `${w.frontend.address.includes(':') ? `[${w.frontend.address}]` : w.frontend.address}:${w.frontend.port}/${w.frontend.protocol}`;
+  const refusals = losers.map(
+    (l): ResolverRefusal => ({
+      object: { kind: 'Service', namespace: l.owner.namespace, name: l.owner.name },
+      reason: 'FrontendConflict',
+      message: `${at} is already resolved for the older Service ${w.owner.namespace}/${w.owner.name}; it is not resolved for this one`,
+    }),
+  );
+  return { winner: w, refusals };
+}
+
+const NO_REFUSALS: readonly ResolverRefusal[] = Object.freeze([]);

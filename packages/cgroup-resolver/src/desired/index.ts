@@ -9,3 +9,4 @@ export { canonicalIp, type CanonicalIp, type IpFamily } from './address.js';
 export { serviceSetKey, type BackendSetKind } from './service-keys.js';
 export { DEFAULT_AFFINITY_TIMEOUT_SECONDS, MAX_AFFINITY_TIMEOUT_SECONDS } from './service-read.js';
 export type { ObjectIdentity } from './object-ref.js';
+export { ResolverIndex, type DesiredSnapshot, type ResolverChange, type ResolverCluster, type ResolverIndexOptions, type ResolverKind } from './resolver-index.js';

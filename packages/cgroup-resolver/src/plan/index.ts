@@ -9,4 +9,7 @@ export { backendKey, compareFrontends, frontendKey } from './keys.js';
 export { PlanInputError } from './plan-errors.js';
 export { MapsMirror } from './maps-mirror.js';
 export { planChanges } from './plan-changes.js';
+export { planScoped, type PlanScope, type ScopedPlanOptions } from './plan-scoped.js';
+export { planLeftovers } from './plan-leftovers.js';
+export { chunkKeys } from './plan-chunks.js';
 export type { ReservedIds } from './id-allocator.js';

@@ -1,7 +1,8 @@
 // What the pinned maps hold, kept up to date by applying each plan's ops in place, with the
 // indexes a plan over a part of the maps needs (planChanges): backend id by (address, port),
 // and how many tables list each backend. One implementation of "apply ops to a picture of the
-// maps": applyToDump is a mirror made from a dump, changed, and read back.
+// maps": applyToDump is a mirror made from a dump, changed, and read back. Also how many
+// frontends name each table (a plan over a part must not delete a table the rest still names).
 import type { BackendEntry, FrontendEntry, MapOp, MapsDump, ServiceTable } from '../model.js';
 import { backendKey, compareFrontends, frontendKey } from './keys.js';
 
@@ -16,10 +17,12 @@ export class MapsMirror {
   private readonly shared = new Map<string, Set<number>>();
   /** Backend id → tables listing it. */
   private readonly refs = new Map<number, number>();
+  /** Service id → frontends naming it. */
+  private readonly naming = new Map<number, number>();
 
   static fromDump(dump: MapsDump): MapsMirror {
     const m = new MapsMirror();
-    for (const f of dump.frontends) m.frontends.set(frontendKey(f), f);
+    for (const f of dump.frontends) m.putFrontend(f);
     for (const [id, b] of dump.backends) m.putBackend(id, b);
     for (const [id, t] of dump.services) m.putService(id, t);
     return m;
@@ -36,10 +39,10 @@ export class MapsMirror {
           this.putService(op.id, op.table);
           break;
         case 'frontend-put':
-          this.frontends.set(frontendKey(op.frontend), op.frontend);
+          this.putFrontend(op.frontend);
           break;
         case 'frontend-delete':
-          this.frontends.delete(frontendKey(op.frontend));
+          this.dropFrontend(frontendKey(op.frontend));
           break;
         case 'service-delete':
           this.dropService(op.id);
@@ -62,8 +65,29 @@ export class MapsMirror {
     return this.refs.get(id) ?? 0;
   }
 
+  /** How many frontends name service `id`. */
+  frontendsNaming(id: number): number {
+    return this.naming.get(id) ?? 0;
+  }
+
   toDump(): MapsDump {
     return { frontends: [...this.frontends.values()].sort(compareFrontends), services: new Map(this.services), backends: new Map(this.backends) };
+  }
+
+  private putFrontend(f: FrontendEntry): void {
+    const key = frontendKey(f);
+    this.dropFrontend(key);
+    this.frontends.set(key, f);
+    this.naming.set(f.serviceId, (this.naming.get(f.serviceId) ?? 0) + 1);
+  }
+
+  private dropFrontend(key: string): void {
+    const old = this.frontends.get(key);
+    if (old === undefined) return;
+    this.frontends.delete(key);
+    const n = (this.naming.get(old.serviceId) ?? 0) - 1;
+    if (n > 0) this.naming.set(old.serviceId, n);
+    else this.naming.delete(old.serviceId);
   }
 
   private putBackend(id: number, b: BackendEntry): void {

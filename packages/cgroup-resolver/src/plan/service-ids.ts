@@ -9,6 +9,7 @@ import { frontendKey } from './keys.js';
  * (address, port, protocol, kind) name are candidates; it takes the smallest not yet claimed.
  * Otherwise it takes the lowest id ≥ 1 the dump does not mention at all (neither a table nor a
  * frontend's target), so a fresh service never inherits a table another one still resolves to.
+ * `reserved` ids (the rest of the maps, for a plan over a part) are neither recovered nor handed out.
  */
 export function assignServiceIds(
   keys: readonly string[],
@@ -25,7 +26,7 @@ export function assignServiceIds(
     for (const f of frontendsByService.get(key) ?? []) {
       for (const entry of actualByKey.get(frontendKey(f)) ?? []) {
         const id = entry.serviceId;
-        if (Number.isInteger(id) && id >= 1 && !claimed.has(id) && (best === undefined || id < best)) best = id;
+        if (Number.isInteger(id) && id >= 1 && !claimed.has(id) && reserved?.has(id) !== true && (best === undefined || id < best)) best = id;
       }
     }
     const id = best ?? allocate();

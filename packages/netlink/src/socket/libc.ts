@@ -1,10 +1,20 @@
-import koffi from 'koffi';
+import { createRequire } from 'node:module';
+import type * as Koffi from 'koffi';
 
 /**
- * The few libc calls the netlink socket needs, bound once with koffi. Nothing here blocks:
- * the socket is O_NONBLOCK and waiting for readability uses poll() on koffi's worker thread.
+ * The few libc calls the netlink socket needs, bound with koffi on first use. Nothing here
+ * blocks: the socket is O_NONBLOCK and waiting for readability uses poll() on koffi's worker
+ * thread. koffi (a native addon that dlopens libc) is loaded only when a socket is opened,
+ * not when `@balanced/netlink` is imported: every package reaches the pure codec through this
+ * package's index, and most never open a socket (issue 16 item 4).
  */
-const libc = koffi.load('libc.so.6');
+const requireNative = createRequire(import.meta.url);
+let koffi: typeof Koffi | undefined;
+
+function loadKoffi(): typeof Koffi {
+  koffi ??= requireNative('koffi') as typeof Koffi;
+  return koffi;
+}
 
 export const AF_NETLINK = 16;
 export const SOCK_RAW = 3;
@@ -25,23 +35,34 @@ export const O_RDONLY = 0;
 export const O_CLOEXEC = 0o2000000;
 export const CLONE_NEWNET = 0x40000000;
 
-export const sys = {
-  socket: libc.func('int socket(int domain, int type, int protocol)'),
-  bind: libc.func('int bind(int fd, const void *addr, uint32_t len)'),
-  getsockname: libc.func('int getsockname(int fd, void *addr, void *len)'),
-  setsockopt: libc.func('int setsockopt(int fd, int level, int name, const void *value, uint32_t len)'),
-  getsockopt: libc.func('int getsockopt(int fd, int level, int name, void *value, void *len)'),
-  send: libc.func('intptr_t send(int fd, const void *buf, size_t len, int flags)'),
-  recv: libc.func('intptr_t recv(int fd, void *buf, size_t len, int flags)'),
-  poll: libc.func('int poll(void *fds, unsigned long nfds, int timeout)'),
-  close: libc.func('int close(int fd)'),
-  open: libc.func('int open(const char *path, int flags)'),
-  setns: libc.func('int setns(int fd, int nstype)'),
-};
+function bindSyscalls(libc: Koffi.LibraryHandle) {
+  return {
+    socket: libc.func('int socket(int domain, int type, int protocol)'),
+    bind: libc.func('int bind(int fd, const void *addr, uint32_t len)'),
+    getsockname: libc.func('int getsockname(int fd, void *addr, void *len)'),
+    setsockopt: libc.func('int setsockopt(int fd, int level, int name, const void *value, uint32_t len)'),
+    getsockopt: libc.func('int getsockopt(int fd, int level, int name, void *value, void *len)'),
+    send: libc.func('intptr_t send(int fd, const void *buf, size_t len, int flags)'),
+    recv: libc.func('intptr_t recv(int fd, void *buf, size_t len, int flags)'),
+    poll: libc.func('int poll(void *fds, unsigned long nfds, int timeout)'),
+    close: libc.func('int close(int fd)'),
+    open: libc.func('int open(const char *path, int flags)'),
+    setns: libc.func('int setns(int fd, int nstype)'),
+  };
+}
+
+export type Syscalls = ReturnType<typeof bindSyscalls>;
+let syscalls: Syscalls | undefined;
+
+/** The bound libc calls; the first call loads koffi and libc. */
+export function sys(): Syscalls {
+  syscalls ??= bindSyscalls(loadKoffi().load('libc.so.6'));
+  return syscalls;
+}
 
 /** errno of the last libc call made on this (the main) thread. */
 export function lastErrno(): number {
-  return koffi.errno();
+  return loadKoffi().errno();
 }
 
 /** Wait on koffi's worker thread until fd is readable or timeoutMs passes. */
@@ -50,7 +71,7 @@ export function pollReadable(fd: number, timeoutMs: number): Promise<boolean> {
   pfd.writeInt32LE(fd, 0);
   pfd.writeInt16LE(POLLIN, 4);
   return new Promise((resolve, reject) => {
-    sys.poll.async(pfd, 1, timeoutMs, (err: unknown, ready: number) => {
+    sys().poll.async(pfd, 1, timeoutMs, (err: unknown, ready: number) => {
       if (err) reject(err instanceof Error ? err : new Error(String(err)));
       else resolve(ready > 0);
     });

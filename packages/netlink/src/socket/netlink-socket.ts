@@ -56,7 +56,7 @@ export class NetlinkSocket implements Datagrams {
     try {
       return new NetlinkSocket(fd, options);
     } catch (e) {
-      sys.close(fd);
+      sys().close(fd);
       throw e;
     }
   }
@@ -65,10 +65,10 @@ export class NetlinkSocket implements Datagrams {
     this.fd = fd;
     const addr = Buffer.alloc(12);
     addr.writeUInt16LE(AF_NETLINK, 0);
-    check(sys.bind(fd, addr, 12), 'bind');
+    check(sys().bind(fd, addr, 12), 'bind');
     const len = Buffer.alloc(4);
     len.writeUInt32LE(12, 0);
-    check(sys.getsockname(fd, addr, len), 'getsockname');
+    check(sys().getsockname(fd, addr, len), 'getsockname');
     this.portId = addr.readUInt32LE(4);
     setInt(fd, SOL_NETLINK, NETLINK_EXT_ACK, 1, 'NETLINK_EXT_ACK');
     setInt(fd, SOL_NETLINK, NETLINK_CAP_ACK, 1, 'NETLINK_CAP_ACK');
@@ -79,7 +79,7 @@ export class NetlinkSocket implements Datagrams {
   send(bytes: Uint8Array): void {
     this.assertOpen('sendmsg');
     for (;;) {
-      const n = Number(sys.send(this.fd, bytes, bytes.length, 0));
+      const n = Number(sys().send(this.fd, bytes, bytes.length, 0));
       if (n === bytes.length) return;
       if (n >= 0) throw new NetlinkError({ code: 'NETLINK_SYSCALL', op: `sendmsg (short write ${n} of ${bytes.length})` });
       const errno = lastErrno();
@@ -104,7 +104,7 @@ export class NetlinkSocket implements Datagrams {
   tryReceive(): Uint8Array | null {
     this.assertOpen('recvmsg');
     for (;;) {
-      const n = Number(sys.recv(this.fd, this.chunk, this.chunk.length, MSG_DONTWAIT | MSG_TRUNC));
+      const n = Number(sys().recv(this.fd, this.chunk, this.chunk.length, MSG_DONTWAIT | MSG_TRUNC));
       if (n >= 0) {
         if (n > this.chunk.length) {
           throw new NetlinkError({ code: 'NETLINK_SYSCALL', op: `recvmsg (datagram of ${n} bytes truncated)`, errno: Errno.EMSGSIZE });
@@ -120,7 +120,7 @@ export class NetlinkSocket implements Datagrams {
 
   close(): void {
     if (this.fd >= 0) {
-      sys.close(this.fd);
+      sys().close(this.fd);
       this.fd = -1;
     }
   }
@@ -135,7 +135,7 @@ export class NetlinkSocket implements Datagrams {
 }
 
 function openRaw(protocol: number): number {
-  const fd = sys.socket(AF_NETLINK, SOCK_RAW | SOCK_NONBLOCK | SOCK_CLOEXEC, protocol);
+  const fd = sys().socket(AF_NETLINK, SOCK_RAW | SOCK_NONBLOCK | SOCK_CLOEXEC, protocol);
   check(fd, `socket(AF_NETLINK, protocol ${protocol})`);
   return fd;
 }
@@ -146,23 +146,23 @@ function openRaw(protocol: number): number {
  * opened inside stay bound to the namespace they were created in.
  */
 export function inNamespace<T>(path: string, fn: () => T): T {
-  const original = sys.open('/proc/thread-self/ns/net', O_RDONLY | O_CLOEXEC);
+  const original = sys().open('/proc/thread-self/ns/net', O_RDONLY | O_CLOEXEC);
   check(original, 'open /proc/thread-self/ns/net');
   try {
-    const target = sys.open(path, O_RDONLY | O_CLOEXEC);
+    const target = sys().open(path, O_RDONLY | O_CLOEXEC);
     check(target, `open ${path}`);
     try {
-      check(sys.setns(target, CLONE_NEWNET), `setns ${path}`);
+      check(sys().setns(target, CLONE_NEWNET), `setns ${path}`);
     } finally {
-      sys.close(target);
+      sys().close(target);
     }
     try {
       return fn();
     } finally {
-      check(sys.setns(original, CLONE_NEWNET), 'setns back to the original namespace');
+      check(sys().setns(original, CLONE_NEWNET), 'setns back to the original namespace');
     }
   } finally {
-    sys.close(original);
+    sys().close(original);
   }
 }
 
@@ -173,14 +173,14 @@ function check(result: number, op: string): void {
 function setInt(fd: number, level: number, name: number, value: number, op: string): void {
   const b = Buffer.alloc(4);
   b.writeInt32LE(value, 0);
-  check(sys.setsockopt(fd, level, name, b, 4), `setsockopt ${op}`);
+  check(sys().setsockopt(fd, level, name, b, 4), `setsockopt ${op}`);
 }
 
 function getInt(fd: number, level: number, name: number): number {
   const b = Buffer.alloc(4);
   const len = Buffer.alloc(4);
   len.writeUInt32LE(4, 0);
-  check(sys.getsockopt(fd, level, name, b, len), 'getsockopt');
+  check(sys().getsockopt(fd, level, name, b, len), 'getsockopt');
   return b.readInt32LE(0);
 }
 
@@ -188,7 +188,7 @@ function getInt(fd: number, level: number, name: number): number {
 function setBuffer(fd: number, forceName: number, name: number, bytes: number): number {
   const b = Buffer.alloc(4);
   b.writeInt32LE(bytes, 0);
-  if (sys.setsockopt(fd, SOL_SOCKET, forceName, b, 4) < 0) sys.setsockopt(fd, SOL_SOCKET, name, b, 4);
+  if (sys().setsockopt(fd, SOL_SOCKET, forceName, b, 4) < 0) sys().setsockopt(fd, SOL_SOCKET, name, b, 4);
   // The kernel doubles the value for bookkeeping overhead and reports the doubled figure.
   return Math.floor(getInt(fd, SOL_SOCKET, name) / 2);
 }

@@ -1,4 +1,6 @@
-export { TestApiServer, type TestApiServerOptions, type RestartOptions } from './server.js';
+export { TestApiServer, type TestApiServerOptions, type RestartOptions, type LoadResult } from './server.js';
+export { ADMIN_USER } from './access.js';
+export { authorize, forbiddenMessage, ruleAllows, serviceAccountUser, type RbacObjects, type RequestAttributes, type UserInfo } from './rbac.js';
 export { ObjectStore, type ListOptions, type StoreEvent, type StoreListener, kubeTimestamp } from './store.js';
 export {
   ResourceRegistry,

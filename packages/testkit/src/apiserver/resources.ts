@@ -63,6 +63,21 @@ function core(
   };
 }
 
+/** RBAC kinds (rbac.authorization.k8s.io/v1): stored as any object, read by the authorizer. */
+function rbac(plural: string, kind: string, namespaced: boolean): ResourceType {
+  return {
+    group: 'rbac.authorization.k8s.io',
+    version: 'v1',
+    plural,
+    singular: kind.toLowerCase(),
+    kind,
+    namespaced,
+    statusSubresource: false,
+    fieldLabels: [],
+    builtin: true,
+  };
+}
+
 const EVENT_FIELDS = [
   'involvedObject.kind',
   'involvedObject.namespace',
@@ -108,6 +123,11 @@ export const BUILTIN_RESOURCES: readonly ResourceType[] = [
   core('endpoints', 'Endpoints', true, { singular: 'endpoints', shortNames: ['ep'] }),
   core('events', 'Event', true, { fieldLabels: EVENT_FIELDS, shortNames: ['ev'] }),
   core('configmaps', 'ConfigMap', true, { shortNames: ['cm'] }),
+  core('serviceaccounts', 'ServiceAccount', true, { shortNames: ['sa'] }),
+  rbac('roles', 'Role', true),
+  rbac('clusterroles', 'ClusterRole', false),
+  rbac('rolebindings', 'RoleBinding', true),
+  rbac('clusterrolebindings', 'ClusterRoleBinding', false),
   {
     group: 'discovery.k8s.io',
     version: 'v1',

@@ -7,6 +7,7 @@
 
 import type { IncomingMessage, ServerResponse } from 'node:http';
 
+import type { AccessControl, ResourceRequest } from './access.js';
 import { apiGroup, apiGroupList, apiResourceList, apiVersions, VERSION_INFO } from './discovery.js';
 import type { ResourceRegistry, ResourceType } from './resources.js';
 import type { Query, RestApi, Subresource } from './rest.js';
@@ -30,6 +31,8 @@ export interface RouterContext {
   watches: WatchHub;
   record(request: RecordedRequest): void;
   serverAddress(): string;
+  /** Authentication and RBAC (a no-op unless the server enforces RBAC). */
+  access: AccessControl;
 }
 
 interface ResourceRoute {
@@ -123,9 +126,13 @@ async function route(ctx: RouterContext, req: IncomingMessage, res: ServerRespon
     res.end('ok');
     return;
   }
+  const authorization = req.headers.authorization;
   if (segments.length <= 3 && method === 'GET') {
     const doc = discovery(ctx, segments);
     if (doc !== undefined) {
+      // As on a real cluster: discovery is open to every authenticated user (system:discovery),
+      // /version to anyone (system:public-info-viewer).
+      if (segments[0] !== 'version') ctx.access.authenticate(authorization);
       sendJson(res, 200, doc);
       return;
     }
@@ -147,6 +154,7 @@ async function route(ctx: RouterContext, req: IncomingMessage, res: ServerRespon
   }
 
   const watching = method === 'GET' && subresource === 'main' && (r.watch || isWatch(query));
+  ctx.access.check(authorization, requestAttributes(r, method, watching, query));
   if (watching) {
     const filter = parseFilter(query['labelSelector'], query['fieldSelector'], type.fieldLabels);
     const timeout = query['timeoutSeconds'];
@@ -198,6 +206,32 @@ async function route(ctx: RouterContext, req: IncomingMessage, res: ServerRespon
     default:
       throw methodNotAllowed(method);
   }
+}
+
+/** RBAC's view of a request: verb, group, resource, subresource, namespace, name. */
+function requestAttributes(r: ResourceRoute, method: string, watching: boolean, query: Query): ResourceRequest {
+  let verb: string;
+  if (watching) verb = 'watch';
+  else if (method === 'GET' || method === 'HEAD') verb = r.name === undefined ? 'list' : 'get';
+  else if (method === 'POST') verb = 'create';
+  else if (method === 'PUT') verb = 'update';
+  else if (method === 'PATCH') verb = 'patch';
+  else if (method === 'DELETE') verb = r.name === undefined ? 'deletecollection' : 'delete';
+  else verb = method.toLowerCase();
+  // As the real server: a list or watch narrowed by fieldSelector=metadata.name=X names X.
+  let name = r.name ?? '';
+  if (name === '' && (verb === 'list' || verb === 'watch')) {
+    const m = /^metadata\.name==?([^,]+)$/.exec(query['fieldSelector'] ?? '');
+    if (m?.[1] !== undefined) name = m[1];
+  }
+  return {
+    verb,
+    apiGroup: r.type.group,
+    resource: r.type.plural,
+    subresource: r.subresource === 'status' ? 'status' : '',
+    namespace: r.namespace ?? '',
+    name,
+  };
 }
 
 function deleteOptionsFromQuery(query: Query): object {

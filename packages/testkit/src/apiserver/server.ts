@@ -8,9 +8,10 @@ import { setTimeout as sleep } from 'node:timers/promises';
 
 import type { KubeConfig } from '@kubernetes/client-node';
 
+import { AccessControl } from './access.js';
 import { testKubeConfig, testKubeconfigYaml } from './kubeconfig.js';
 import type { CustomResourceDefinition } from './resources.js';
-import { ResourceRegistry } from './resources.js';
+import { ResourceRegistry, apiVersionOf } from './resources.js';
 import { RestApi } from './rest.js';
 import type { RecordedRequest } from './router.js';
 import { createRouter } from './router.js';
@@ -30,6 +31,18 @@ export interface TestApiServerOptions {
   namespaces?: readonly string[];
   /** Port on 127.0.0.1. Default: a free one. */
   port?: number;
+  /**
+   * Enforce authentication and RBAC: requests need the admin token (kubeConfig()) or a
+   * ServiceAccount token (serviceAccountKubeConfig()), and a ServiceAccount may do only what
+   * the stored Roles/ClusterRoles bound to it allow (403 Forbidden otherwise). Default false.
+   */
+  rbac?: boolean;
+}
+
+/** What load() did with each object: stored (`kind/ns/name`) or skipped (not served here). */
+export interface LoadResult {
+  readonly loaded: string[];
+  readonly skipped: string[];
 }
 
 export interface RestartOptions {
@@ -59,6 +72,7 @@ function close(server: Server): Promise<void> {
 export class TestApiServer {
   /** Direct access to stored objects, bypassing HTTP (changes still reach watches). */
   readonly store: ObjectStore;
+  private readonly access: AccessControl;
   private readonly watches: WatchHub;
   private readonly recorded: RecordedRequest[] = [];
   private server: Server;
@@ -70,6 +84,7 @@ export class TestApiServer {
   ) {
     const registry = new ResourceRegistry(options.customResources);
     this.store = new ObjectStore(registry, options.historySize ?? DEFAULT_HISTORY_SIZE);
+    this.access = new AccessControl(this.store, options.rbac ?? false);
     this.watches = new WatchHub(this.store, {
       bookmarkIntervalMs: options.bookmarkIntervalMs ?? 1000,
       defaultTimeoutSeconds: options.watchTimeoutSeconds,
@@ -100,6 +115,44 @@ export class TestApiServer {
   /** kubeconfig file text for this server. */
   kubeconfigYaml(namespace?: string): string {
     return testKubeconfigYaml(this.url, namespace);
+  }
+
+  /**
+   * A KubeConfig that authenticates as the ServiceAccount `namespace/name` (which must exist in
+   * the store, e.g. loaded from deploy/ with load()); its context namespace is `namespace`.
+   */
+  serviceAccountKubeConfig(namespace: string, name: string): KubeConfig {
+    return testKubeConfig(this.url, namespace, this.access.issueToken(namespace, name));
+  }
+
+  /** The same as kubeconfig file text (for a component started as a process). */
+  serviceAccountKubeconfigYaml(namespace: string, name: string): string {
+    return testKubeconfigYaml(this.url, namespace, this.access.issueToken(namespace, name));
+  }
+
+  /**
+   * Store objects as given, e.g. every document of deploy/*.yaml: those of a kind this server
+   * serves (ServiceAccounts, Roles, ClusterRoles, bindings, ConfigMaps, Namespaces, ...) are
+   * stored; the others (Deployments, DaemonSets, CRDs, ...) are skipped and listed.
+   */
+  load(objects: readonly unknown[]): LoadResult {
+    const loaded: string[] = [];
+    const skipped: string[] = [];
+    for (const object of objects) {
+      if (typeof object !== 'object' || object === null) continue;
+      const { apiVersion, kind, metadata } = object as { apiVersion?: unknown; kind?: unknown; metadata?: { name?: unknown; namespace?: unknown } };
+      const type = this.store.registry.all.find((t) => apiVersionOf(t) === apiVersion && t.kind === kind);
+      const name = typeof metadata?.name === 'string' ? metadata.name : '';
+      const ns = typeof metadata?.namespace === 'string' ? `${metadata.namespace}/` : '';
+      const label = `${String(kind)}/${ns}${name}`;
+      if (type === undefined) {
+        skipped.push(label);
+        continue;
+      }
+      this.store.put(`${type.plural}${type.group === '' ? '' : `.${type.group}`}`, object);
+      loaded.push(label);
+    }
+    return { loaded, skipped };
   }
 
   /** Requests received so far, oldest first (method, path, query, content type, body). */
@@ -157,6 +210,7 @@ export class TestApiServer {
         rest,
         watches: this.watches,
         record: (r) => this.recorded.push(r),
+        access: this.access,
         serverAddress: () => `127.0.0.1:${this.port}`,
       }),
     );

@@ -11,6 +11,8 @@ export type StatusReason =
   | 'Gone'
   | 'MethodNotAllowed'
   | 'UnsupportedMediaType'
+  | 'Unauthorized'
+  | 'Forbidden'
   | 'InternalError';
 
 export interface StatusDetails {

@@ -22,7 +22,7 @@ export async function configurePodTunnelManually(plan: DsrLabPlan, pod: PodPlan)
   try {
     await ipBatch(pod.netns, ['link set tunl0 up', `link set tunl0 mtu ${mtu - IPIP_OVERHEAD}`, `addr add ${plan.vip}/32 dev tunl0`]);
   } catch (e) {
-    throw new Error(`${e instanceof Error ? e.message : String(e)}\n(no tunl0? the kernel needs the ipip module loaded)`);
+    throw new Error(`${e instanceof Error ? e.message : String(e)}\n(no tunl0? the kernel needs the ipip module loaded)`, { cause: e });
   }
   // A request arrives encapsulated on eth0 and comes out of tunl0 with the client as its
   // source, but the route back to the client leaves through eth0 (that is DSR): strict

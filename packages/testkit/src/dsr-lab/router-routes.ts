@@ -45,9 +45,8 @@ export async function birdVipNexthops(plan: DsrLabPlan): Promise<string[]> {
 export async function waitForVipNexthops(plan: DsrLabPlan, expected: readonly string[], options: { timeoutMs?: number; intervalMs?: number } = {}): Promise<number> {
   const want = [...expected].sort().join(',');
   const started = Date.now();
-  let seen = '';
   for (;;) {
-    seen = (await birdVipNexthops(plan)).join(',');
+    const seen = (await birdVipNexthops(plan)).join(',');
     if (seen === want) return Date.now() - started;
     if (Date.now() - started > (options.timeoutMs ?? 30_000)) {
       throw new Error(`router ${plan.router.netns}: BIRD route to ${plan.vip}/32 has next hops [${seen}], want [${want}]`);

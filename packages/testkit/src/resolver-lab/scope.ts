@@ -83,6 +83,8 @@ export async function withResolverLab<T>(fn: (lab: ResolverLabScope) => Promise<
     for (const p of pins.reverse()) await attempt(() => removeTestPinRoot(p));
     for (const c of cgroups.reverse()) await attempt(() => removeTestCgroup(c));
     for (const n of namespaces.reverse()) await attempt(() => deleteNetns(n));
+    // Only when `fn` succeeded: a cleanup failure then replaces its result, never its error.
+    // eslint-disable-next-line no-unsafe-finally
     if (!failed && errors.length > 0) throw new AggregateError(errors, `resolver lab cleanup failed: ${errors.map(String).join('; ')}`);
   }
 }

@@ -39,7 +39,7 @@ O=trans=virtio,version=9p2000.L,msize=512000
 # Root and repository use the 9p page/dentry cache (cache=loose): node loading jest over
 # uncached 9p under TCG is ~5-10x slower. Host-side edits made during a boot may stay
 # unseen in the guest. Kernel cmdline lab.9pcache=none|mmap|... overrides.
-C=$(tr ' ' '\n' </proc/cmdline | sed -n 's/^lab\.9pcache=//p')
+C=$(tr ' ' '\n' </proc/cmdline | sed -n 's/^lab\\.9pcache=//p')
 OC="$O,cache=\${C:-loose}"
 [ "$C" = none ] && OC=$O
 mount -t 9p -o "$OC,ro" ${MOUNT_TAGS.root} "$R" || fail "cannot mount the host root over 9p"

@@ -1,0 +1,104 @@
+// The agent's passes against maps kept in memory (applyToDump, the model of the pinned maps):
+// a full pass planned in chunks then leftovers, and a pass over the changed services only,
+// must bring the maps exactly where one whole plan would — every step in publish order and
+// consistent between any two ops (from consistent maps), resolving as desired, nothing left
+// behind, and a whole plan of the result empty.
+import { describe, expect, it } from '@jest/globals';
+import fc from 'fast-check';
+import { ResolverAgent, type MapsPort } from '../src/agent.js';
+import type { DesiredSnapshot } from '../src/desired/index.js';
+import type { ApplyReport } from '../src/maps/resolver-maps.js';
+import type { DesiredFrontend, DesiredState, MapsDump, Plan } from '../src/model.js';
+import { applyToDump, planMaps } from '../src/plan/index.js';
+import { desiredArb, driftArb, expectConsistentThroughout, expectPublishOrder, expectResolves, publish } from './plan-helpers.js';
+
+/** Maps in memory that check every plan they take. */
+class MemoryMaps implements MapsPort {
+  dumps = 0;
+  constructor(
+    public held: MapsDump,
+    private readonly consistent: boolean,
+  ) {}
+  dump(): MapsDump {
+    this.dumps++;
+    return this.held;
+  }
+  apply(plan: Plan): ApplyReport {
+    expectPublishOrder(plan, this.held);
+    if (this.consistent) expectConsistentThroughout(plan, this.held);
+    this.held = applyToDump(this.held, plan);
+    return { applied: plan.ops.length, failed: [], skipped: [], writes: plan.ops.length, ms: 0 };
+  }
+}
+
+const frontendsOf = (state: DesiredState, key: string): DesiredFrontend[] => state.frontends.filter((f) => f.service === key);
+
+/** A snapshot as ResolverIndex gives it: changed keys with their frontends at `last`. */
+function snapshotOf(state: DesiredState, last?: DesiredState): DesiredSnapshot {
+  let changed: Map<string, readonly DesiredFrontend[]> | 'all' = 'all';
+  if (last !== undefined) {
+    changed = new Map();
+    for (const key of new Set([...state.services.keys(), ...last.services.keys()])) {
+      const before = frontendsOf(last, key);
+      if (JSON.stringify([last.services.get(key), before]) !== JSON.stringify([state.services.get(key), frontendsOf(state, key)])) changed.set(key, before);
+    }
+  }
+  return { state, changed, frontendsOf: (key) => frontendsOf(state, key) };
+}
+
+function agentOn(maps: MapsPort, chunkSize: number, next: () => DesiredSnapshot): ResolverAgent {
+  return new ResolverAgent({ maps, desired: next, resyncMs: 3_600_000, chunkSize });
+}
+
+describe('ResolverAgent passes', () => {
+  it('a full pass in chunks, then passes over the changes, reach what one whole plan reaches', async () => {
+    await fc.assert(
+      fc.asyncProperty(desiredArb, desiredArb, fc.array(desiredArb, { maxLength: 4 }), fc.integer({ min: 1, max: 4 }), async (old, first, later, chunkSize) => {
+        const maps = new MemoryMaps(publish(old), true);
+        let current = snapshotOf(first);
+        const agent = agentOn(maps, chunkSize, () => current);
+        let reports = await agent.runOnce();
+        expect(reports.every((r) => r.fullRead)).toBe(true);
+        expect(reports.map((r) => r.plan.ops.length).every((n) => n >= 0)).toBe(true);
+        expectResolves(maps.held, first);
+        expect(planMaps(first, maps.held).ops).toEqual([]);
+        let last = first;
+        for (const next of later) {
+          current = snapshotOf(next, last);
+          reports = await agent.runOnce();
+          expect(reports.some((r) => r.fullRead)).toBe(false);
+          expectResolves(maps.held, next);
+          expect(planMaps(next, maps.held).ops).toEqual([]);
+          last = next;
+        }
+        expect(maps.dumps).toBe(1); // read once; after that the agent's mirror
+      }),
+      { numRuns: 120 },
+    );
+  }, 120_000);
+
+  it('a full pass in chunks repairs drifted maps', async () => {
+    await fc.assert(
+      fc.asyncProperty(
+        desiredArb.chain((old) => fc.tuple(driftArb(publish(old)), desiredArb, fc.integer({ min: 1, max: 4 }))),
+        async ([drifted, desired, chunkSize]) => {
+          const maps = new MemoryMaps(drifted, false);
+          const agent = agentOn(maps, chunkSize, () => snapshotOf(desired));
+          await agent.runOnce();
+          expectResolves(maps.held, desired);
+          expect(planMaps(desired, maps.held).ops).toEqual([]);
+        },
+      ),
+      { numRuns: 150 },
+    );
+  }, 120_000);
+
+  it('plans in steps of chunkSize services (none linked here), then the leftovers', async () => {
+    const state = await fc.sample(desiredArb.filter((d) => new Set(d.frontends.map((f) => f.service)).size >= 3), { numRuns: 1, seed: 7 })[0]!;
+    const maps = new MemoryMaps(publish({ services: new Map(), frontends: [], refusals: [] }), true);
+    const reports = await agentOn(maps, 1, () => snapshotOf(state)).runOnce();
+    expect(reports.length).toBe(state.services.size + 1);
+    for (const r of reports.slice(0, -1)) expect(r.plan.serviceIds.size).toBeLessThanOrEqual(1);
+    expect(reports.map((r) => r.step)).toEqual(reports.map((_, index) => ({ index, of: reports.length })));
+  });
+});

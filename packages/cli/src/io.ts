@@ -1,0 +1,17 @@
+/** Where a command writes: data on stdout, progress and warnings on stderr. */
+export interface CliIo {
+  readonly out: (text: string) => void;
+  readonly err: (text: string) => void;
+  /** stderr is a terminal: progress may be drawn there. */
+  readonly errIsTty: boolean;
+  readonly env: Readonly<Record<string, string | undefined>>;
+}
+
+export function processIo(): CliIo {
+  return {
+    out: (text) => void process.stdout.write(text),
+    err: (text) => void process.stderr.write(text),
+    errIsTty: process.stderr.isTTY === true,
+    env: process.env,
+  };
+}

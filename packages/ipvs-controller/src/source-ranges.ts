@@ -1,0 +1,119 @@
+import type { V1Service } from '@kubernetes/client-node';
+import ipaddr from 'ipaddr.js';
+import { serviceKeyString, type Protocol } from '@balanced/ipvs';
+import type { Refusal } from '@balanced/k8s';
+import { parseIp } from '@balanced/netlink';
+
+/** One guarded virtual service: only clients inside `ranges` may reach it through this director. */
+export interface SourceRangeRule {
+  /** serviceKeyString of the virtual service, e.g. "tcp/10.96.0.10:80". */
+  readonly id: string;
+  readonly protocol: Protocol;
+  readonly address: string;
+  readonly port: number;
+  readonly family: 'inet' | 'inet6';
+  /** Network prefixes (host bits cleared), sorted, of the VIP's family. Empty: nobody. */
+  readonly ranges: readonly string[];
+  /** The Service (namespace/name) that asked for it. */
+  readonly service: string;
+}
+
+export interface SourceRangePlan {
+  /** Sorted by id. */
+  readonly rules: readonly SourceRangeRule[];
+  /** Malformed ranges (one per Service and entry), for Events. */
+  readonly refusals: readonly Refusal[];
+}
+
+const PROTOCOLS: Readonly<Record<string, Protocol>> = { TCP: 'tcp', UDP: 'udp', SCTP: 'sctp' };
+
+/**
+ * Pure: `spec.loadBalancerSourceRanges` of every Service, as rules per virtual service this
+ * director programs (`programmed` says which ids it does; VIPs are the Service's
+ * status.loadBalancer.ingress IPs, as for IPVS). A range that does not parse is left out and
+ * reported — fail closed: the Service still allows only its valid ranges (none valid: nobody),
+ * since an open VIP is the failure the field exists to prevent. A range of the other address
+ * family is simply not about this VIP (dual-stack Services list both).
+ */
+export function sourceRangeRules(services: readonly V1Service[], programmed: (id: string) => boolean): SourceRangePlan {
+  const rules = new Map<string, SourceRangeRule>();
+  const refusals: Refusal[] = [];
+  for (const s of services) {
+    const raw: unknown = s.spec?.loadBalancerSourceRanges;
+    if (raw === undefined || raw === null) continue;
+    const namespace = s.metadata?.namespace ?? '';
+    const name = s.metadata?.name ?? '';
+    const object = { kind: 'Service' as const, namespace, name, ...(s.metadata?.uid ? { uid: s.metadata.uid } : {}) };
+    const entries: readonly unknown[] = Array.isArray(raw) ? raw : [raw];
+    if (!Array.isArray(raw)) refusals.push({ object, reason: 'InvalidSourceRange', message: 'spec.loadBalancerSourceRanges is not a list; read as one entry' });
+    const v4: string[] = [];
+    const v6: string[] = [];
+    for (const entry of entries) {
+      const prefix = typeof entry === 'string' ? normalise(entry.trim()) : undefined;
+      if (prefix === undefined) {
+        refusals.push({ object, reason: 'InvalidSourceRange', message: `spec.loadBalancerSourceRanges entry ${JSON.stringify(entry)} is not an IP range (CIDR); it is ignored and the VIP stays closed to everything outside the valid ranges` });
+        continue;
+      }
+      (prefix.includes(':') ? v6 : v4).push(prefix);
+    }
+    if (entries.length === 0) continue; // an empty list means no restriction (as in Kubernetes)
+    const ports = Array.isArray(s.spec?.ports) ? s.spec.ports : [];
+    const ingress = Array.isArray(s.status?.loadBalancer?.ingress) ? s.status.loadBalancer.ingress : [];
+    for (const i of ingress) {
+      let address: string;
+      let family: 'inet' | 'inet6';
+      try {
+        const ip = parseIp(String(i?.ip ?? ''));
+        address = ip.text;
+        family = ip.family;
+      } catch {
+        continue; // the desired-state builder reports bad ingress IPs
+      }
+      for (const p of ports) {
+        const protocol = PROTOCOLS[String(p?.protocol ?? 'TCP')];
+        const port = p?.port;
+        if (protocol === undefined || typeof port !== 'number') continue;
+        const id = serviceKeyString({ protocol, address, port });
+        if (!programmed(id) || rules.has(id)) continue;
+        rules.set(id, { id, protocol, address, port, family, ranges: [...new Set(family === 'inet' ? v4 : v6)].sort(), service: `${namespace}/${name}` });
+      }
+    }
+  }
+  return { rules: [...rules.values()].sort((a, b) => (a.id < b.id ? -1 : a.id > b.id ? 1 : 0)), refusals };
+}
+
+/** "10.0.0.7/8" → "10.0.0.0/8"; a bare address is a host range; undefined when it does not parse. */
+function normalise(text: string): string | undefined {
+  try {
+    const [addr, bits] = text.includes('/') ? ipaddr.parseCIDR(text) : ((a) => [a, a.kind() === 'ipv4' ? 32 : 128] as const)(ipaddr.parse(text));
+    const network = addr.kind() === 'ipv4' ? ipaddr.IPv4.networkAddressFromCIDR(`${addr.toString()}/${bits}`) : ipaddr.IPv6.networkAddressFromCIDR(`${addr.toString()}/${bits}`);
+    return `${network.toString()}/${bits}`;
+  } catch {
+    return undefined;
+  }
+}
+
+/** The nftables table balanced owns for source ranges. Nothing else is touched. */
+export const SOURCE_RANGE_TABLE = 'balanced_source_ranges';
+
+/**
+ * Pure: the nft script that replaces the table in one transaction. Its prerouting chain runs
+ * at raw priority, before conntrack and long before IPVS (LOCAL_IN): a packet to a guarded
+ * VIP:port from outside its ranges is counted (per rule: the refusal metric) and dropped.
+ * One set per VIP and port.
+ */
+export function renderSourceRanges(rules: readonly SourceRangeRule[], table = SOURCE_RANGE_TABLE): string {
+  const lines = [`table inet ${table}`, `delete table inet ${table}`, `table inet ${table} {`];
+  rules.forEach((r, n) => {
+    const type = r.family === 'inet' ? 'ipv4_addr' : 'ipv6_addr';
+    const elements = r.ranges.length > 0 ? ` elements = { ${r.ranges.join(', ')} };` : '';
+    lines.push(`  set allow_${n} { type ${type}; flags interval; auto-merge;${elements} }`);
+  });
+  lines.push('  chain prerouting {', '    type filter hook prerouting priority raw; policy accept;');
+  rules.forEach((r, n) => {
+    const ip = r.family === 'inet' ? 'ip' : 'ip6';
+    lines.push(`    ${ip} daddr ${r.address} meta l4proto ${r.protocol} th dport ${r.port} ${ip} saddr != @allow_${n} counter drop comment "${r.id}"`);
+  });
+  lines.push('  }', '}', '');
+  return lines.join('\n');
+}
