@@ -185,10 +185,14 @@ describe('what a Role does not grant is refused as the real API server refuses i
     );
   });
 
-  it('the allocator may patch services/status but not the Service itself', async () => {
+  it('the allocator may patch a Service (its last-accepted annotation) but neither replace nor delete it', async () => {
     const core = as('balanced-vip-allocator').makeApiClient(CoreV1Api);
-    const { status } = await failure(core.patchNamespacedService({ namespace: 'default', name: 'web', body: { metadata: { labels: { a: 'b' } } } }, merge));
-    expect(status.message).toContain('cannot patch resource "services" in API group ""');
+    await core.patchNamespacedService({ namespace: 'default', name: 'web', body: { metadata: { annotations: { 'last-accepted.balanced.dev/annotations': '{}' } } } }, merge);
+    const current = await admin.readNamespacedService({ namespace: 'default', name: 'web' });
+    const replaced = await failure(core.replaceNamespacedService({ namespace: 'default', name: 'web', body: current }));
+    expect(replaced.status.message).toContain('cannot update resource "services" in API group ""');
+    const deleted = await failure(core.deleteNamespacedService({ namespace: 'default', name: 'web' }));
+    expect(deleted.status.message).toContain('cannot delete resource "services" in API group ""');
   });
 
   it('a Role change takes effect on the next request', async () => {
