@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, test } from '@jest/globals';
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { randomBytes, randomUUID } from 'node:crypto';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -191,7 +191,10 @@ suite('resolution events: ring buffer → pod names → Redis stream, counters',
       });
       expect([`${BACKENDS.a1.address}:${TARGET_PORT}`, `${BACKENDS.a2.address}:${TARGET_PORT}`]).toContain(e['backend']);
     }
-    for (const e of host) expect(e).toMatchObject({ result: 'resolved', frontend: `${VIP}:80`, namespace: '', pod: '', comm: 'node' });
+    // The host client is a node process, like this one: its connecting (main) thread has the
+    // name this runtime gives its main thread ("node" up to Node 22, "MainThread" from Node 24).
+    const nodeMainThread = readFileSync('/proc/self/comm', 'utf8').trim();
+    for (const e of host) expect(e).toMatchObject({ result: 'resolved', frontend: `${VIP}:80`, namespace: '', pod: '', comm: nodeMainThread });
     // Each entry's backend is the one the client reached.
     const backends = (list: Entry[]) => list.reduce<Record<string, number>>((acc, e) => ({ ...acc, [e['backend'] === `${BACKENDS.a1.address}:${TARGET_PORT}` ? 'a1' : 'a2']: (acc[e['backend'] === `${BACKENDS.a1.address}:${TARGET_PORT}` ? 'a1' : 'a2'] ?? 0) + 1 }), {});
     expect(backends(all)).toEqual(Object.fromEntries(Object.entries({ a1: (fromPod.counts['a1'] ?? 0) + (fromHost.counts['a1'] ?? 0), a2: (fromPod.counts['a2'] ?? 0) + (fromHost.counts['a2'] ?? 0) }).filter(([, n]) => n > 0)));
