@@ -1,7 +1,7 @@
 import { describe, expect, test } from '@jest/globals';
 
 import { claimedBy, parsePolicy, resolveConflicts, resolutionConditions, type Policy } from '../src/index.js';
-import { addressFrontend, bp, lrp, serviceFrontend, type Json } from './fixtures.js';
+import { addressFrontend, bp, lrp, serviceFrontend, type Json } from '@balanced/testkit';
 
 function policy(object: Json): Policy {
   const r = parsePolicy(object);

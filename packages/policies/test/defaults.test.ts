@@ -2,7 +2,7 @@ import { describe, expect, test } from '@jest/globals';
 
 import { defaultingPatch, parsePolicy } from '../src/index.js';
 import { jsonPatch } from '@balanced/testkit';
-import { bp, lrp } from './fixtures.js';
+import { bp, lrp } from '@balanced/testkit';
 
 describe('defaultingPatch', () => {
   test('adds protocol TCP, redirectMode podEndpoint and enableOutCluster false where absent', () => {

@@ -1,7 +1,7 @@
 import { describe, expect, test } from '@jest/globals';
 
 import { parsePolicy, type Policy, type PolicyRefusal } from '../src/index.js';
-import { addressFrontend, bp, lrp, serviceFrontend, type Json } from './fixtures.js';
+import { addressFrontend, bp, lrp, serviceFrontend, type Json } from '@balanced/testkit';
 
 function ok(object: unknown): Policy {
   const r = parsePolicy(object);

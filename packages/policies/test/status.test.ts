@@ -1,7 +1,7 @@
 import { describe, expect, test } from '@jest/globals';
 
 import { mergeConditions, parsePolicy, refusalConditions, resolutionConditions, resolveConflicts, type PolicyCondition } from '../src/index.js';
-import { lrp } from './fixtures.js';
+import { lrp } from '@balanced/testkit';
 
 const T0 = '2026-01-01T00:00:00Z';
 const T1 = '2026-01-02T00:00:00Z';

@@ -16,7 +16,7 @@ import { defaultingPatch } from '@balanced/policies';
 import { findRepoRoot, jsonPatch } from '@balanced/testkit';
 import { parseAllDocuments } from 'yaml';
 
-import { addressFrontend, bp, lrp, serviceFrontend, type Json } from './fixtures.js';
+import { addressFrontend, bp, lrp, serviceFrontend, type Json } from '@balanced/testkit';
 
 type Schema = Record<string, any>;
 const crds = parseAllDocuments(readFileSync(join(findRepoRoot(), 'deploy/policy-crds.yaml'), 'utf8')).map((d) => d.toJS() as Schema);

@@ -80,7 +80,7 @@ maybe('without the CRDs listed, the webhook is not ready and refuses to judge co
   const hook = await startTestWebhook(bare, secret.dir);
   try {
     const { admit, reviewFor } = await import('./client.js');
-    const { lrp } = await import('./fixtures.js');
+    const { lrp } = await import('@balanced/testkit');
     const r = await admit(hook.running.webhook.url, ca.caCert, '/validate', reviewFor(lrp('early')));
     expect(r).toMatchObject({ allowed: false, status: { code: 503 } });
     expect(r.status?.message).toContain('retry in a few seconds');

@@ -14,7 +14,7 @@ import { parseAllDocuments } from 'yaml';
 import { validate } from '../src/review.js';
 import { parseAdmissionReview } from '../src/admission-review.js';
 import { reviewFor } from './client.js';
-import { addressFrontend, bp, lrp, serviceFrontend, type Json } from './fixtures.js';
+import { addressFrontend, bp, lrp, serviceFrontend, type Json } from '@balanced/testkit';
 
 // YAML documents, read loosely: the assertions are the type checks.
 type Doc = Record<string, any>;

@@ -10,7 +10,7 @@ import { testKubeConfig, type TestApiServer } from '@balanced/testkit';
 import { pino } from 'pino';
 
 import { admit, reviewFor } from './client.js';
-import { lrp, type Json } from './fixtures.js';
+import { lrp, type Json } from '@balanced/testkit';
 import { startApiServer, startTestWebhook, type Webhook } from './harness.js';
 import { waitFor } from './poll.js';
 import { SecretDir, createTestCa, opensslAvailable, type TestCa } from './tls.js';

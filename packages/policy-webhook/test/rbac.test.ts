@@ -11,7 +11,7 @@ import { TestApiServer, findRepoRoot } from '@balanced/testkit';
 import { parseAllDocuments } from 'yaml';
 
 import { admit, reviewFor } from './client.js';
-import { lrp } from './fixtures.js';
+import { lrp } from '@balanced/testkit';
 import { POLICY_CRDS, startTestWebhook, type Webhook } from './harness.js';
 import { waitFor } from './poll.js';
 import { SecretDir, createTestCa, opensslAvailable, type TestCa } from './tls.js';

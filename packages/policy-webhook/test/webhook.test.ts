@@ -6,7 +6,7 @@ import { afterAll, beforeAll, describe, expect, test, jest } from '@jest/globals
 import { jsonPatch, type TestApiServer } from '@balanced/testkit';
 
 import { admit, httpsRequest, reviewFor } from './client.js';
-import { addressFrontend, bp, lrp, serviceFrontend, type Json } from './fixtures.js';
+import { addressFrontend, bp, lrp, serviceFrontend, type Json } from '@balanced/testkit';
 import { startApiServer, startTestWebhook, type Webhook } from './harness.js';
 import { waitFor } from './poll.js';
 import { SecretDir, createTestCa, opensslAvailable, type TestCa } from './tls.js';

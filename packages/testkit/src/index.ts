@@ -58,3 +58,4 @@ export {
   schemaKey,
   type ManifestDoc,
 } from './manifest-schema.js';
+export * from './policies/index.js';

@@ -1,4 +1,5 @@
-// Policy objects as a user (or the API server) would send them.
+// LocalRedirectPolicy / BalancingPolicy objects as a user (or the API server) would send them:
+// shared by the policies and policy-webhook tests.
 
 export type Json = Record<string, unknown>;
 

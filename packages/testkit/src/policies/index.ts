@@ -1,0 +1,1 @@
+export { addressFrontend, bp, lrp, serviceFrontend, type Json } from './policy-fixtures.js';
