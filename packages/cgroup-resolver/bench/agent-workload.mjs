@@ -3,7 +3,7 @@
 // each, one Node (this node), and a seeded sequence of single-endpoint changes (flip ready,
 // remove one, add one on a free address slot). Deterministic: the same N and seed give the
 // same objects and changes. No address here is ever dialled (the bench sends no traffic).
-import { ENDPOINT_SLOTS, endpointChurn, initialEndpoints } from '@balanced/testkit';
+import { benchEndpointSlice, ENDPOINT_SLOTS, endpointChurn, initialEndpoints } from '@balanced/testkit';
 
 export { initialEndpoints };
 
@@ -44,22 +44,16 @@ export function service(i) {
 
 /** endpoints: Map slot → ready */
 export function slice(i, endpoints) {
-  return {
-    apiVersion: 'discovery.k8s.io/v1',
-    kind: 'EndpointSlice',
-    metadata: { name: sliceName(i), namespace: NAMESPACE, labels: { 'kubernetes.io/service-name': serviceName(i), 'endpointslice.kubernetes.io/managed-by': 'endpointslice-controller.k8s.io' } },
-    addressType: 'IPv4',
-    ports: [{ name: 'http', protocol: 'TCP', port: TARGET_PORT }],
-    endpoints: [...endpoints.entries()]
-      .sort((a, b) => a[0] - b[0])
-      .map(([slot, ready]) => ({
-        addresses: [podIpOf(i, slot)],
-        conditions: { ready, serving: ready, terminating: false },
-        // One endpoint in 16 runs on this node (local), the rest elsewhere.
-        nodeName: slot % 16 === 0 ? NODE_NAME : `node-${slot % 16}`,
-        targetRef: { kind: 'Pod', namespace: NAMESPACE, name: `${serviceName(i)}-${slot}` },
-      })),
-  };
+  return benchEndpointSlice({
+    name: sliceName(i),
+    namespace: NAMESPACE,
+    serviceName: serviceName(i),
+    port: TARGET_PORT,
+    endpoints,
+    addressOf: (slot) => podIpOf(i, slot),
+  // One endpoint in 16 runs on this node (local), the rest elsewhere.
+    nodeOf: (slot) => (slot % 16 === 0 ? NODE_NAME : `node-${slot % 16}`),
+  });
 }
 
 export function node() {

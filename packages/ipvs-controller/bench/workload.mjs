@@ -2,7 +2,7 @@
 // VIPs in 10.64.0.0/10) with one EndpointSlice of DESTS ready endpoints each, and a seeded
 // sequence of single-endpoint changes (flip ready, remove one, add one at a random place in
 // the address order). Deterministic: the same N and seed give the same objects and changes.
-import { ENDPOINT_SLOTS, endpointChurn, initialEndpoints } from '@balanced/testkit';
+import { benchEndpointSlice, ENDPOINT_SLOTS, endpointChurn, initialEndpoints } from '@balanced/testkit';
 
 export { initialEndpoints };
 
@@ -30,21 +30,15 @@ export function service(i) {
 
 /** endpoints: Map slot → ready */
 export function slice(i, endpoints) {
-  return {
-    apiVersion: 'discovery.k8s.io/v1',
-    kind: 'EndpointSlice',
-    metadata: { name: sliceName(i), namespace: NAMESPACE, labels: { 'kubernetes.io/service-name': serviceName(i), 'endpointslice.kubernetes.io/managed-by': 'endpointslice-controller.k8s.io' } },
-    addressType: 'IPv4',
-    ports: [{ name: 'http', protocol: 'TCP', port: PORT }],
-    endpoints: [...endpoints.entries()]
-      .sort((a, b) => a[0] - b[0])
-      .map(([slot, ready]) => ({
-        addresses: [podIpOf(i, slot)],
-        conditions: { ready, serving: ready, terminating: false },
-        nodeName: `node-${slot % 16}`,
-        targetRef: { kind: 'Pod', namespace: NAMESPACE, name: `${serviceName(i)}-${slot}` },
-      })),
-  };
+  return benchEndpointSlice({
+    name: sliceName(i),
+    namespace: NAMESPACE,
+    serviceName: serviceName(i),
+    port: PORT,
+    endpoints,
+    addressOf: (slot) => podIpOf(i, slot),
+    nodeOf: (slot) => `node-${slot % 16}`,
+  });
 }
 
 /**

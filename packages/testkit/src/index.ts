@@ -45,6 +45,7 @@ export * from './traffic/index.js';
 export { manualTimers, type ManualTimers } from './manual-timers.js';
 export * from './resolver-lab/index.js';
 export { ENDPOINT_SLOTS, endpointChurn, initialEndpoints, seededRandom, type EndpointChange, type EndpointChangeKind, type EndpointChurnOptions } from './bench/endpoint-churn.js';
+export { benchEndpointSlice, type BenchSliceSpec } from './bench/bench-slice.js';
 export * from './faults/index.js';
 export {
   builtinSchemaErrors,
