@@ -167,4 +167,14 @@ describe('ResolverIndex', () => {
     index.observe('services');
     expect((index.snapshot().changed as ReadonlyMap<string, unknown>).size).toBe(0);
   });
+
+  it('refuses a cached value that is not an object, as the whole builder does (found by the property above)', () => {
+    const cache = new FakeCache();
+    const index = new ResolverIndex({ cluster: cache, nodeName: undefined });
+    cache.objects.services.set('/', undefined);
+    index.observe('services', { type: 'update', object: undefined });
+    const refusals = index.snapshot().state.refusals;
+    expect(refusals.map((r) => r.reason)).toEqual(['InvalidObject']);
+    expect(refusals).toEqual(buildResolverState({ services: [undefined], endpointSlices: [], nodes: [] }).refusals);
+  });
 });

@@ -254,7 +254,8 @@ export class ResolverIndex {
     const before = this.sources.get(source);
     const raw = this.services.get(source);
     let next: Source | undefined;
-    if (raw !== undefined) {
+    // Present even when the object itself is not an object: the builder refuses it, so must we.
+    if (this.services.has(source)) {
       const owned = this.slicesByOwner.get(source);
       const views = owned === undefined ? undefined : [...owned.values()].flatMap((e) => (e.view === undefined ? [] : [e.view]));
       if (before !== undefined && before.raw === raw && before.node === this.node && sameViews(before.views, views)) return;
