@@ -15,7 +15,7 @@ const base = {
   transform: { '^.+\\.ts$': swc },
   extensionsToTreatAsEsm: ['.ts'],
   moduleNameMapper: {
-    '^@balanced/([a-z-]+)$': '<rootDir>/packages/$1/src/index.ts',
+    '^@balanced/([a-z0-9-]+)$': '<rootDir>/packages/$1/src/index.ts',
     '^(\\.{1,2}/.*)\\.js$': '$1',
   },
   testEnvironment: 'node',
