@@ -116,6 +116,7 @@ struct service {
 	__u32 flags;
 	__u32 affinity_timeout;
 	__u32 backends_end;
+	__u64 skip_cgroups[MAX_SKIP_CGROUPS];
 };
 
 struct fwd {
@@ -235,7 +236,43 @@ static __always_inline bool service_read(void *table, __u32 id, struct service *
 	svc->flags = chunk->header.flags;
 	svc->affinity_timeout = chunk->header.affinity_timeout;
 	svc->backends_end = chunk->header.backends_end;
+	__builtin_memcpy(svc->skip_cgroups, chunk->header.skip_cgroups, sizeof(svc->skip_cgroups));
 	return true;
+}
+
+static __always_inline bool skip_listed(const struct service *svc, __u64 cgroup_id)
+{
+	int i;
+
+#pragma unroll
+	for (i = 0; i < MAX_SKIP_CGROUPS; i++)
+		if (svc->skip_cgroups[i] == cgroup_id)
+			return true;
+	return false;
+}
+
+/*
+ * The calling task's cgroup or one of its ancestors (levels 1 .. SKIP_CGROUP_LEVELS) is in
+ * the service's skip list. Only services with a skip list pay for the walk; it stops at the
+ * task's own level (the ancestor id is 0 below it). Root (level 0) is never listed.
+ */
+static __always_inline bool client_skipped(const struct service *svc)
+{
+	__u64 id;
+	int level;
+
+	if (!svc->skip_cgroups[0])
+		return false;
+	if (skip_listed(svc, bpf_get_current_cgroup_id()))
+		return true;
+	for (level = 1; level <= SKIP_CGROUP_LEVELS; level++) {
+		id = bpf_get_current_ancestor_cgroup_id(level);
+		if (!id)
+			break;
+		if (skip_listed(svc, id))
+			return true;
+	}
+	return false;
 }
 
 /* Maglev table: slot -> index into the backend list. */
@@ -454,6 +491,10 @@ static __always_inline int xlate_fwd(struct bpf_sock_addr *ctx, const __u8 hook,
 		table = bpf_map_lookup_elem(&bd_services, &f.service_id);
 		if (!table || !service_read(table, f.service_id, &svc))
 			return refuse(ctx, cfg, &f, hook, CNT_NO_BACKEND, OUTCOME_NO_BACKEND);
+		if (client_skipped(&svc)) {
+			count(CNT_SKIPPED_SELF);
+			continue;
+		}
 		if (!svc.backend_count || !svc.table_size) {
 			if (svc.flags & SVC_F_REFUSE_EMPTY)
 				return refuse(ctx, cfg, &f, hook, CNT_REFUSED, OUTCOME_REFUSED);

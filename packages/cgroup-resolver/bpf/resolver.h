@@ -75,6 +75,20 @@ struct frontend_value {
                                   * without it an empty table falls through to the next
                                   * frontend kind (LocalRedirectPolicy fallback) */
 
+/*
+ * Skip list: a client whose cgroup, or one of its ancestors at levels 1 ..
+ * SKIP_CGROUP_LEVELS, has one of these cgroup v2 ids (the cgroup folder's inode number) is
+ * not resolved through this service: the lookup goes on with the next frontend kind, as if
+ * this frontend did not exist. A LocalRedirectPolicy service lists the pod-level cgroups of
+ * its own backend pods on this node, so a node-local DNS cache forwarding to the real
+ * kube-dns ClusterIP reaches the Service, not itself.
+ * Unused entries are 0 (no cgroup has id 0). Userspace writes the ids ascending, packed at
+ * the front. Tables written before the skip list existed have zeros there (it was pad):
+ * read as "no skip ids", so pinned maps of an older agent need no migration.
+ */
+#define MAX_SKIP_CGROUPS 4
+#define SKIP_CGROUP_LEVELS 16
+
 struct service_header {
 	__u32 table_size;       /* M: Maglev table entries (0 when backend_count is 0) */
 	__u32 backend_count;    /* backends in the list (weight-0 ones included: no slots) */
@@ -82,7 +96,8 @@ struct service_header {
 	__u32 affinity_timeout; /* seconds, with SVC_F_AFFINITY */
 	__u32 backends_end;     /* first chunk of the Maglev table = 1 + ceil(backend_count/16) */
 	__u32 revision;         /* bumped by userspace on each publish (diagnostics) */
-	__u8 pad[40];
+	__u64 skip_cgroups[MAX_SKIP_CGROUPS]; /* cgroup ids not resolved through this service */
+	__u8 pad[8];
 };
 
 struct service_chunk {
@@ -164,6 +179,7 @@ enum resolver_counter {
 	CNT_EVENTS_DROPPED = 7,
 	CNT_DESTROYED = 8,    /* sockets closed by the iterator */
 	CNT_SKIPPED_NETNS = 9, /* host-netns-only mode: pod namespace skipped */
+	CNT_SKIPPED_SELF = 10, /* client in a service's skip list: next frontend kind tried */
 	CNT_MAX = 16,
 };
 

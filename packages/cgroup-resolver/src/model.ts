@@ -49,6 +49,15 @@ export interface DesiredService {
   /** Any order; the table is built in the Maglev instance's own (sorted) order. */
   readonly backends: readonly DesiredBackend[];
   readonly options: ServiceOptions;
+  /**
+   * cgroup v2 ids (cgroup folder inode numbers) of clients NOT resolved through this service:
+   * their connect/sendmsg goes on to the next frontend kind. A LocalRedirectPolicy service
+   * lists the pod-level cgroups of its own backend pods on this node (a redirect backend is
+   * never redirected to itself). Sorted ascending, no repeats, at most MAX_SKIP_CGROUPS
+   * (maps/layout.ts): the builder keeps the first ones in sorted order and reports a refusal.
+   * Absent = none.
+   */
+  readonly skipCgroups?: readonly bigint[];
 }
 
 /** Something in the cluster that could not be resolved as asked (becomes a log line and an Event). */
@@ -91,6 +100,8 @@ export interface ServiceTable {
   readonly flags: number;
   readonly affinityTimeoutSeconds: number;
   readonly revision: number;
+  /** Clients' cgroup ids not resolved through this table, ascending ([] = none). */
+  readonly skipCgroups: readonly bigint[];
 }
 
 export interface MapsDump {

@@ -9,7 +9,7 @@ import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
-import { ENUMS, STRUCTS, type StructLayout } from '../src/maps/layout.js';
+import { ENUMS, MAX_SKIP_CGROUPS, SERVICE_HEADER, STRUCTS, type StructLayout } from '../src/maps/layout.js';
 
 const PACKAGE_DIR = join(dirname(fileURLToPath(import.meta.url)), '..');
 const OBJECT = join(PACKAGE_DIR, 'dist', 'bpf', 'resolver.bpf.o');
@@ -141,6 +141,35 @@ describe('layout.ts against BTF', () => {
   it('matches a probe compiled from resolver.h (every struct and enum by value)', () => {
     const btf = readBtf(compileProbe(dirname(HEADER), join(work, 'probe.o')));
     expect([...compare(btf, Object.values(STRUCTS), 'resolver.h'), ...compareEnums(btf, true, 'resolver.h')]).toEqual([]);
+  });
+
+  it('service_header: the skip list took the pad (4 × u64 at offset 24), the header is still one 64-byte chunk', () => {
+    const header = readBtf(OBJECT).structs.get('service_header');
+    expect(header?.size).toBe(64);
+    expect(header?.members.slice(-2)).toEqual([
+      { name: 'skip_cgroups', offset: 24, size: 8 * MAX_SKIP_CGROUPS },
+      { name: 'pad', offset: 24 + 8 * MAX_SKIP_CGROUPS, size: 64 - 24 - 8 * MAX_SKIP_CGROUPS },
+    ]);
+    expect(SERVICE_HEADER.fields.slice(-2).map((f) => [f.name, f.offset, f.size, f.type])).toEqual([
+      ['skip_cgroups', 24, 32, 'u64'],
+      ['pad', 56, 8, 'u8'],
+    ]);
+  });
+
+  it('fails when the skip list grows in (a copy of) resolver.h only', () => {
+    const dir = mkdtempSync(join(work, 'skip-'));
+    const text = readFileSync(HEADER, 'utf8');
+    const edited = text.replace(/#define MAX_SKIP_CGROUPS \d+/, '#define MAX_SKIP_CGROUPS 5');
+    expect(edited).not.toBe(text);
+    writeFileSync(join(dir, 'resolver.h'), edited);
+    const diffs = compare(readBtf(compileProbe(dir, join(dir, 'probe.o'))), Object.values(STRUCTS), 'edited resolver.h');
+    expect(diffs).toEqual(
+      expect.arrayContaining([
+        'struct service_header: size 72 in edited resolver.h, 64 in layout.ts',
+        'service_header.skip_cgroups: size 40 in edited resolver.h, 32 in layout.ts',
+        'service_header.pad: offset 64 in edited resolver.h, 56 in layout.ts',
+      ]),
+    );
   });
 
   it('fails when a field is added to (a copy of) resolver.h only', () => {

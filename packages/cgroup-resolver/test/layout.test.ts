@@ -15,6 +15,7 @@ import {
   FRONTEND_KIND_VALUES,
   LayoutError,
   MAP_SPECS,
+  MAX_SKIP_CGROUPS,
   RESOLUTION_EVENT,
   STRUCTS,
   decodeAddress,
@@ -228,7 +229,7 @@ describe('golden bytes', () => {
   });
 
   it('encodes a service table: header, ids, slots', () => {
-    const chunks = encodeServiceTable({ backendIds: [0x11, 0x22], slots: Uint16Array.of(1, 0, 1), flags: 0x5, affinityTimeoutSeconds: 300, revision: 9 });
+    const chunks = encodeServiceTable({ backendIds: [0x11, 0x22], slots: Uint16Array.of(1, 0, 1), flags: 0x5, affinityTimeoutSeconds: 300, revision: 9, skipCgroups: [] });
     expect(chunks.map((c) => Array.from(c))).toEqual([
       [
         ...[3, 0, 0, 0], //        table_size 3
@@ -237,11 +238,42 @@ describe('golden bytes', () => {
         ...[0x2c, 0x01, 0, 0], //  affinity_timeout 300
         ...[2, 0, 0, 0], //        backends_end = 1 + ceil(2/16)
         ...[9, 0, 0, 0], //        revision
-        ...zeros(40), //           pad
+        ...zeros(32), //           skip_cgroups: none (4 × u64 0)
+        ...zeros(8), //            pad
       ],
       [...[0x11, 0, 0, 0], ...[0x22, 0, 0, 0], ...zeros(56)], // ids[0..1], rest zero
       [...[1, 0], ...[0, 0], ...[1, 0], ...zeros(58)], //          slots[0..2] (u16), rest zero
     ]);
+  });
+
+  it('encodes a skip list: cgroup ids as u64, ascending, unused entries 0', () => {
+    const t: ServiceTable = { backendIds: [7], slots: Uint16Array.of(0), flags: 0, affinityTimeoutSeconds: 0, revision: 1, skipCgroups: [0x1a2bn, 0x1_0000_0002n, 0xffff_ffff_ffff_ffffn] };
+    const chunks = encodeServiceTable(t);
+    expect(Array.from(chunks[0] as Uint8Array)).toEqual([
+      ...[1, 0, 0, 0], //                       table_size 1
+      ...[1, 0, 0, 0], //                       backend_count 1
+      ...zeros(4), //                           flags
+      ...zeros(4), //                           affinity_timeout
+      ...[2, 0, 0, 0], //                       backends_end
+      ...[1, 0, 0, 0], //                       revision
+      ...[0x2b, 0x1a, 0, 0, 0, 0, 0, 0], //     skip_cgroups[0] 0x1a2b
+      ...[2, 0, 0, 0, 1, 0, 0, 0], //           skip_cgroups[1] 0x1_0000_0002
+      ...[0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff], // skip_cgroups[2] 2^64-1
+      ...zeros(8), //                           skip_cgroups[3] unused
+      ...zeros(8), //                           pad
+    ]);
+    expect(decodeServiceTable(chunks)).toEqual(t);
+  });
+
+  it('reads a header written before the skip list (zero pad) as no skip ids, and ignores the pad', () => {
+    const chunks = encodeServiceTable({ backendIds: [7], slots: Uint16Array.of(0), flags: 0, affinityTimeoutSeconds: 0, revision: 1, skipCgroups: [] });
+    // An older agent's header: 24 bytes of fields, then 40 zero bytes of pad.
+    expect(Array.from((chunks[0] as Uint8Array).subarray(24))).toEqual(zeros(40));
+    expect(decodeServiceTable(chunks).skipCgroups).toEqual([]);
+    (chunks[0] as Uint8Array).fill(0xee, 56, 64); // pad
+    expect(decodeServiceTable(chunks).skipCgroups).toEqual([]);
+    (chunks[0] as Uint8Array)[40] = 5; // skip_cgroups[2] only: every non-zero entry counts (the programs compare all)
+    expect(decodeServiceTable(chunks).skipCgroups).toEqual([5n]);
   });
 });
 
@@ -260,6 +292,8 @@ describe('addresses', () => {
   });
 });
 
+const EMPTY_TABLE: ServiceTable = { backendIds: [], slots: new Uint16Array(0), flags: 0, affinityTimeoutSeconds: 0, revision: 0, skipCgroups: [] };
+
 describe('range errors', () => {
   it.each<[string, () => unknown, string]>([
     ['port 65536', () => encodeFrontendKey({ address: '10.0.0.1', port: 65536, protocol: 'TCP', kind: 'service' }), 'frontend_key.port'],
@@ -270,10 +304,15 @@ describe('range errors', () => {
     ['protocol', () => encodeFrontendKey({ address: '10.0.0.1', port: 1, protocol: 'SCTP' as 'TCP', kind: 'service' }), 'frontend_key.proto'],
     ['kind', () => encodeFrontendKey({ address: '10.0.0.1', port: 1, protocol: 'TCP', kind: 'other' as FrontendKind }), 'frontend_key.kind'],
     ['cookie 2^64', () => encodeRevnatKey({ cookie: 2n ** 64n, address: '10.0.0.1', port: 1 }), 'revnat_key.cookie'],
-    ['slot index', () => encodeServiceTable({ backendIds: [1], slots: Uint16Array.of(1), flags: 0, affinityTimeoutSeconds: 0, revision: 0 }), 'service_chunk.slots[0]'],
-    ['unknown flag', () => encodeServiceTable({ backendIds: [], slots: new Uint16Array(0), flags: 0x8, affinityTimeoutSeconds: 0, revision: 0 }), 'service_header.flags'],
-    ['too many backends', () => encodeServiceTable({ backendIds: new Array<number>(65536).fill(1), slots: new Uint16Array(0), flags: 0, affinityTimeoutSeconds: 0, revision: 0 }), 'service_header.backend_count'],
-    ['backend id 2^32', () => encodeServiceTable({ backendIds: [2 ** 32], slots: new Uint16Array(0), flags: 0, affinityTimeoutSeconds: 0, revision: 0 }), 'service_chunk.ids[0]'],
+    ['slot index', () => encodeServiceTable({ backendIds: [1], slots: Uint16Array.of(1), flags: 0, affinityTimeoutSeconds: 0, revision: 0, skipCgroups: [] }), 'service_chunk.slots[0]'],
+    ['unknown flag', () => encodeServiceTable({ backendIds: [], slots: new Uint16Array(0), flags: 0x8, affinityTimeoutSeconds: 0, revision: 0, skipCgroups: [] }), 'service_header.flags'],
+    ['too many backends', () => encodeServiceTable({ backendIds: new Array<number>(65536).fill(1), slots: new Uint16Array(0), flags: 0, affinityTimeoutSeconds: 0, revision: 0, skipCgroups: [] }), 'service_header.backend_count'],
+    ['backend id 2^32', () => encodeServiceTable({ backendIds: [2 ** 32], slots: new Uint16Array(0), flags: 0, affinityTimeoutSeconds: 0, revision: 0, skipCgroups: [] }), 'service_chunk.ids[0]'],
+    ['five skip ids', () => encodeServiceTable({ ...EMPTY_TABLE, skipCgroups: [1n, 2n, 3n, 4n, 5n] }), 'service_header.skip_cgroups'],
+    ['skip id 0', () => encodeServiceTable({ ...EMPTY_TABLE, skipCgroups: [0n] }), 'service_header.skip_cgroups[0]'],
+    ['skip id 2^64', () => encodeServiceTable({ ...EMPTY_TABLE, skipCgroups: [1n, 2n ** 64n] }), 'service_header.skip_cgroups[1]'],
+    ['skip ids descending', () => encodeServiceTable({ ...EMPTY_TABLE, skipCgroups: [9n, 3n] }), 'service_header.skip_cgroups[1]'],
+    ['skip id repeated', () => encodeServiceTable({ ...EMPTY_TABLE, skipCgroups: [3n, 3n] }), 'service_header.skip_cgroups[1]'],
   ])('%s', (_name, fn, field) => expectLayoutError(fn, 'BPF_LAYOUT_RANGE', field));
 
   it('refuses malformed bytes', () => {
@@ -285,7 +324,7 @@ describe('range errors', () => {
     key[19] = 3; // FRONTEND_KIND_COUNT
     expectLayoutError(() => decodeFrontendKey(key), 'BPF_LAYOUT_MALFORMED', 'frontend_key.kind');
     expectLayoutError(() => decodeServiceTable([]), 'BPF_LAYOUT_MALFORMED', 'service_chunk');
-    const chunks = encodeServiceTable({ backendIds: [1, 2], slots: Uint16Array.of(0, 1), flags: 0, affinityTimeoutSeconds: 0, revision: 0 });
+    const chunks = encodeServiceTable({ backendIds: [1, 2], slots: Uint16Array.of(0, 1), flags: 0, affinityTimeoutSeconds: 0, revision: 0, skipCgroups: [] });
     expectLayoutError(() => decodeServiceTable(chunks.slice(0, 2)), 'BPF_LAYOUT_MALFORMED', 'service_chunk');
     (chunks[0] as Uint8Array)[16] = 3; // backends_end
     expectLayoutError(() => decodeServiceTable(chunks), 'BPF_LAYOUT_MALFORMED', 'service_header.backends_end');
@@ -312,11 +351,12 @@ const table: fc.Arbitrary<ServiceTable> = fc
     flags: fc.nat(7),
     affinityTimeoutSeconds: u32,
     revision: u32,
+    skipCgroups: fc.uniqueArray(fc.bigInt({ min: 1n, max: 2n ** 64n - 1n }), { maxLength: MAX_SKIP_CGROUPS }).map((ids) => ids.sort((x, y) => (x < y ? -1 : 1))),
   })
   .chain((t) =>
     fc
       .array(fc.nat(Math.max(0, t.backendIds.length - 1)), { minLength: t.backendIds.length === 0 ? 0 : t.tableSize, maxLength: t.backendIds.length === 0 ? 0 : t.tableSize })
-      .map((slots) => ({ backendIds: t.backendIds, slots: Uint16Array.from(slots), flags: t.flags, affinityTimeoutSeconds: t.affinityTimeoutSeconds, revision: t.revision })),
+      .map((slots) => ({ backendIds: t.backendIds, slots: Uint16Array.from(slots), flags: t.flags, affinityTimeoutSeconds: t.affinityTimeoutSeconds, revision: t.revision, skipCgroups: t.skipCgroups })),
   );
 
 describe('round trips', () => {
@@ -387,6 +427,7 @@ describe('round trips', () => {
       flags: 0,
       affinityTimeoutSeconds: 0,
       revision: 1,
+      skipCgroups: [],
     };
     const chunks = encodeServiceTable(t);
     expect(chunks).toHaveLength(expected);
@@ -416,7 +457,7 @@ describe('STRUCTS', () => {
 
   it('map specs use the struct sizes', () => {
     expect(MAP_SPECS.bd_affinity.keySize).toBe(AFFINITY_KEY.size);
-    expect(Object.keys(COUNTERS)).toHaveLength(10);
+    expect(Object.keys(COUNTERS)).toHaveLength(11);
     expect(Math.max(...Object.values(COUNTERS))).toBeLessThan(CNT_MAX);
   });
 
@@ -427,6 +468,7 @@ describe('STRUCTS', () => {
       service: ENUMS.frontend_kind?.FRONTEND_KIND_SERVICE,
     });
     expect(ENUMS.resolver_counter?.CNT_SKIPPED_NETNS).toBe(COUNTERS.skippedNetns);
+    expect(ENUMS.resolver_counter?.CNT_SKIPPED_SELF).toBe(COUNTERS.skippedSelf);
   });
 });
 

@@ -103,7 +103,7 @@ export function driftArb(dump: MapsDump): Arb<MapsDump> {
           services.delete(e.id);
           break;
         case 'stray-service':
-          services.set(e.id, { backendIds: e.backendIds, slots: Uint16Array.from(e.backendIds.map((_, i) => i)), flags: 4, affinityTimeoutSeconds: 0, revision: e.revision });
+          services.set(e.id, { backendIds: e.backendIds, slots: Uint16Array.from(e.backendIds.map((_, i) => i)), flags: 4, affinityTimeoutSeconds: 0, revision: e.revision, skipCgroups: [] });
           break;
         case 'bump-revision': {
           const t = services.get(e.id);

@@ -6,7 +6,10 @@ import {
   applyToDump,
   backendMaglevId,
   createTableBuilder,
+  MapsMirror,
+  MAX_SKIP_CGROUPS,
   PlanInputError,
+  planChanges,
   planMaps,
   SVC_F_AFFINITY,
   SVC_F_LOCAL_ONLY,
@@ -18,8 +21,13 @@ import { EMPTY_DUMP } from './plan-helpers.js';
 const b = (address: string, port = 80, weight = 1, local = false): DesiredBackend => ({ address, port, weight, local });
 const OPTIONS: ServiceOptions = { refuseWhenEmpty: true, localOnly: false };
 
-function state(services: Record<string, { backends: DesiredBackend[]; options?: ServiceOptions; frontends: string[] }>): DesiredState {
-  const list: DesiredService[] = Object.entries(services).map(([key, s]) => ({ key, backends: s.backends, options: s.options ?? OPTIONS }));
+function state(services: Record<string, { backends: DesiredBackend[]; options?: ServiceOptions; frontends: string[]; skipCgroups?: bigint[] }>): DesiredState {
+  const list: DesiredService[] = Object.entries(services).map(([key, s]) => ({
+    key,
+    backends: s.backends,
+    options: s.options ?? OPTIONS,
+    ...(s.skipCgroups === undefined ? {} : { skipCgroups: s.skipCgroups }),
+  }));
   const frontends = Object.entries(services).flatMap(([key, s]) => s.frontends.map((address) => ({ address, port: 80, protocol: 'TCP' as const, kind: 'service' as const, service: key })));
   return { services: new Map(list.map((s) => [s.key, s])), frontends, refusals: [] };
 }
@@ -99,7 +107,7 @@ describe('ids and minimal ops', () => {
   it("reuses a backend's id by address and port; a local change is a put on the same id; new ones take the lowest free id", () => {
     const dump: MapsDump = {
       frontends: [{ address: '10.96.0.1', port: 80, protocol: 'TCP', kind: 'service', serviceId: 7 }],
-      services: new Map([[7, { backendIds: [5, 2], slots: new Uint16Array(0), flags: 4, affinityTimeoutSeconds: 0, revision: 3 }]]),
+      services: new Map([[7, { backendIds: [5, 2], slots: new Uint16Array(0), flags: 4, affinityTimeoutSeconds: 0, revision: 3, skipCgroups: [] }]]),
       backends: new Map([
         [5, { address: '10.0.0.1', port: 80, local: false }],
         [2, { address: '10.0.0.9', port: 80, local: false }],
@@ -128,7 +136,7 @@ describe('ids and minimal ops', () => {
         { address: '10.96.0.1', port: 80, protocol: 'TCP', kind: 'service', serviceId: 5 },
         { address: '10.96.0.2', port: 80, protocol: 'TCP', kind: 'service', serviceId: 3 },
       ],
-      services: new Map([3, 5].map((id) => [id, { backendIds: [], slots: new Uint16Array(0), flags: 4, affinityTimeoutSeconds: 0, revision: 1 }])),
+      services: new Map([3, 5].map((id) => [id, { backendIds: [], slots: new Uint16Array(0), flags: 4, affinityTimeoutSeconds: 0, revision: 1, skipCgroups: [] }])),
       backends: new Map(),
     };
     const plan = planMaps(state({ web: { backends: [], frontends: ['10.96.0.1', '10.96.0.2'] } }), dump);
@@ -143,5 +151,48 @@ describe('ids and minimal ops', () => {
     expect(plan.serviceIds).toEqual(new Map([['a', 1], ['b', 2]]));
     expect(puts(plan)).toEqual(['service-put 2', 'frontend-put 10.96.0.1→2']);
     expect(plan.removed).toEqual([]);
+  });
+});
+
+describe('skip cgroups (a redirect backend is never redirected to itself)', () => {
+  const REDIRECT: ServiceOptions = { refuseWhenEmpty: false, localOnly: true };
+  const dns = (skipCgroups?: bigint[]) => state({ 'lrp dns': { backends: [b('10.0.0.1', 53, 1, true)], options: REDIRECT, frontends: ['10.96.0.10'], ...(skipCgroups === undefined ? {} : { skipCgroups }) } });
+  const tableOf = (plan: ReturnType<typeof planMaps>) => plan.ops.flatMap((o) => (o.op === 'service-put' ? [o.table] : []));
+
+  it("go into the service's table, sorted and without repeats; none = []", () => {
+    expect(tableOf(planMaps(dns([9n, 3n, 9n, 2n ** 63n]), EMPTY_DUMP)).map((t) => t.skipCgroups)).toEqual([[3n, 9n, 2n ** 63n]]);
+    expect(tableOf(planMaps(dns(), EMPTY_DUMP)).map((t) => t.skipCgroups)).toEqual([[]]);
+  });
+
+  it('a change of skip ids alone republishes the service (revision + 1) and nothing else; the same ids in another order do not', () => {
+    const dump = applyToDump(EMPTY_DUMP, planMaps(dns([3n]), EMPTY_DUMP));
+    expect(planMaps(dns([3n]), dump).ops).toEqual([]);
+    for (const ids of [[3n, 4n], [4n], []]) {
+      const plan = planMaps(dns(ids), dump);
+      expect(puts(plan)).toEqual(['service-put 1']);
+      expect(plan.ops[0]).toMatchObject({ op: 'service-put', table: { skipCgroups: ids, revision: 2, backendIds: dump.services.get(1)!.backendIds } });
+      expect(plan.removed).toEqual([]);
+    }
+    const two = applyToDump(EMPTY_DUMP, planMaps(dns([3n, 4n]), EMPTY_DUMP));
+    expect(planMaps(dns([4n, 3n, 4n]), two).ops).toEqual([]);
+  });
+
+  it('planChanges (the agent passes) republishes a service whose skip ids alone changed', () => {
+    const last = dns([3n]);
+    const mirror = MapsMirror.fromDump(applyToDump(EMPTY_DUMP, planMaps(last, EMPTY_DUMP)));
+    const next = dns([3n, 7n]);
+    const plan = planChanges(last, next, mirror);
+    expect(plan?.ops).toEqual([expect.objectContaining({ op: 'service-put', id: 1, table: expect.objectContaining({ skipCgroups: [3n, 7n], revision: 2 }) })]);
+    mirror.apply(plan!.ops);
+    expect(mirror.services.get(1)?.skipCgroups).toEqual([3n, 7n]);
+    expect(planChanges(next, dns([3n, 7n]), mirror)?.ops).toEqual([]);
+  });
+
+  it(`refuses more than ${MAX_SKIP_CGROUPS} distinct ids (the builder trims them and reports a refusal) and ids outside 1..2^64-1`, () => {
+    expect(MAX_SKIP_CGROUPS).toBe(4);
+    expect(() => planMaps(dns([1n, 2n, 3n, 4n, 4n]), EMPTY_DUMP)).not.toThrow();
+    expect(() => planMaps(dns([1n, 2n, 3n, 4n, 5n]), EMPTY_DUMP)).toThrow(PlanInputError);
+    expect(() => planMaps(dns([0n]), EMPTY_DUMP)).toThrow(PlanInputError);
+    expect(() => planMaps(dns([2n ** 64n]), EMPTY_DUMP)).toThrow(PlanInputError);
   });
 });

@@ -33,6 +33,7 @@ function table(backendIds: number[], size: number, extra: Partial<ServiceTable> 
     flags: 0,
     affinityTimeoutSeconds: 0,
     revision: 1,
+    skipCgroups: [],
     ...extra,
   };
 }

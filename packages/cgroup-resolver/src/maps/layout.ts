@@ -52,6 +52,10 @@ export const SERVICE_MAX_BACKENDS = 65535;
 export const SVC_F_AFFINITY = 0x1;
 export const SVC_F_LOCAL_ONLY = 0x2;
 export const SVC_F_REFUSE_EMPTY = 0x4;
+/** service_header.skip_cgroups entries: cgroup ids a service is not resolved for. */
+export const MAX_SKIP_CGROUPS = 4;
+/** Ancestor levels (1 ..) of a client's cgroup the programs compare with a skip list. */
+export const SKIP_CGROUP_LEVELS = 16;
 const SVC_F_ALL = SVC_F_AFFINITY | SVC_F_LOCAL_ONLY | SVC_F_REFUSE_EMPTY;
 
 export const BACKEND_F_LOCAL = 0x1;
@@ -78,6 +82,7 @@ export const COUNTERS = {
   eventsDropped: 7,
   destroyed: 8,
   skippedNetns: 9,
+  skippedSelf: 10,
 } as const;
 export type CounterName = keyof typeof COUNTERS;
 /** CNT_MAX: bd_counters max_entries. */
@@ -95,7 +100,7 @@ export const ENUMS: Readonly<Record<string, Readonly<Record<string, number>>>> =
   frontend_kind: { FRONTEND_KIND_REDIRECT: 0, FRONTEND_KIND_BALANCING: 1, FRONTEND_KIND_SERVICE: 2, FRONTEND_KIND_COUNT: 3 },
   resolver_counter: {
     CNT_RESOLVED: 0, CNT_REFUSED: 1, CNT_FALLTHROUGH: 2, CNT_NO_BACKEND: 3, CNT_REVNAT: 4, CNT_REVNAT_STALE: 5,
-    CNT_AFFINITY_HIT: 6, CNT_EVENTS_DROPPED: 7, CNT_DESTROYED: 8, CNT_SKIPPED_NETNS: 9, CNT_MAX: 16,
+    CNT_AFFINITY_HIT: 6, CNT_EVENTS_DROPPED: 7, CNT_DESTROYED: 8, CNT_SKIPPED_NETNS: 9, CNT_SKIPPED_SELF: 10, CNT_MAX: 16,
   },
   resolution_hook: {
     HOOK_CONNECT4: 0, HOOK_CONNECT6: 1, HOOK_SENDMSG4: 2, HOOK_SENDMSG6: 3,
@@ -151,7 +156,8 @@ export const SERVICE_HEADER = struct('service_header', 64, [
   ['affinity_timeout', 12, 'u32', 4],
   ['backends_end', 16, 'u32', 4],
   ['revision', 20, 'u32', 4],
-  ['pad', 24, 'u8', 40],
+  ['skip_cgroups', 24, 'u64', 8 * MAX_SKIP_CGROUPS],
+  ['pad', 56, 'u8', 8],
 ]);
 /** One value of an inner service map: a union, flattened (every member at offset 0). */
 export const SERVICE_CHUNK = struct('service_chunk', SERVICE_CHUNK_BYTES, [
@@ -666,6 +672,7 @@ export function encodeServiceTable(table: ServiceTable): Uint8Array[] {
   header.setUint32(H.affinity_timeout, checkUint('service_header.affinity_timeout', table.affinityTimeoutSeconds, 32), HOST_LITTLE_ENDIAN);
   header.setUint32(H.backends_end, backendsEnd, HOST_LITTLE_ENDIAN);
   header.setUint32(H.revision, checkUint('service_header.revision', table.revision, 32), HOST_LITTLE_ENDIAN);
+  checkSkipCgroups(table.skipCgroups).forEach((id, i) => header.setBigUint64(H.skip_cgroups + 8 * i, id, HOST_LITTLE_ENDIAN));
   const views = chunks.map(view);
   const ids = SERVICE_CHUNK.at.ids;
   table.backendIds.forEach((id, i) => {
@@ -715,5 +722,31 @@ export function decodeServiceTable(chunks: readonly Uint8Array[]): ServiceTable 
     flags: header.getUint32(H.flags, HOST_LITTLE_ENDIAN),
     affinityTimeoutSeconds: header.getUint32(H.affinity_timeout, HOST_LITTLE_ENDIAN),
     revision: header.getUint32(H.revision, HOST_LITTLE_ENDIAN),
+    skipCgroups: decodeSkipCgroups(header),
   };
+}
+
+/** A skip list as the header holds it: 1..2^64-1, strictly ascending, at most MAX_SKIP_CGROUPS. */
+function checkSkipCgroups(ids: readonly bigint[]): readonly bigint[] {
+  const field = 'service_header.skip_cgroups';
+  if (ids.length > MAX_SKIP_CGROUPS) throw range(field, `${ids.length} cgroup ids, at most ${MAX_SKIP_CGROUPS}`);
+  ids.forEach((id, i) => {
+    if (checkU64(`${field}[${i}]`, id) === 0n) throw range(`${field}[${i}]`, 'cgroup id 0 marks an unused entry');
+    const before = ids[i - 1];
+    if (before !== undefined && before >= id) throw range(`${field}[${i}]`, `${id} after ${before}: ids must be ascending, without repeats`);
+  });
+  return ids;
+}
+
+/**
+ * Every non-zero entry, in entry order: what the programs compare a client with. A header
+ * written before the skip list existed had zeros there (its pad): no ids, no migration.
+ */
+function decodeSkipCgroups(header: DataView): bigint[] {
+  const ids: bigint[] = [];
+  for (let i = 0; i < MAX_SKIP_CGROUPS; i++) {
+    const id = header.getBigUint64(SERVICE_HEADER.at.skip_cgroups + 8 * i, HOST_LITTLE_ENDIAN);
+    if (id !== 0n) ids.push(id);
+  }
+  return ids;
 }

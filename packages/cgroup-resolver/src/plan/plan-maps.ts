@@ -6,6 +6,7 @@ import { backendKey, compareFrontends, frontendKey } from './keys.js';
 import { PlanInputError } from './plan-errors.js';
 import { serviceFlags } from './service-flags.js';
 import { assignServiceIds } from './service-ids.js';
+import { sameSkipCgroups, tableSkipCgroups } from './skip-cgroups.js';
 import { createTableBuilder, type TableBuilder } from './service-table.js';
 import type { ReservedIds } from './id-allocator.js';
 
@@ -21,8 +22,8 @@ export interface PlanOptions {
 
 /**
  * The ops that take the maps from `actual` to `desired`, in PUBLISH_ORDER:
- * backend-put (new, or `local` changed) → service-put (new, or backends/slots/flags/timeout
- * changed; revision = old + 1) → frontend-put (new or retargeted) → frontend-delete →
+ * backend-put (new, or `local` changed) → service-put (new, or backends/slots/flags/timeout/
+ * skip cgroups changed; revision = old + 1) → frontend-put (new or retargeted) → frontend-delete →
  * service-delete → backend-delete (ids no desired service uses). A reader of the maps between
  * any two ops never finds a frontend whose service is missing nor a slot naming a missing backend.
  *
@@ -31,7 +32,8 @@ export interface PlanOptions {
  * (address, port) its old table lists and its new one does not; for deleted ids, all of them.
  *
  * @throws PlanInputError when `desired` is inconsistent (a frontend naming an unknown service,
- *   two frontends on one key, a service with repeated or too many backends).
+ *   two frontends on one key, a service with repeated or too many backends, or too many or
+ *   invalid skip cgroup ids).
  */
 export function planMaps(desired: DesiredState, actual: MapsDump, options: PlanOptions = {}): Plan {
   const buildTable = options.buildTable ?? createTableBuilder();
@@ -74,6 +76,7 @@ export function planMaps(desired: DesiredState, actual: MapsDump, options: PlanO
       flags: serviceFlags(service.options),
       affinityTimeoutSeconds: service.options.affinityTimeoutSeconds ?? 0,
       revision: 1,
+      skipCgroups: tableSkipCgroups(service),
     };
     const old = actual.services.get(id);
     if (old === undefined) {
@@ -128,6 +131,7 @@ function sameTable(a: ServiceTable, b: ServiceTable): boolean {
   return (
     a.flags === b.flags &&
     a.affinityTimeoutSeconds === b.affinityTimeoutSeconds &&
+    sameSkipCgroups(a.skipCgroups, b.skipCgroups) &&
     a.backendIds.length === b.backendIds.length &&
     a.backendIds.every((id, i) => id === b.backendIds[i]) &&
     (a.slots === b.slots || (a.slots.length === b.slots.length && a.slots.every((s, i) => s === b.slots[i])))
