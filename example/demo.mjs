@@ -1,8 +1,9 @@
 // balanced demo: the whole system from its real binaries, in the lab VM (`npm run demo`).
 // Test API server; vip-allocator; two directors (ipvs-controller + vip-announcer + BIRD)
 // behind a BGP router with ECMP; a node with the endpoint-controller and three backend pods;
-// the cgroup-resolver for a client pod. One LoadBalancer Service, then six screens: its VIP,
-// the directors' tables, traffic and shares, a director failing, a pod draining, east-west.
+// the cgroup-resolver for a client pod and a node-local pod. One LoadBalancer Service, then six
+// screens: its VIP, the directors' tables, traffic and shares, a director failing, a pod
+// draining, east-west (the Service through the resolver, a LocalRedirectPolicy and its fallback).
 // Every claim is checked: exit 0 only when all held, 1 otherwise (2: not in the lab VM).
 // Modules under example/demo/, one concern each.
 import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
@@ -12,7 +13,7 @@ import { fileURLToPath } from 'node:url';
 import { IN_VM_ENV, TestApiServer, createDsrLab, removeTestCgroup, removeTestPinRoot, runChecked } from '@balanced/testkit';
 import { allocateVip } from './demo/allocation.mjs';
 import { Checks } from './demo/checks.mjs';
-import { VIPPOOL_CRD } from './demo/cluster.mjs';
+import { VIPPOOL_CRD, policyCrds } from './demo/cluster.mjs';
 import { ALLOCATOR_PORT, startAllocator } from './demo/components.mjs';
 import { bringUpDirectors, showDirectorTables } from './demo/directors.mjs';
 import { showEastWest, startEastWest } from './demo/eastwest.mjs';
@@ -52,8 +53,8 @@ async function cgroup2Root() {
 const checks = new Checks();
 const workDir = mkdtempSync(join(tmpdir(), 'balanced-demo-'));
 const procs = new Processes(workDir);
-/** What the steps created outside the lab's own teardown: cgroups (with their processes) and a bpffs pin root. */
-const cleanup = { cgroups: [], pinRoot: undefined };
+/** What the steps created outside the lab's own teardown: servers, cgroups (with their processes) and a bpffs pin root. */
+const cleanup = { servers: [], cgroups: [], pinRoot: undefined };
 let server;
 let lab;
 let podIpServers = [];
@@ -64,7 +65,7 @@ const seen = { vip: undefined, shares: undefined, failover: undefined };
 try {
   console.log(`balanced demo — Linux ${release()} in the lab VM; every component is its own process (packages/*/dist/main.js)`);
   const cgroupRoot = await cgroup2Root();
-  server = await TestApiServer.start({ bookmarkIntervalMs: 500, customResources: [VIPPOOL_CRD] });
+  server = await TestApiServer.start({ bookmarkIntervalMs: 500, customResources: [VIPPOOL_CRD, ...policyCrds(repo)] });
   const kubeconfig = join(workDir, 'kubeconfig');
   writeFileSync(kubeconfig, server.kubeconfigYaml(), { mode: 0o600 });
   progress('test API server up; vip-allocator');
@@ -88,7 +89,7 @@ try {
   crashed = e;
 } finally {
   await procs.stopAll();
-  for (const s of podIpServers) await s.stop().catch(() => undefined);
+  for (const s of [...podIpServers, ...cleanup.servers]) await s.stop().catch(() => undefined);
   for (const cgroup of cleanup.cgroups) await removeTestCgroup(cgroup, dirname(cgroup)).catch((e) => console.error(`cleanup: ${e.message}`));
   if (cleanup.pinRoot !== undefined) await removeTestPinRoot(cleanup.pinRoot).catch((e) => console.error(`cleanup: ${e.message}`));
   await lab?.dispose().catch((e) => console.error(`cleanup: ${e.message}`));

@@ -78,12 +78,15 @@ export async function startEndpointController(procs, repo, kubeconfig) {
 }
 
 /**
- * deploy/cgroup-resolver.yaml, attached to the demo's client-pod cgroup with its own pin
- * root. Returns at once: `ready` waits for its /readyz (it starts while the directors do).
+ * deploy/cgroup-resolver.yaml (NODE_NAME and POD_NAMESPACE from the downward API: this node's
+ * agent, a candidate for the Lease of the policy-status writer), attached to the demo node's
+ * cgroup (the client pod and the node-local pod below it) with its own pin root. Returns at
+ * once: `ready` waits for its /readyz (it starts while the directors do).
  */
 export function startResolver(procs, repo, kubeconfig, cgroup, pinRoot) {
   const p = procs.start('cgroup-resolver', binary(repo, 'cgroup-resolver'), [
-    '--kubeconfig', kubeconfig, `--cgroup=${cgroup}`, `--pin-root=${pinRoot}`, '--metrics-host=127.0.0.1', `--metrics-port=${RESOLVER_PORT}`,
+    '--kubeconfig', kubeconfig, `--node-name=${NODE}`, '--status-namespace=balanced-system', `--cgroup=${cgroup}`, `--pin-root=${pinRoot}`,
+    '--metrics-host=127.0.0.1', `--metrics-port=${RESOLVER_PORT}`,
   ]);
   return { process: p, ready: () => procs.ready(p, url(RESOLVER_PORT)) };
 }

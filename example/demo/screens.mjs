@@ -6,6 +6,11 @@ export function heading(step, title) {
   console.log(`\n${'='.repeat(WIDTH)}\n ${step}  ${title}\n${'='.repeat(WIDTH)}`);
 }
 
+/** A section inside a screen. */
+export function subheading(title) {
+  console.log(`\n  ── ${title} ${'─'.repeat(Math.max(3, WIDTH - title.length - 6))}`);
+}
+
 export function note(text) {
   console.log(`  ${text}`);
 }

@@ -1,16 +1,21 @@
 import { hostname } from 'node:os';
 import type { Logger } from 'pino';
-import { createClusterCache, EventRecorder, loadKubeConfig, RefusalReporter, startHealthServer, type HealthServer } from '@balanced/k8s';
+import { createClusterCache, EventRecorder, loadKubeConfig, prop, RefusalReporter, startHealthServer, type HealthServer } from '@balanced/k8s';
 import { ResolverAgent, type PassReport, type TerminatorPort } from './agent.js';
-import { resolverTransforms } from './cache-fields.js';
-import { ResolverIndex } from './desired/index.js';
+import { resolverPodsWithEvents, resolverTransforms } from './cache-fields.js';
+import { ResolverIndex, type ResolverCluster } from './desired/index.js';
+import { CgroupIndex } from './events/cgroup-index.js';
+import { PodCgroupLookup } from './pod-cgroups.js';
 import { BpfError } from './libbpf/errors.js';
 import { hostNetnsCookie, ResolverPrograms } from './loader/resolver-programs.js';
 import { listOtherNetworkNamespaces } from './loader/pod-namespaces.js';
 import { SocketTerminator } from './loader/socket-terminator.js';
 import { ResolverMaps } from './maps/resolver-maps.js';
 import { ResolverMetrics } from './metrics.js';
-import { podEventFields, podsOnNode, startEvents, type EventsConfig, type RunningEvents } from './events/index.js';
+import { startEvents, type EventsConfig, type RunningEvents } from './events/index.js';
+import { agentPolicyPorts } from './policy-status/agent-ports.js';
+import { startPolicyStatus, type RunningPolicyStatus } from './policy-status/start.js';
+import type { DesiredState } from './model.js';
 
 export interface ResolverConfig {
   readonly kubeconfig?: string;
@@ -31,6 +36,12 @@ export interface ResolverConfig {
   readonly resyncSeconds: number;
   readonly metricsHost: string;
   readonly metricsPort: number;
+  /**
+   * Write LocalRedirectPolicy / BalancingPolicy status (one elected agent writes; the Lease
+   * lives in this namespace: the agent's own). Undefined: this agent never writes status (out of
+   * cluster, or no namespace given).
+   */
+  readonly policyStatus?: { readonly namespace: string };
 }
 
 export interface RunningResolver {
@@ -39,12 +50,22 @@ export interface RunningResolver {
   readonly metrics: ResolverMetrics;
   /** The resolution events path, with `events`. */
   readonly resolutionEvents: RunningEvents | undefined;
+  /** The policy status writer, with `policyStatus`. */
+  readonly policyStatus: RunningPolicyStatus | undefined;
   /** Stop watching and programming. Programs and maps stay pinned: resolution goes on. */
   stop(): Promise<void>;
 }
 
+/** Refusals a policy's status says (Accepted=False): not sent as Events by every agent. */
+const STATUS_REFUSALS: ReadonlySet<string> = new Set(['InvalidPolicy', 'PolicyConflict']);
+
 /** A pass older than this many resync periods means the loop is stuck: not live. */
 const LIVENESS_PERIODS = 3;
+/**
+ * The policy kinds are retried at most this far apart while they fail: before their CRDs are
+ * installed (deploy/policy-crds.yaml is optional) every list answers 404, from every node.
+ */
+const POLICY_RETRY_MAX_MS = 5 * 60_000;
 
 export async function startResolver(config: ResolverConfig, log: Logger): Promise<RunningResolver> {
   const kc = loadKubeConfig(config.kubeconfig !== undefined ? { kubeconfig: config.kubeconfig } : {});
@@ -78,34 +99,79 @@ export async function startResolver(config: ResolverConfig, log: Logger): Promis
   metrics.readMapsOnScrape(maps);
   const events = new EventRecorder(kc, { component: 'balanced-cgroup-resolver', host: config.nodeName ?? hostname() });
   const reporter = new RefusalReporter(events);
-  // Resolution events name their client pods from this node's pods (out of cluster every client is the host).
-  const eventPods = config.events && config.nodeName !== undefined;
+  // A policy's own validity and conflicts are the same on every node and go to its status (one
+  // writer): as Events they would come from every node. They are logged once per agent.
+  const statusOnly = new RefusalReporter({ record: async () => undefined });
+  // Pods: every pod of the cluster (a BalancingPolicy selects pods on any node; a
+  // LocalRedirectPolicy this node's) and, with events, what names the client pod of a resolution.
   const cache = createClusterCache(kc, {
-    kinds: ['services', 'endpointslices', 'nodes', ...(eventPods ? (['pods'] as const) : [])],
-    transform: { ...resolverTransforms, ...(eventPods ? { pods: podEventFields } : {}) },
-    ...(eventPods && config.nodeName !== undefined ? { podFieldSelector: podsOnNode(config.nodeName) } : {}),
+    kinds: ['services', 'endpointslices', 'nodes', 'pods'],
+    transform: { ...resolverTransforms, pods: config.events ? resolverPodsWithEvents : resolverTransforms.pods },
     log: log.child({ part: 'cluster-cache' }),
   });
+  // The policy kinds live in a cache of their own that nothing waits for: their CRDs are optional,
+  // and a kind that never lists (404 until the CRDs are installed) would keep the cache from ever
+  // starting. Until it lists, there are no policies; it is retried (capped backoff) and logged
+  // rarely; its state shows in /readyz's detail, never in readiness itself.
+  const policyCache = createClusterCache(kc, {
+    kinds: ['localredirectpolicies', 'balancingpolicies'],
+    transform: resolverTransforms,
+    restartDelayMs: { min: 1000, max: POLICY_RETRY_MAX_MS },
+    errorLogIntervalMs: 60 * 60_000,
+    log: log.child({ part: 'policy-cache' }),
+  });
+  const cluster: ResolverCluster = {
+    services: () => cache.services(),
+    endpointSlices: () => cache.endpointSlices(),
+    nodes: () => cache.nodes(),
+    pods: () => cache.pods(),
+    localRedirectPolicies: () => policyCache.localRedirectPolicies(),
+    balancingPolicies: () => policyCache.balancingPolicies(),
+  };
   const resolutionEvents = config.events
     ? startEvents(config.eventsOutput ?? { log: { sample: 1, perSecond: 0 } }, {
         ringFd: maps.fd('bd_events'),
         cgroupRoot: config.cgroupPath,
-        ...(eventPods ? { pods: cache } : {}),
+        ...(config.nodeName !== undefined ? { pods: cache } : {}),
         metrics,
         log,
       })
     : undefined;
-  // The desired state, rebuilt from the cache's events only where the cluster changed.
-  const index = new ResolverIndex({ cluster: cache, nodeName: config.nodeName });
+  // The desired state, rebuilt from the cache's events only where the cluster changed. In the
+  // cluster, LocalRedirectPolicy skip lists come from this node's cgroup hierarchy.
+  const podCgroups =
+    config.nodeName === undefined
+      ? undefined
+      : new PodCgroupLookup({
+          cgroups: new CgroupIndex({ root: config.cgroupPath }),
+          onFound: () => {
+            index.observeCgroups();
+            agent.markDirty();
+          },
+          onMissing: (uids) =>
+            log.warn({ pods: uids, cgroupRoot: config.cgroupPath }, 'pods selected by a LocalRedirectPolicy have no pod cgroup under the cgroup root: they are not used as its backends until one is found (is --cgroup the host root?)'),
+        });
+  const index = new ResolverIndex({ cluster, nodeName: config.nodeName, ...(podCgroups !== undefined ? { podCgroups: podCgroups.lookup } : {}) });
+  /** The desired state the last pass applied (valid while that pass is the last successful one). */
+  let lastApplied: DesiredState | undefined;
   const agent = new ResolverAgent({
     maps,
     ...(terminator ? { terminator } : {}),
-    desired: () => index.snapshot(),
+    desired: () => {
+      const snapshot = index.snapshot();
+      void podCgroups?.afterSnapshot();
+      return snapshot;
+    },
     resyncMs: config.resyncSeconds * 1000,
     onPass: (report: PassReport) => {
+      lastApplied = report.desired;
       metrics.recordPass(report);
+      if (report.plan.ops.length > 0 && report.step.index === report.step.of - 1) policyStatus?.writer.markDirty();
       resolutionEvents?.services.learn(report.plan);
-      for (const r of reporter.report(report.desired.refusals)) log.warn({ object: r.object, reason: r.reason }, r.message);
+      const refusals = report.desired.refusals;
+      const inStatus = refusals.filter((r) => STATUS_REFUSALS.has(r.reason));
+      const fresh = [...reporter.report(inStatus.length === 0 ? refusals : refusals.filter((r) => !STATUS_REFUSALS.has(r.reason))), ...statusOnly.report(inStatus)];
+      for (const r of fresh) log.warn({ object: r.object, reason: r.reason }, r.message);
       for (const f of report.apply.failed) log.error({ op: f.op.op, err: f.error.message }, 'map operation failed');
       if (report.plan.ops.length) {
         const step = report.step.of > 1 ? { step: report.step.index + 1, steps: report.step.of } : {};
@@ -117,15 +183,40 @@ export async function startResolver(config: ResolverConfig, log: Logger): Promis
       log.error({ err: e.message }, 'resolver pass failed');
     },
   });
-  cache.onChange((kind, change) => {
-    // Pods are watched for the resolution events only; the desired state does not read them.
-    if (kind === 'pods') {
-      resolutionEvents?.podsChanged();
-      return;
-    }
-    index.observe(kind, change);
+  const observe = (kind: string, change?: { readonly type: 'add' | 'update' | 'delete'; readonly object: unknown }): void => {
+    // A pod no policy selects changes nothing: no pass.
+    if (!index.observe(kind, change)) return;
     agent.markDirty();
+    // A selected pod changes the policy's backends per node.
+    if (kind === 'pods') policyStatus?.writer.markDirty();
+  };
+  cache.onChange((kind, change) => {
+    // Resolution events name clients on this node only: other nodes' pods never make their directory stale.
+    if (kind === 'pods' && (change === undefined || prop(prop(change.object, 'spec'), 'nodeName') === config.nodeName)) resolutionEvents?.podsChanged();
+    observe(kind, change);
   });
+  policyCache.onChange((kind, change) => {
+    observe(kind, change);
+    policyStatus?.writer.markDirty();
+  });
+  const policyStatus =
+    config.policyStatus === undefined
+      ? undefined
+      : startPolicyStatus({
+          kubeConfig: kc,
+          namespace: config.policyStatus.namespace,
+          identity: config.nodeName ?? hostname(),
+          objects: () => [...policyCache.localRedirectPolicies(), ...policyCache.balancingPolicies()],
+          synced: () => policyCache.synced() && cache.synced(),
+          ports: agentPolicyPorts({
+            nodeName: config.nodeName,
+            applied: () => (agent.lastSuccess !== undefined && agent.lastSuccess === agent.lastPass ? lastApplied : undefined),
+            policies: (kind) => (kind === 'LocalRedirectPolicy' ? policyCache.localRedirectPolicies() : policyCache.balancingPolicies()),
+            pods: () => cache.pods(),
+          }),
+          registry: metrics.registry,
+          log: log.child({ part: 'policy-status' }),
+        });
   const resyncMs = config.resyncSeconds * 1000;
   const health = await startHealthServer({
     port: config.metricsPort,
@@ -137,24 +228,30 @@ export async function startResolver(config: ResolverConfig, log: Logger): Promis
     ready: () => {
       const good = agent.lastSuccess;
       const recent = good !== undefined && Date.now() - good < LIVENESS_PERIODS * resyncMs;
-      return { ok: recent, detail: `last good pass: ${good === undefined ? 'never' : new Date(good).toISOString()}` };
+      const policies = policyCache.synced() ? 'listed' : `not listed (${policyCache.lastError('localredirectpolicies')?.message ?? policyCache.lastError('balancingpolicies')?.message ?? 'pending'}; are deploy/policy-crds.yaml applied?)`;
+      return { ok: recent, detail: `last good pass: ${good === undefined ? 'never' : new Date(good).toISOString()}; policies: ${policies}` };
     },
     live: () => {
       const last = agent.lastPass;
       return last === undefined || Date.now() - last < LIVENESS_PERIODS * resyncMs;
     },
   });
+  void policyCache.start().catch(() => undefined);
   await cache.start();
   agent.start();
-  log.info({ metrics: health.url }, 'running');
+  log.info({ metrics: health.url, policyStatus: config.policyStatus === undefined ? 'not written by this agent' : `lease ${config.policyStatus.namespace}` }, 'running');
 
   return {
     agent,
     health,
     metrics,
     resolutionEvents,
+    policyStatus,
     async stop() {
+      await policyStatus?.stop();
       await agent.stop();
+      podCgroups?.close();
+      await policyCache.stop();
       await cache.stop();
       await resolutionEvents?.close();
       await health.close();

@@ -48,6 +48,7 @@ const program = new Command('balanced-cgroup-resolver')
   .option('--resync-seconds <n>', 'full re-read and repair period', positiveInt, 60)
   .option('--metrics-host <host>', 'address for /healthz /readyz /metrics (loopback unless you ask: never on a Service or node address by default)', '127.0.0.1')
   .option('--metrics-port <port>', 'port for /healthz /readyz /metrics', positiveInt, DEFAULT_METRICS_PORT)
+  .option('--status-namespace <namespace>', 'namespace of the Lease that elects the one agent writing LocalRedirectPolicy/BalancingPolicy status (default $POD_NAMESPACE; none: this agent never writes status)', process.env.POD_NAMESPACE)
   .option('--detach', 'uninstall: unpin the links (detaching the programs) and the maps, then exit; resolution stops', false)
   .option('--log-level <level>', 'pino log level', 'info')
   .option('--heap-growing-percent <n>', 'V8 old-generation growth over the live heap between full GCs (0 = V8 default; see @balanced/k8s heap-tuning.ts)', nonNegativeInt, DEFAULT_HEAP_GROWING_PERCENT);
@@ -56,7 +57,7 @@ program.parse();
 const o = program.opts<{
   kubeconfig?: string; nodeName?: string; cgroup?: string; pinRoot: string; hostNetnsOnly: boolean; events: boolean; terminateSockets: boolean;
   eventsLogRate: number; eventsLogSample: number; eventsRedisUrl?: string; eventsStream: string; eventsStreamMaxlen: number; eventsRedisQueue: number;
-  resyncSeconds: number; metricsHost: string; metricsPort: number; detach: boolean; logLevel: string; heapGrowingPercent: number;
+  resyncSeconds: number; metricsHost: string; metricsPort: number; statusNamespace?: string; detach: boolean; logLevel: string; heapGrowingPercent: number;
 }>();
 limitHeapGrowth(o.heapGrowingPercent);
 const log = pino({ level: o.logLevel, base: { component: 'cgroup-resolver' } });
@@ -93,6 +94,8 @@ const config: ResolverConfig = {
   resyncSeconds: o.resyncSeconds,
   metricsHost: o.metricsHost,
   metricsPort: o.metricsPort,
+  // Status is written by agents in the cluster only (a host outside it has no Lease namespace).
+  ...(nodeName !== undefined && o.statusNamespace !== undefined && o.statusNamespace !== '' ? { policyStatus: { namespace: o.statusNamespace } } : {}),
 };
 
 await runUntilSignal(() => startResolver(config, log), log, { shutdownMessage: 'shutting down; programs and maps stay pinned' });

@@ -5,19 +5,21 @@
 // the projection drops fails here.
 import { describe, expect, it } from '@jest/globals';
 import fc from 'fast-check';
-import type { KubernetesObject, V1EndpointSlice, V1Node, V1Service } from '@kubernetes/client-node';
-import { resolverTransforms } from '../src/cache-fields.js';
+import type { KubernetesObject, V1EndpointSlice, V1Node, V1Pod, V1Service } from '@kubernetes/client-node';
+import { bp, lrp } from '@balanced/testkit';
+import { resolverPodsWithEvents, resolverTransforms } from '../src/cache-fields.js';
 import { buildResolverState, type ResolverInput } from '../src/desired/index.js';
 import type { DesiredState } from '../src/model.js';
 import { node, service, slice } from './desired-fixtures.js';
 import { worldArb } from './desired-world-arbitrary.js';
+import { pod, policyNode } from './policy-fixtures.js';
 
 const isPlain = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && Object.getPrototypeOf(v) === Object.prototype;
 
 const LAST_APPLIED = 'kubectl.kubernetes.io/last-applied-configuration';
 
 /** metadata as an API server returns it: identity, managedFields, labels, annotations (only where metadata is a record). */
-function clutterMetadata(md: unknown, kind: 'service' | 'slice' | 'node'): unknown {
+function clutterMetadata(md: unknown, kind: 'service' | 'slice' | 'node' | 'pod' | 'policy'): unknown {
   if (!isPlain(md)) return md;
   const labels = isPlain(md.labels) ? md.labels : md.labels === undefined ? {} : undefined;
   const annotations = isPlain(md.annotations) ? md.annotations : md.annotations === undefined ? {} : undefined;
@@ -36,11 +38,13 @@ function clutterMetadata(md: unknown, kind: 'service' | 'slice' | 'node'): unkno
       ? {}
       : {
           labels: {
-            ...labels,
             app: 'web',
             'app.kubernetes.io/managed-by': 'Helm',
             ...(kind === 'slice' ? { 'endpointslice.kubernetes.io/managed-by': 'endpointslice-controller.k8s.io' } : {}),
             ...(kind === 'node' ? { 'kubernetes.io/os': 'linux', 'node-role.kubernetes.io/worker': '' } : {}),
+            ...(kind === 'pod' ? { 'pod-template-hash': '5d4f8c7b9' } : {}),
+            // The object's own labels win: selectors (policies') read them.
+            ...labels,
           },
         }),
     ...(annotations === undefined
@@ -129,22 +133,66 @@ function clutterNode(o: unknown): unknown {
   return out;
 }
 
+function clutterPod(o: unknown): unknown {
+  if (!isPlain(o)) return o;
+  const out: Record<string, unknown> = { apiVersion: 'v1', kind: 'Pod', ...o, metadata: clutterMetadata(o.metadata, 'pod') };
+  if (isPlain(o.spec)) {
+    const containers = Array.isArray(o.spec.containers)
+      ? o.spec.containers.map((c: unknown) =>
+          isPlain(c)
+            ? {
+                name: 'c',
+                image: 'registry.k8s.io/dns/k8s-dns-node-cache:1.23.0',
+                env: [{ name: 'X', value: 'y' }],
+                resources: { requests: { cpu: '25m' } },
+                ...c,
+                ...(Array.isArray(c.ports) ? { ports: c.ports.map((p: unknown) => (isPlain(p) ? { hostIP: '0.0.0.0', ...p } : p)) } : {}),
+              }
+            : c,
+        )
+      : o.spec.containers;
+    out.spec = { ...o.spec, containers, volumes: [{ name: 'v', emptyDir: {} }], serviceAccountName: 'default', tolerations: [{ operator: 'Exists' }], priority: 0 };
+  }
+  if (isPlain(o.status)) {
+    out.status = {
+      ...o.status,
+      phase: 'Running',
+      qosClass: 'Burstable',
+      startTime: '2024-01-01T00:00:00Z',
+      containerStatuses: [{ name: 'c', containerID: 'containerd://abc', image: 'x', imageID: 'y', ready: true, restartCount: 0, state: { running: {} } }],
+      ...(Array.isArray(o.status.conditions) ? { conditions: o.status.conditions.map((c: unknown) => (isPlain(c) ? { lastTransitionTime: '2024-01-01T00:00:00Z', lastProbeTime: null, ...c } : c)) } : {}),
+    };
+  }
+  return out;
+}
+
+function clutterPolicy(o: unknown): unknown {
+  if (!isPlain(o)) return o;
+  return { ...o, metadata: clutterMetadata(o.metadata, 'policy'), status: { observedGeneration: 3, conditions: [{ type: 'Accepted', status: 'True', reason: 'Accepted', message: '', lastTransitionTime: '2024-01-01T00:00:00Z' }] } };
+}
+
 function cluttered(w: ResolverInput): ResolverInput {
   return {
     ...w,
     services: w.services.map((s) => clutterService(s) as V1Service),
     endpointSlices: w.endpointSlices.map((s) => clutterSlice(s) as V1EndpointSlice),
     nodes: w.nodes.map((n) => clutterNode(n) as V1Node),
+    ...(w.pods === undefined ? {} : { pods: w.pods.map((p) => clutterPod(p) as V1Pod) }),
+    ...(w.localRedirectPolicies === undefined ? {} : { localRedirectPolicies: w.localRedirectPolicies.map(clutterPolicy) }),
+    ...(w.balancingPolicies === undefined ? {} : { balancingPolicies: w.balancingPolicies.map(clutterPolicy) }),
   };
 }
 
-function projected(w: ResolverInput): ResolverInput {
+function projected(w: ResolverInput, pods = resolverTransforms.pods): ResolverInput {
   const t = resolverTransforms;
   return {
     ...w,
     services: w.services.map((s) => t.services(s as KubernetesObject) as V1Service),
     endpointSlices: w.endpointSlices.map((s) => t.endpointslices(s as KubernetesObject) as V1EndpointSlice),
     nodes: w.nodes.map((n) => t.nodes(n as KubernetesObject) as V1Node),
+    ...(w.pods === undefined ? {} : { pods: w.pods.map((p) => pods(p as KubernetesObject) as V1Pod) }),
+    ...(w.localRedirectPolicies === undefined ? {} : { localRedirectPolicies: w.localRedirectPolicies.map((p) => t.localredirectpolicies(p as KubernetesObject)) }),
+    ...(w.balancingPolicies === undefined ? {} : { balancingPolicies: w.balancingPolicies.map((p) => t.balancingpolicies(p as KubernetesObject)) }),
   };
 }
 
@@ -164,6 +212,68 @@ describe('resolverTransforms', () => {
       );
     });
   }
+
+  for (const corrupt of [false, true]) {
+    it(`the same with pods and policies (${corrupt ? 'malformed' : 'well-formed'} worlds, with API-server clutter; pods also as the events transform keeps them)`, () => {
+      fc.assert(
+        fc.property(worldArb(corrupt, fc.jsonValue(), { policies: true }), (w) => {
+          const whole = cluttered(w);
+          const expected = plainState(buildResolverState(whole));
+          expect(plainState(buildResolverState(projected(whole)))).toStrictEqual(expected);
+          expect(plainState(buildResolverState(projected(whole, resolverPodsWithEvents)))).toStrictEqual(expected);
+        }),
+        { numRuns: corrupt ? 400 : 300 },
+      );
+    });
+  }
+
+  it('keeps every field the policies read (pods, nodes, both policy kinds, every mode)', () => {
+    const db = { app: 'db' };
+    const ports = [{ containerPort: 5432, hostPort: 15432, protocol: 'TCP' }];
+    const frontend = (ip: string) => ({ addressMatcher: { ip, toPorts: [{ port: 5432, protocol: 'TCP', name: 'pg' }] } });
+    const backend = (redirectMode: string) => ({ serviceEndpoint: { endpointSelector: { matchLabels: db }, toPorts: [{ port: 5432, protocol: 'TCP', name: 'pg' }], redirectMode } });
+    const world: ResolverInput = {
+      services: [],
+      endpointSlices: [],
+      nodes: [policyNode('n1', { zone: 'z1' }, { 'balanced.dev/node-proxy-ip': '192.168.9.1' }), policyNode('n2', {}, { 'balanced.dev/node-proxy-ip': '192.168.9.2,fd09::2' })],
+      pods: [
+        pod('a', { uid: 'uid-a', ips: ['10.0.1.1', 'fd00::1:1'] }),
+        pod('gone', { uid: 'uid-gone', deleting: true }),
+        pod('db-1', { namespace: 'data', labels: db, ips: ['10.0.1.2'], ports }),
+        pod('db-2', { namespace: 'data', labels: db, node: 'n2', ips: ['10.0.2.1'], hostIPs: ['192.168.0.2', 'fd01::2'], ports }),
+        pod('db-3', { namespace: 'data', labels: db, node: 'n2', ready: false, ips: ['10.0.2.2'], ports }),
+      ],
+      localRedirectPolicies: [lrp('dns', { frontend: { addressMatcher: { ip: '169.254.20.10', toPorts: [{ port: 53, protocol: 'UDP' }] } }, backend: { endpointSelector: { matchLabels: { 'k8s-app': 'node-local-dns' } }, toPorts: [{ port: 53, protocol: 'UDP' }] }, config: { nodeLabelSelector: { matchLabels: { zone: 'z1' } } } }, { creationTimestamp: '2024-01-01T00:00:00Z', generation: 2, uid: 'p-1' })],
+      balancingPolicies: [
+        bp('pods', { frontend: frontend('10.96.50.1'), backend: backend('podEndpoint') }),
+        bp('host', { frontend: frontend('10.96.50.2'), backend: backend('hostPort') }),
+        bp('proxy', { frontend: frontend('10.96.50.3'), backend: backend('nodeProxy') }),
+        bp('legacy', {}, { creationTimestamp: '2024-01-01T00:00:00Z' }),
+      ],
+      nodeName: 'n1',
+      podCgroups: (uid) => (uid === 'uid-a' ? [11n] : undefined),
+    };
+    const whole = cluttered(world);
+    const state = buildResolverState(whole);
+    const backendsOf = (address: string) => state.services.get(state.frontends.find((f) => f.address === address)?.service ?? '')?.backends.map((b) => `${b.address}:${b.port}${b.local ? ' local' : ''}`);
+    expect(backendsOf('169.254.20.10')).toEqual(['10.0.1.1:53 local']);
+    expect(backendsOf('10.96.50.1')).toEqual(['10.0.1.2:5432 local', '10.0.2.1:5432']);
+    expect(backendsOf('10.96.50.2')).toEqual(['192.168.0.1:15432 local', '192.168.0.2:15432']);
+    expect(backendsOf('10.96.50.3')).toEqual(['192.168.9.1:5432 local', '192.168.9.2:5432']);
+    expect(plainState(buildResolverState(projected(whole)))).toStrictEqual(plainState(state));
+    expect(plainState(buildResolverState(projected(whole, resolverPodsWithEvents)))).toStrictEqual(plainState(state));
+  });
+
+  it('drops what the policies do not read of a pod (and keeps what events read only with the events transform)', () => {
+    const whole = clutterPod(pod('a', { ports: [{ containerPort: 53, hostPort: 53, protocol: 'UDP' }] })) as KubernetesObject;
+    const p = resolverTransforms.pods(whole);
+    const text = JSON.stringify(p);
+    for (const dropped of ['managedFields', LAST_APPLIED, 'image', 'env', 'volumes', 'phase', 'containerStatuses', 'lastTransitionTime', 'hostIP":"0.0.0.0', 'tolerations']) {
+      expect({ dropped, kept: text.includes(dropped) }).toEqual({ dropped, kept: false });
+    }
+    expect(p).toMatchObject({ spec: { nodeName: 'n1', containers: [{ ports: [{ containerPort: 53, hostPort: 53, protocol: 'UDP' }] }] }, status: { conditions: [{ type: 'Ready', status: 'True' }] } });
+    expect(JSON.stringify(resolverPodsWithEvents(whole))).toContain('"containerStatuses":[{"name":"c","containerID":"containerd://abc"}]');
+  });
 
   it('the property has teeth: the generated worlds resolve something, with affinity, local endpoints and refusals', () => {
     const states = fc.sample(worldArb(false, fc.jsonValue()), { numRuns: 300, seed: 7 }).map((w) => buildResolverState(cluttered(w)));

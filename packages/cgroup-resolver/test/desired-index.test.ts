@@ -1,16 +1,16 @@
-// ResolverIndex keeps the desired state one Service at a time from the cache's events; it must
-// give exactly what buildResolverState gives over the objects the cache holds, whatever the
-// sequence of events (adds, updates, deletes, relists, in any order, snapshots anywhere), and
-// report as changed every service key whose service or frontends differ from the previous
-// snapshot, with the frontends it had then.
+// ResolverIndex keeps the desired state one Service (or policy) at a time from the cache's
+// events; it must give exactly what buildResolverState gives over the objects the cache holds,
+// whatever the sequence of events (adds, updates, deletes, relists, in any order, snapshots
+// anywhere), and report as changed every service key whose service or frontends differ from
+// the previous snapshot, with the frontends it had then.
 import { describe, expect, it } from '@jest/globals';
 import fc from 'fast-check';
 import { namespacedKey } from '@balanced/k8s';
-import { buildResolverState, ResolverIndex, type ResolverInput, type ResolverKind } from '../src/desired/index.js';
+import { buildResolverState, ResolverIndex, type PodCgroups, type ResolverInput, type ResolverKind } from '../src/desired/index.js';
 import { objectIdentity } from '../src/desired/object-ref.js';
 import type { DesiredFrontend, DesiredState } from '../src/model.js';
 import { compareFrontends } from '../src/plan/index.js';
-import { worldArb } from './desired-world-arbitrary.js';
+import { TEST_POD_CGROUPS, worldArb } from './desired-world-arbitrary.js';
 
 interface Canonical {
   readonly services: [string, unknown][];
@@ -31,21 +31,36 @@ const keyOf = (o: unknown): string => {
   return namespacedKey(id.namespace, id.name);
 };
 
+const KINDS: readonly ResolverKind[] = ['services', 'endpointslices', 'nodes', 'pods', 'localredirectpolicies', 'balancingpolicies'];
+
 /** The informer caches: one object per namespace/name and kind. */
 class FakeCache {
-  readonly objects: Record<ResolverKind, Map<string, unknown>> = { services: new Map(), endpointslices: new Map(), nodes: new Map() };
+  readonly objects = Object.fromEntries(KINDS.map((k) => [k, new Map<string, unknown>()])) as Record<ResolverKind, Map<string, unknown>>;
   services = (): unknown[] => [...this.objects.services.values()];
   endpointSlices = (): unknown[] => [...this.objects.endpointslices.values()];
   nodes = (): unknown[] => [...this.objects.nodes.values()];
+  pods = (): unknown[] => [...this.objects.pods.values()];
+  localRedirectPolicies = (): unknown[] => [...this.objects.localredirectpolicies.values()];
+  balancingPolicies = (): unknown[] => [...this.objects.balancingpolicies.values()];
 }
 
 type Event = { kind: ResolverKind; type: 'add' | 'update' | 'delete'; object: unknown } | { kind: ResolverKind; relist: true };
 
+/** JSON with bigints (skip lists) as text. */
+const text = (v: unknown): string => JSON.stringify(v, (_k, x: unknown) => (typeof x === 'bigint' ? `${x}n` : x));
+
 /** The events that take the cache to `world` (objects kept as the very same ones send none). */
 function eventsTo(cache: FakeCache, world: ResolverInput): Event[] {
   const out: Event[] = [];
-  const lists: Record<ResolverKind, readonly unknown[]> = { services: world.services, endpointslices: world.endpointSlices, nodes: world.nodes };
-  for (const kind of ['services', 'endpointslices', 'nodes'] as const) {
+  const lists: Record<ResolverKind, readonly unknown[]> = {
+    services: world.services,
+    endpointslices: world.endpointSlices,
+    nodes: world.nodes,
+    pods: world.pods ?? [],
+    localredirectpolicies: world.localRedirectPolicies ?? [],
+    balancingpolicies: world.balancingPolicies ?? [],
+  };
+  for (const kind of KINDS) {
     const target = new Map<string, unknown>();
     for (const o of lists[kind]) target.set(keyOf(o), o);
     for (const [key, o] of cache.objects[kind]) if (!target.has(key)) out.push({ kind, type: 'delete', object: o });
@@ -71,26 +86,58 @@ function mix(prev: ResolverInput, fresh: ResolverInput, keep: readonly boolean[]
     services: pick(prev.services, fresh.services),
     endpointSlices: pick(prev.endpointSlices, fresh.endpointSlices),
     nodes: keep[0] === true ? prev.nodes : fresh.nodes,
+    pods: pick(prev.pods ?? [], fresh.pods ?? []),
+    localRedirectPolicies: pick(prev.localRedirectPolicies ?? [], fresh.localRedirectPolicies ?? []),
+    balancingPolicies: pick(prev.balancingPolicies ?? [], fresh.balancingPolicies ?? []),
   };
 }
 
 const stepArb = fc.record({
-  world: fc.oneof(worldArb(true), worldArb(false)),
+  world: fc.oneof(worldArb(true), worldArb(false), worldArb(true, undefined, { policies: true }), worldArb(false, undefined, { policies: true })),
   keep: fc.array(fc.boolean(), { minLength: 1, maxLength: 7 }),
   /** Permutation seed and where snapshots are taken among the step's events. */
   order: fc.array(fc.nat(), { maxLength: 40 }),
   snapshots: fc.array(fc.boolean(), { minLength: 1, maxLength: 40 }),
-  relists: fc.array(fc.constantFrom<ResolverKind>('services', 'endpointslices', 'nodes'), { maxLength: 2 }),
+  relists: fc.array(fc.constantFrom<ResolverKind>(...KINDS), { maxLength: 2 }),
+  /** Kinds whose changes reach the index only through a relist at the end of the step (a watch that missed them). */
+  silent: fc.subarray([...KINDS], { maxLength: 2 }),
+  /** Tell the index the cgroup lookup may have changed (after the step's events). */
+  cgroups: fc.boolean(),
 });
+
+/** A cgroup lookup that learns pods as the test goes: u1..u5 as TEST_POD_CGROUPS, once `known` holds them. */
+function learningCgroups(): { lookup: PodCgroups; learn: () => void } {
+  const known = new Set<string>(['u1', 'u2']);
+  return {
+    lookup: (uid) => (known.has(uid) ? TEST_POD_CGROUPS(uid) : undefined),
+    learn: () => {
+      for (const uid of ['u3', 'u4', 'u5']) {
+        if (known.has(uid)) continue;
+        known.add(uid);
+        return;
+      }
+    },
+  };
+}
 
 describe('ResolverIndex', () => {
   it('equals the whole builder over the cached objects, and reports every change, after any events', () => {
     fc.assert(
       fc.property(fc.option(fc.constantFrom('n1', 'n2'), { nil: undefined }), fc.array(stepArb, { minLength: 1, maxLength: 6 }), (nodeName, steps) => {
         const cache = new FakeCache();
-        const index = new ResolverIndex({ cluster: cache, nodeName });
+        const cgroups = learningCgroups();
+        const index = new ResolverIndex({ cluster: cache, nodeName, podCgroups: cgroups.lookup });
         const whole = (): DesiredState =>
-          buildResolverState({ services: cache.services(), endpointSlices: cache.endpointSlices(), nodes: cache.nodes(), ...(nodeName === undefined ? {} : { nodeName }) } as ResolverInput);
+          buildResolverState({
+            services: cache.services(),
+            endpointSlices: cache.endpointSlices(),
+            nodes: cache.nodes(),
+            pods: cache.pods(),
+            localRedirectPolicies: cache.localRedirectPolicies(),
+            balancingPolicies: cache.balancingPolicies(),
+            podCgroups: cgroups.lookup,
+            ...(nodeName === undefined ? {} : { nodeName }),
+          } as ResolverInput);
         let previous: Canonical | undefined;
         const check = (): void => {
           const snap = index.snapshot();
@@ -105,7 +152,7 @@ describe('ResolverIndex', () => {
             for (const key of new Set([...was.keys(), ...is.keys()])) {
               const before = previous.frontends.filter((f) => f.service === key);
               const after = now.frontends.filter((f) => f.service === key);
-              if (JSON.stringify([was.get(key), before]) !== JSON.stringify([is.get(key), after])) expect(changed.has(key)).toBe(true);
+              if (text([was.get(key), before]) !== text([is.get(key), after])) expect(changed.has(key)).toBe(true);
             }
             for (const [key, before] of changed) expect([...before].sort(compareFrontends)).toEqual(previous.frontends.filter((f) => f.service === key));
           } else expect(snap.changed).toBe('all');
@@ -122,17 +169,26 @@ describe('ResolverIndex', () => {
             const b = n % events.length;
             [events[a], events[b]] = [events[b]!, events[a]!];
           });
+          let missed = false;
           events.forEach((e, i) => {
             applyToCache(cache, e);
             if ('relist' in e) index.observe(e.kind);
+            else if (step.silent.includes(e.kind)) missed = true;
             else index.observe(e.kind, { type: e.type, object: e.object });
-            if (step.snapshots[i % step.snapshots.length] === true) check();
+            // (Until the relist, the index cannot know what it missed.)
+            if (!missed && step.snapshots[i % step.snapshots.length] === true) check();
           });
+          for (const kind of step.silent) index.observe(kind);
+          check();
+          if (step.cgroups) {
+            cgroups.learn();
+            index.observeCgroups();
+          }
           check();
           check(); // nothing happened: the same state, nothing changed
         }
       }),
-      { numRuns: 250 },
+      { numRuns: Number(process.env.INDEX_PROPERTY_RUNS ?? 250) },
     );
   }, 180_000);
 
@@ -175,6 +231,6 @@ describe('ResolverIndex', () => {
     index.observe('services', { type: 'update', object: undefined });
     const refusals = index.snapshot().state.refusals;
     expect(refusals.map((r) => r.reason)).toEqual(['InvalidObject']);
-    expect(refusals).toEqual(buildResolverState({ services: [undefined], endpointSlices: [], nodes: [] }).refusals);
+    expect(refusals).toEqual(buildResolverState({ services: [undefined] as never[], endpointSlices: [], nodes: [] }).refusals);
   });
 });

@@ -8,9 +8,13 @@ export interface ClusterObjects {
   readonly nodes: readonly V1Node[];
   /** VipPool custom resources, as plain JSON. */
   readonly vipPools: readonly unknown[];
+  /** LocalRedirectPolicy custom resources (balanced.dev/v1alpha1), as plain JSON. */
+  readonly localRedirectPolicies: readonly unknown[];
+  /** BalancingPolicy custom resources (balanced.dev/v1alpha1), as plain JSON. */
+  readonly balancingPolicies: readonly unknown[];
 }
 
-export const NO_OBJECTS: ClusterObjects = { services: [], endpointSlices: [], pods: [], nodes: [], vipPools: [] };
+export const NO_OBJECTS: ClusterObjects = { services: [], endpointSlices: [], pods: [], nodes: [], vipPools: [], localRedirectPolicies: [], balancingPolicies: [] };
 
 /** `namespace/name` of an object. */
 export function objectKey(o: { metadata?: { namespace?: string; name?: string } }): string {

@@ -14,9 +14,12 @@ type Rec = Record<string, unknown>;
 const isRec = (v: unknown): v is Rec => typeof v === 'object' && v !== null && !Array.isArray(v);
 
 /**
- * Reads multi-document YAML (or JSON) files of Services, EndpointSlices, Pods, Nodes and
- * VipPools (a `kind: List` is opened). Objects without a namespace get `default`, as
- * kubectl would apply them. Other kinds are skipped and named in `skipped`.
+ * Reads multi-document YAML (or JSON) files of Services, EndpointSlices, Pods, Nodes,
+ * VipPools, LocalRedirectPolicies and BalancingPolicies (a `kind: List` is opened). Namespaced
+ * objects without a namespace get `default`, as kubectl would apply them; a Pod without
+ * `metadata.uid` gets {@link manifestPodUid}, as the API server would give it one (a
+ * LocalRedirectPolicy uses only pods with a uid: the agent finds a pod's cgroup by it). Other
+ * kinds are skipped and named in `skipped`.
  */
 export async function readManifests(files: readonly string[]): Promise<ManifestRead> {
   const services: V1Service[] = [];
@@ -24,6 +27,8 @@ export async function readManifests(files: readonly string[]): Promise<ManifestR
   const pods: V1Pod[] = [];
   const nodes: V1Node[] = [];
   const vipPools: unknown[] = [];
+  const localRedirectPolicies: unknown[] = [];
+  const balancingPolicies: unknown[] = [];
   const skipped: string[] = [];
   for (const file of files) {
     let text: string;
@@ -52,14 +57,22 @@ export async function readManifests(files: readonly string[]): Promise<ManifestR
           case 'EndpointSlice':
             endpointSlices.push(namespaced as V1EndpointSlice);
             break;
-          case 'Pod':
-            pods.push(namespaced as V1Pod);
+          case 'Pod': {
+            const m = namespaced.metadata;
+            pods.push({ ...namespaced, metadata: { uid: manifestPodUid(m.namespace, name), ...m } } as V1Pod);
             break;
+          }
           case 'Node':
             nodes.push(item as V1Node);
             break;
           case 'VipPool':
             vipPools.push(item);
+            break;
+          case 'LocalRedirectPolicy':
+            localRedirectPolicies.push(item);
+            break;
+          case 'BalancingPolicy':
+            balancingPolicies.push(item);
             break;
           default:
             skipped.push(`${file}: document ${i + 1}: ${item.kind} ${name} (not read by balanced's CLI)`);
@@ -67,5 +80,10 @@ export async function readManifests(files: readonly string[]): Promise<ManifestR
       }
     });
   }
-  return { objects: { services, endpointSlices, pods, nodes, vipPools }, skipped };
+  return { objects: { services, endpointSlices, pods, nodes, vipPools, localRedirectPolicies, balancingPolicies }, skipped };
+}
+
+/** The uid a manifest Pod without one is read with: stable, and never the uid of a real pod (not a UUID). */
+export function manifestPodUid(namespace: unknown, name: string): string {
+  return `manifest:${typeof namespace === 'string' ? namespace : 'default'}/${name}`;
 }

@@ -22,7 +22,7 @@ function collect(value: string, previous: string[] | undefined): string[] {
 
 export function addSourceOptions(cmd: Command): Command {
   return cmd
-    .option('--kubeconfig <file>', 'read Services, EndpointSlices, Pods, Nodes and VipPools from this cluster')
+    .option('--kubeconfig <file>', 'read Services, EndpointSlices, Pods, Nodes, VipPools, LocalRedirectPolicies and BalancingPolicies from this cluster')
     .option('-f, --file <file>', 'read them from manifest files instead (multi-document YAML; repeatable)', collect)
     .option('--timeout <seconds>', 'give up on a cluster that does not answer', positiveNumber, 30);
 }

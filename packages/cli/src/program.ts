@@ -17,7 +17,7 @@ function configure(cmd: Command, io: CliIo): void {
 
 export function createProgram(io: CliIo): Command {
   const program = new Command('balanced')
-    .description('Inspect and dry-run balanced: what it will do (plan), why a client lands where it does (explain), what is programmed where (status), the BIRD config (bird render), the lab (lab up|down).')
+    .description('Inspect and dry-run balanced: what it will do (plan), why a client lands where it does (explain), what is programmed where (status), the BIRD config (bird render), the lab (lab up|down|demo).')
     .version('0.1.0')
     .addCommand(planCommand(io))
     .addCommand(explainCommand(io))

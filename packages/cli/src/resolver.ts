@@ -1,10 +1,12 @@
 import { existsSync } from 'node:fs';
 import {
+  FRONTEND_KINDS,
   ResolverMaps,
   applyToDump,
   buildResolverState,
   planMaps,
   type DesiredState,
+  type FrontendKind,
   type MapOp,
   type MapsDump,
   type Plan,
@@ -12,17 +14,34 @@ import {
 import type { ClusterObjects } from './cluster-objects.js';
 import { formatHostPort } from './endpoint-arg.js';
 import { CliError, messageOf } from './errors.js';
+import { standInPodCgroups } from './pod-cgroups.js';
 
 export const EMPTY_DUMP: MapsDump = { frontends: [], services: new Map(), backends: new Map() };
 
-/** The resolver's desired state: its own builder over these objects, as the agent on `nodeName` (undefined: outside the cluster). */
+/**
+ * The resolver's desired state: its own builder over these objects (Services, EndpointSlices,
+ * Nodes, and the Pods and policies of LocalRedirectPolicy / BalancingPolicy frontends), as the
+ * agent on `nodeName` (undefined: outside the cluster) once it has found every pod's cgroup
+ * (stand-in ids: see pod-cgroups.ts).
+ */
 export function resolverDesired(objects: ClusterObjects, nodeName: string | undefined): DesiredState {
   return buildResolverState({
     services: objects.services,
     endpointSlices: objects.endpointSlices,
     nodes: objects.nodes,
+    pods: objects.pods,
+    localRedirectPolicies: objects.localRedirectPolicies,
+    balancingPolicies: objects.balancingPolicies,
+    podCgroups: standInPodCgroups,
     ...(nodeName !== undefined ? { nodeName } : {}),
   });
+}
+
+/** Frontends per kind, in lookup order (redirect, balancing, service). */
+export function frontendKinds(desired: DesiredState): Record<FrontendKind, number> {
+  const counts = Object.fromEntries(FRONTEND_KINDS.map((k) => [k, 0])) as Record<FrontendKind, number>;
+  for (const f of desired.frontends) counts[f.kind] += 1;
+  return counts;
 }
 
 /** What the pinned maps under `pinRoot` hold now. */
@@ -58,21 +77,25 @@ export function resolverPlan(desired: DesiredState, actual: MapsDump): ResolverP
   return { plan, after: applyToDump(actual, plan) };
 }
 
-/** One line per map op, for the human table: [op, target, detail]. */
-export function describeMapOp(op: MapOp): [string, string, string] {
+/** One line per map op, for the human table: [op, target, detail]; `names`: service id → key (the plan's). */
+export function describeMapOp(op: MapOp, names: ReadonlyMap<number, string> = new Map()): [string, string, string] {
   switch (op.op) {
     case 'backend-put':
       return [op.op, `backend ${op.id}`, `${formatHostPort(op.backend.address, op.backend.port)}${op.backend.local ? ' (node-local)' : ''}`];
     case 'backend-delete':
       return [op.op, `backend ${op.id}`, ''];
-    case 'service-put':
-      return [op.op, `service ${op.id}`, `${op.key}: ${op.table.backendIds.length} backends, ${op.table.slots.length} slots, revision ${op.table.revision}`];
+    case 'service-put': {
+      const skip = op.table.skipCgroups.length;
+      const skips = skip > 0 ? `, skips ${skip} client cgroup${skip === 1 ? '' : 's'}` : '';
+      return [op.op, `service ${op.id}`, `${op.key}: ${op.table.backendIds.length} backends, ${op.table.slots.length} slots${skips}, revision ${op.table.revision}`];
+    }
     case 'service-delete':
       return [op.op, `service ${op.id}`, ''];
     case 'frontend-put':
     case 'frontend-delete': {
       const f = op.frontend;
-      return [op.op, `${formatHostPort(f.address, f.port)}/${f.protocol} ${f.kind}`, op.op === 'frontend-put' ? `-> service ${f.serviceId}` : ''];
+      const name = names.get(f.serviceId);
+      return [op.op, `${formatHostPort(f.address, f.port)}/${f.protocol} ${f.kind}`, op.op === 'frontend-put' ? `-> service ${f.serviceId}${name !== undefined ? ` (${name})` : ''}` : ''];
     }
   }
 }

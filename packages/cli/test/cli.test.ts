@@ -41,7 +41,7 @@ describe('help and usage', () => {
       [['plan'], /plan needs the cluster state/],
       [['plan', '-f', CLUSTER, '--component', 'director,bogus'], /--component: unknown "bogus"/],
       [['plan', '-f', CLUSTER, '--kubeconfig', '/nonexistent'], /either --kubeconfig or -f/],
-      [['plan', '-f', CLUSTER, '--vip-cidr', '10.0.0.0/99', '--empty'], /invalid VIP CIDR/],
+      [['plan', '-f', CLUSTER, '--vip-cidr', '10.0.0.0/99', '--empty'], /invalid CIDR "10\.0\.0\.0\/99": prefix length must be 0\.\.32/],
       [['bird', 'render'], /required option '--config <file>' not specified/],
       [['lab', 'up', '--timeout', 'soon'], /must be a positive number/],
     ];

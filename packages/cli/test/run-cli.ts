@@ -9,6 +9,8 @@ export const CLI_ROOT = join(dirname(fileURLToPath(import.meta.url)), '..');
 export const BIN = join(CLI_ROOT, 'dist', 'main.js');
 export const FIXTURES = join(CLI_ROOT, 'test', 'fixtures');
 export const CLUSTER = join(FIXTURES, 'cluster.yaml');
+/** LocalRedirectPolicy / BalancingPolicy over CLUSTER (read with it). */
+export const POLICIES = join(FIXTURES, 'policies.yaml');
 export const ANNOUNCER = join(FIXTURES, 'announcer.yaml');
 
 export interface CliRun {

@@ -13,7 +13,8 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import type { V1Pod, V1Service } from '@kubernetes/client-node';
 import { Annotations, BalanceDAnnotations, DEFAULT_SERVICE_CONFIG, FORWARDINGS, LEGACY_TUNNEL_IGNORE, SCHEDULERS, SCHEDULER_FLAGS, isOurs, parsePodConfig, parseServiceConfig } from '@balanced/k8s';
-import { parsePolicy } from '@balanced/policies';
+import { buildResolverState } from '@balanced/cgroup-resolver';
+import { REASONS, parsePolicy, type ConditionType } from '@balanced/policies';
 import { deployCrdSchemas, findRepoRoot, isManifestRecord, manifestSchemaErrors, readYamlDocuments, type ManifestDoc } from '@balanced/testkit';
 import { parseVipPool } from '@balanced/vip-allocator';
 import { parseAnnouncerConfig } from '@balanced/vip-announcer';
@@ -37,6 +38,8 @@ function parserProblem(doc: ManifestDoc): string | undefined {
   switch (doc['kind']) {
     case 'Service': {
       const service = doc as V1Service;
+      // Any other Service (kube-dns, say) is the cgroup-resolver's only: its builder must take it as written.
+      if (service.spec?.type !== 'LoadBalancer') return resolverProblem(service);
       if (!isOurs(service, { defaultClass: false })) return 'not a balanced LoadBalancer Service (type/loadBalancerClass)';
       const parsed = parseServiceConfig(service);
       if (!parsed.ok) return parsed.errors.map((e) => e.message).join('; ');
@@ -60,6 +63,15 @@ function parserProblem(doc: ManifestDoc): string | undefined {
       return undefined;
   }
 }
+
+/** The cgroup-resolver builder's refusals of a Service (alone, without endpoints), or undefined. */
+function resolverProblem(service: V1Service): string | undefined {
+  const refusals = buildResolverState({ services: [service], endpointSlices: [], nodes: [] }).refusals;
+  return refusals.length > 0 ? `resolver: ${refusals.map((r) => `${r.reason}: ${r.message}`).join('; ')}` : undefined;
+}
+
+/** Every condition type a policy status holds (a Record, so a new type fails to compile here until listed). */
+const POLICY_CONDITIONS: Record<ConditionType, true> = { Accepted: true, Programmed: true, Conflicted: true };
 
 async function problemsOf(block: FencedBlock): Promise<string[]> {
   const docs = readYamlDocuments(block.body, where(block));
@@ -131,6 +143,18 @@ describe('docs/user-guide.md: structure', () => {
     expect(row(`\`${Annotations.drainSeconds}\``).split('|')[3]).toContain(`(${DEFAULT_SERVICE_CONFIG.drainSeconds})`);
   });
 
+  it('the policy status table lists every field of the CRD status, every condition and the Accepted reasons', () => {
+    for (const kind of ['LocalRedirectPolicy', 'BalancingPolicy']) {
+      const schema = crds.get(`balanced.dev/v1alpha1 ${kind}`);
+      const status = isManifestRecord(schema?.['properties']) ? schema['properties']['status'] : undefined;
+      const fields = Object.keys(isManifestRecord(status) && isManifestRecord(status['properties']) ? status['properties'] : {});
+      expect(fields).toEqual(expect.arrayContaining(['observedGeneration', 'conditions', 'nodes']));
+      for (const f of fields.filter((x) => x !== 'conditions')) expect(guide).toMatch(new RegExp(`^\\| \`${f}(\\[\\])?\` \\|`, 'm'));
+    }
+    for (const type of Object.keys(POLICY_CONDITIONS)) expect(guide).toMatch(new RegExp(`^\\| condition \`${type}\` \\|`, 'm'));
+    for (const reason of [REASONS.invalid, REASONS.frontendClaimed]) expect(row('condition `Accepted`')).toContain(`\`${reason}\``);
+  });
+
   it('the VipPool table lists every field of the CRD spec', () => {
     const schema = crds.get('balanced.dev/v1alpha1 VipPool');
     const spec = isManifestRecord(schema?.['properties']) ? schema['properties']['spec'] : undefined;
@@ -157,6 +181,8 @@ describe('docs/user-guide.md: YAML examples', () => {
     expect(await problemsOf({ ...pools, body: pools.body.replace('10.96.100.128/26', '10.96.100.129/26') })).toEqual([expect.stringMatching(/VipPool\/edge: parser: spec\.cidrs\[0\]/)]);
     const policies = yamlBlocks.find((b) => b.title === 'policies.yaml')!;
     expect(await problemsOf({ ...policies, body: policies.body.replace('ip: 10.96.50.5', 'ip: 10.96.50.500') })).toEqual([expect.stringMatching(/BalancingPolicy\/legacy-db: parser: /)]);
+    const dns = yamlBlocks.find((b) => b.title === 'dns.yaml')!;
+    expect(await problemsOf({ ...dns, body: dns.body.replaceAll('10.96.0.10', '10.96.0.300') })).toEqual([expect.stringMatching(/Service\/kube-dns: parser: resolver: /)]);
   });
 });
 
@@ -211,5 +237,39 @@ describe('docs/user-guide.md: tested commands', () => {
     expect(bird.stdout).toMatch(/route 10\.96\.100\.10\/32 blackhole[^\n]*\(\(65000,100\)\)/);
     expect(bird.stdout).toMatch(/filter balanced_export_vips4/);
     expect(bird.stdout).toMatch(/protocol bgp balanced_peer_tor1/);
+  }, 300_000);
+
+  it('what the guide says about policies is what plan and explain print', async () => {
+    const files = ['-f', 'shop.yaml', '-f', 'dns.yaml', '-f', 'policies.yaml', '--empty'];
+    const dns = (pod: string) => runIn(dir, ['explain', '--resolver', '10.96.0.10:53', '--protocol', 'udp', '--pod', pod, ...files, '--json']);
+    const [plan, client, other, backend, db] = await Promise.all([
+      runIn(dir, ['plan', ...files, '--component', 'resolver', '--node', 'node-a']),
+      dns('shop/client'),
+      dns('shop/web-3'),
+      dns('kube-system/node-local-dns-a'),
+      runIn(dir, ['explain', '--resolver', '10.96.50.5:5432', '-f', 'policies.yaml', '--empty', '--json']),
+    ]);
+    expect([plan.code, client.code, other.code, backend.code, db.code]).toEqual([0, 0, 0, 0, 0]);
+    // two redirect frontends in front of the two service ones, each naming its policy; a balancing one
+    for (const proto of ['UDP', 'TCP']) {
+      expect(plan.stdout).toMatch(new RegExp(`10\\.96\\.0\\.10:53/${proto} redirect\\s+-> service \\d+ \\(policy LocalRedirectPolicy/node-local-dns:53/${proto} IPv4\\)`));
+      expect(plan.stdout).toMatch(new RegExp(`10\\.96\\.0\\.10:53/${proto} service\\s+-> service \\d+ \\(kube-system/kube-dns:`));
+    }
+    expect(plan.stdout).toMatch(/10\.96\.50\.5:5432\/TCP balancing\s+-> service \d+ \(policy BalancingPolicy\/legacy-db:5432\/TCP IPv4\)/);
+    expect(plan.stdout).toMatch(/stand-in ids/);
+    type Answer = { result: string; frontends: { kind: string; outcome: string; policy: { name: string } | null; backends: { backend: string }[] }[] };
+    const answered = (r: CliRun): [string, string, string[]] => {
+      const a = JSON.parse(r.stdout) as Answer;
+      const hit = a.frontends.find((f) => f.outcome === 'resolves');
+      return [a.result, `${hit?.kind ?? '-'} ${hit?.policy?.name ?? ''}`.trim(), (hit?.backends ?? []).map((b) => b.backend)];
+    };
+    // shop/client (node-a): node-local-dns-a; shop/web-3 (node-b, its local pod not ready): CoreDNS;
+    // node-local-dns-a itself: skips its own redirect, CoreDNS; legacy-db outside the cluster.
+    expect(answered(client)).toEqual(['resolved', 'redirect node-local-dns', ['10.244.1.31:53']]);
+    expect(answered(other)).toEqual(['resolved', 'service', ['10.244.2.30:53']]);
+    expect((JSON.parse(other.stdout) as Answer).frontends[0]).toMatchObject({ kind: 'redirect', outcome: 'passes' });
+    expect(answered(backend)).toEqual(['resolved', 'service', ['10.244.2.30:53']]);
+    expect((JSON.parse(backend.stdout) as Answer).frontends[0]).toMatchObject({ kind: 'redirect', outcome: 'skips client' });
+    expect(answered(db)).toEqual(['resolved', 'balancing legacy-db', ['192.0.2.10:5432', '192.0.2.11:5432']]);
   }, 300_000);
 });

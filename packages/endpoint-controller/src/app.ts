@@ -1,12 +1,13 @@
 import type { Logger } from 'pino';
-import { createClusterCache, EventRecorder, loadKubeConfig, startHealthServer, type HealthServer } from '@balanced/k8s';
+import { createClusterCache, EventRecorder, loadKubeConfig, startHealthServer, VipRangeWatch, type HealthServer, type WatchedKind } from '@balanced/k8s';
+import { cidrOwnership, parseCidr } from '@balanced/net';
 import { EndpointController } from './controller.js';
 import { desiredPods } from './desired.js';
 import { PodEventReporter } from './event-reporter.js';
 import { nsenterIptables, type NamespaceIptables } from './iptables.js';
 import { EndpointMetrics } from './metrics.js';
 import type { PodNetnsResolver } from './netns/resolver.js';
-import { checkMetricsHost, cidrOwnership } from '@balanced/k8s';
+import { checkMetricsHost } from '@balanced/k8s';
 import { TunnelProgrammer } from './programmer.js';
 import { chooseResolver } from './resolvers.js';
 import { describeTunnelOps } from './tunnel-plan.js';
@@ -15,8 +16,14 @@ export interface EndpointControllerConfig {
   readonly kubeconfig?: string;
   /** This node (spec.nodeName of the pods to manage). */
   readonly nodeName: string;
-  /** VIP CIDRs owned (as the directors' --vip-cidr); nothing outside them is touched. */
+  /** Extra VIP CIDRs owned (--vip-cidr), on top of the VipPools' ranges; nothing outside the VIP ranges is touched. */
   readonly vipCidrs: readonly string[];
+  /**
+   * Read the VIP ranges from the VipPools (balanced.dev/v1alpha1; the cache then waits for
+   * their CRD). The binary's default (--no-vip-pools turns it off); default here false, so a
+   * caller that gives vipCidrs (tests, the lab) needs no VipPool CRD.
+   */
+  readonly vipPools?: boolean;
   readonly defaultClass: boolean;
   /** Candidate CRI sockets, first existing wins; empty: no CRI. */
   readonly criSockets: readonly string[];
@@ -50,12 +57,34 @@ export interface RunningEndpointController {
 
 export async function startEndpointController(config: EndpointControllerConfig, log: Logger): Promise<RunningEndpointController> {
   if (config.nodeName === '') throw new Error('the node name is empty: set --node-name or NODE_NAME (the downward API spec.nodeName)');
-  // Without a VIP range nothing is ever owned: refuse to start rather than report ready and program nothing.
-  if (config.vipCidrs.length === 0) throw new Error('no VIP range: set --vip-cidr to the VIP CIDRs of the VipPools (as the directors\' --vip-cidr)');
-  const owns = cidrOwnership(config.vipCidrs);
-  // Host networking on every node, directors included (VIPs are local there): never a wildcard or a VIP.
-  const metricsHost = checkMetricsHost(config.metricsHost, owns);
+  // The VIP ranges: the VipPools' (read from the cluster cache below) plus --vip-cidr.
+  const flagCidrs = config.vipCidrs.map((c) => parseCidr(c));
+  const readPools = config.vipPools ?? false;
+  // Neither: nothing could ever be owned. Refuse to start rather than report ready and program nothing.
+  if (!readPools && flagCidrs.length === 0) throw new Error('no VIP range: read them from the VipPools (the default; drop --no-vip-pools) or set --vip-cidr');
+  // Host networking on every node, directors included (VIPs are local there): never a wildcard or
+  // a VIP (checked against --vip-cidr now, against the pools' ranges as they come).
+  const metricsHost = checkMetricsHost(config.metricsHost, cidrOwnership(flagCidrs));
   const kc = loadKubeConfig(config.kubeconfig !== undefined ? { kubeconfig: config.kubeconfig } : {});
+  const cache = createClusterCache(kc, {
+    kinds: ['services', 'endpointslices', 'pods', ...(readPools ? (['vippools'] as const) : [])] satisfies WatchedKind[],
+    podFieldSelector: `spec.nodeName=${config.nodeName}`,
+    log: log.child({ part: 'cluster-cache' }),
+    ...(config.errorGraceMs !== undefined ? { errorGraceMs: { ...config.errorGraceMs } } : {}),
+    ...(config.restartDelayMs !== undefined ? { restartDelayMs: { ...config.restartDelayMs } } : {}),
+  });
+  // Not ready while there is no range at all (vipRanges in the health checks below says why).
+  const vipRanges = new VipRangeWatch(cache, {
+    extra: flagCidrs,
+    pools: readPools,
+    log: log.child({ part: 'vip-ranges' }),
+    onChange: (set) => {
+      log.info({ vipRanges: set.cidrs.map((c) => c.text), vipPools: set.pools }, 'VIP ranges changed');
+      if (set.cidrs.length > 0 && vipRanges.owns(metricsHost)) log.error({ metricsHost }, '--metrics-host lies inside the VIP ranges (a VipPool): the health server answers on a VIP; give loopback or the node\'s own address');
+      controller.markDirty();
+    },
+  });
+  const owns = vipRanges.owns;
   const resolver = config.resolver ?? chooseResolver({ criSockets: config.criSockets, procScan: config.procScan, procRoot: config.procRoot });
   const programmer = new TunnelProgrammer({
     resolver,
@@ -63,17 +92,10 @@ export async function startEndpointController(config: EndpointControllerConfig, 
     iptables: config.iptables ?? nsenterIptables(),
     hostNetns: config.hostNetns ?? `${config.procRoot}/1/ns/net`,
   });
-  log.info({ node: config.nodeName, vipCidrs: config.vipCidrs, resolver: resolver.name }, 'starting');
+  log.info({ node: config.nodeName, vipCidrs: config.vipCidrs, vipPools: readPools, resolver: resolver.name }, 'starting');
 
   const metrics = new EndpointMetrics();
   const events = new PodEventReporter(new EventRecorder(kc, { component: 'balanced-endpoint-controller', host: config.nodeName }));
-  const cache = createClusterCache(kc, {
-    kinds: ['services', 'endpointslices', 'pods'],
-    podFieldSelector: `spec.nodeName=${config.nodeName}`,
-    log: log.child({ part: 'cluster-cache' }),
-    ...(config.errorGraceMs !== undefined ? { errorGraceMs: { ...config.errorGraceMs } } : {}),
-    ...(config.restartDelayMs !== undefined ? { restartDelayMs: { ...config.restartDelayMs } } : {}),
-  });
   const controller = new EndpointController({
     desired: () =>
       desiredPods({
@@ -118,7 +140,7 @@ export async function startEndpointController(config: EndpointControllerConfig, 
     registry: metrics.registry,
     // ANDed with the cache's readiness (synced; no kind refused past its grace) and the loop's
     // (passes succeed); /healthz = the loop makes progress (health.ts of @balanced/k8s).
-    checks: [cache, controller],
+    checks: [cache, controller, vipRanges],
     ready: () => ({ ok: cache.synced() && controller.ready, detail: `informers synced: ${cache.synced()}, first pass done: ${controller.ready}` }),
   });
   try {

@@ -11,7 +11,7 @@ export interface DesiredInput {
   readonly pods: readonly V1Pod[];
   readonly services: readonly V1Service[];
   readonly endpointSlices: readonly V1EndpointSlice[];
-  /** The VIP CIDRs this controller owns (--vip-cidr), as for the directors. */
+  /** The VIP ranges this controller owns (the VipPools' and any --vip-cidr), as for the directors. */
   readonly ownsVip: (ip: string) => boolean;
   /** --default-class: also LoadBalancer Services with no loadBalancerClass. */
   readonly defaultClass: boolean;

@@ -14,7 +14,12 @@ const program = new Command('balanced-endpoint-controller')
   .description("Puts the VIPs of balanced Services on tunl0 inside the network namespace of each backend pod on this node (IPIP DSR receive side).")
   .option('--kubeconfig <path>', 'kubeconfig file (default: $KUBECONFIG, then in-cluster, then ~/.kube/config)')
   .option('--node-name <name>', 'this node (default: $NODE_NAME, e.g. from the downward API)')
-  .option('--vip-cidr <cidr...>', 'VIP ranges owned (required; as the directors\' --vip-cidr); addresses outside them are never touched', [])
+  .option(
+    '--vip-cidr <cidr...>',
+    'extra VIP ranges owned, on top of the VipPools\' (optional; deprecated as the only source: the VipPools are read by default); addresses outside the VIP ranges are never touched',
+    [],
+  )
+  .option('--no-vip-pools', 'do not read VIP ranges from the VipPools (balanced.dev/v1alpha1): own only --vip-cidr (a cluster without the VipPool CRD)')
   .option('--default-class', 'also take LoadBalancer Services without spec.loadBalancerClass', false)
   .option('--cri-socket <path...>', `CRI runtime socket(s), first existing wins (default: ${DEFAULT_CRI_SOCKETS.join(', ')})`)
   .option('--no-cri', 'do not ask the CRI runtime; find namespaces by the /proc scan only')
@@ -27,7 +32,7 @@ const program = new Command('balanced-endpoint-controller')
 
 program.parse();
 const o = program.opts<{
-  kubeconfig?: string; nodeName?: string; vipCidr: string[]; defaultClass: boolean; criSocket?: string[]; cri: boolean; procScan: boolean;
+  kubeconfig?: string; nodeName?: string; vipCidr: string[]; vipPools: boolean; defaultClass: boolean; criSocket?: string[]; cri: boolean; procScan: boolean;
   procRoot: string; resyncSeconds: number; metricsHost: string; metricsPort: number; logLevel: string;
 }>();
 const nodeName = o.nodeName ?? process.env['NODE_NAME'] ?? '';
@@ -37,6 +42,7 @@ const config: EndpointControllerConfig = {
   ...(o.kubeconfig !== undefined ? { kubeconfig: o.kubeconfig } : {}),
   nodeName,
   vipCidrs: o.vipCidr,
+  vipPools: o.vipPools,
   defaultClass: o.defaultClass,
   criSockets: o.cri ? (o.criSocket ?? DEFAULT_CRI_SOCKETS) : [],
   procScan: o.procScan,

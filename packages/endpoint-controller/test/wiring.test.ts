@@ -93,7 +93,7 @@ describe('chooseResolver', () => {
 });
 
 describe('startEndpointController', () => {
-  test('refuses to start without a VIP range (it would report ready and program nothing)', async () => {
+  test('refuses to start with neither the VipPools nor --vip-cidr (it could never own a VIP)', async () => {
     const { pino } = await import('pino');
     const { startEndpointController } = await import('../src/app.js');
     const config = {
@@ -108,6 +108,6 @@ describe('startEndpointController', () => {
       metricsPort: 0,
       kubeconfig: '/nonexistent/kubeconfig',
     };
-    await expect(startEndpointController(config, pino({ level: 'silent' }))).rejects.toThrow(/no VIP range: set --vip-cidr/);
+    await expect(startEndpointController(config, pino({ level: 'silent' }))).rejects.toThrow(/no VIP range: read them from the VipPools .* or set --vip-cidr/);
   });
 });

@@ -3,15 +3,17 @@ import { basename } from 'node:path';
 import type { Logger } from 'pino';
 import { IpvsClient } from '@balanced/ipvs';
 import { RouteClient } from '@balanced/netlink';
-import { createClusterCache, desiredStateTransforms, EventRecorder, loadKubeConfig, RefusalReporter, startHealthServer, type HealthServer } from '@balanced/k8s';
+import { createClusterCache, desiredStateTransforms, EventRecorder, loadKubeConfig, RefusalReporter, startHealthServer, VipRangeWatch, type HealthServer, type WatchedKind } from '@balanced/k8s';
+import { cidrContains, cidrOwnership, parseCidr, tryParseIp } from '@balanced/net';
 import { Controller } from './controller.js';
 import { DesiredIndex } from './desired-index.js';
 import { ipvsKernel } from './kernel.js';
+import { desiredNames } from './metric-names.js';
 import { ControllerMetrics } from './metrics.js';
-import { applyNotrack } from './notrack.js';
+import { NotrackRanges } from './notrack-ranges.js';
 import { SourceRangeFirewall } from './source-range-firewall.js';
 import { sourceRangeRules } from './source-ranges.js';
-import { cidrOwnership, serviceOwnership } from './ownership.js';
+import { serviceOwnership } from './ownership.js';
 import { Reconciler, describeOp } from './reconciler.js';
 import { checkMetricsHosts } from '@balanced/k8s';
 import { applySysctls, checkSysctls } from './sysctls.js';
@@ -19,8 +21,17 @@ import { syncVips } from './vips.js';
 
 export interface ControllerConfig {
   readonly kubeconfig?: string;
-  /** VIP CIDRs this director owns; nothing outside them is ever touched. */
+  /**
+   * Extra VIP CIDRs this director owns (--vip-cidr), on top of the VipPools' ranges; nothing
+   * outside the VIP ranges is ever touched.
+   */
   readonly vipCidrs: readonly string[];
+  /**
+   * Read the VIP ranges from the VipPools (balanced.dev/v1alpha1; the cache then waits for
+   * their CRD). The binary's default (--no-vip-pools turns it off); default here false, so a
+   * caller that gives vipCidrs (tests, the lab) needs no VipPool CRD.
+   */
+  readonly vipPools?: boolean;
   readonly vipInterface: string;
   readonly defaultClass: boolean;
   /** host: this process runs in the node's namespace; pod: in its own pod namespace. */
@@ -35,8 +46,15 @@ export interface ControllerConfig {
    */
   readonly metricsHost: string | readonly string[];
   readonly metricsPort: number;
+  /** Export the per-destination series (default true); false keeps the per-virtual-service ones. */
+  readonly metricsPerDestination?: boolean;
   readonly sysctls: boolean;
   readonly notrack: boolean;
+  /**
+   * How long a watched kind may keep failing before /readyz turns false (default: the cluster
+   * cache's DEFAULT_ERROR_GRACE_MS, 30 s for refused credentials, 120 s for anything else); tests shorten it.
+   */
+  readonly errorGraceMs?: { readonly refused: number; readonly other: number };
 }
 
 export interface RunningController {
@@ -49,14 +67,43 @@ export interface RunningController {
   stop(): Promise<void>;
 }
 
+const errorText = (e: unknown): string => (e instanceof Error ? e.message : String(e));
+
 export async function startController(config: ControllerConfig, log: Logger): Promise<RunningController> {
-  const ownsIp = cidrOwnership(config.vipCidrs);
-  const owns = serviceOwnership(ownsIp);
-  const metricsHosts = checkMetricsHosts(config.metricsHost, ownsIp);
+  // The VIP ranges (what this director owns): the VipPools' ranges, read from the cluster cache
+  // below, plus --vip-cidr. A bad --vip-cidr is refused here, before anything starts.
+  const flagCidrs = config.vipCidrs.map((c) => parseCidr(c));
+  const readPools = config.vipPools ?? false;
+  // Pools are not read yet: the listener is checked against --vip-cidr now, and against the pools' ranges as they come.
+  const metricsHosts = checkMetricsHosts(config.metricsHost, cidrOwnership(flagCidrs));
   const kc = loadKubeConfig(config.kubeconfig !== undefined ? { kubeconfig: config.kubeconfig } : {});
+  // The caches keep only what the desired-state builder reads (the rest of a cluster's objects is not ours to hold).
+  const cache = createClusterCache(kc, {
+    kinds: ['services', 'endpointslices', 'pods', ...(readPools ? (['vippools'] as const) : [])] satisfies WatchedKind[],
+    transform: desiredStateTransforms,
+    log: log.child({ part: 'cluster-cache' }),
+    ...(config.errorGraceMs !== undefined ? { errorGraceMs: { ...config.errorGraceMs } } : {}),
+  });
+  const vipRanges = new VipRangeWatch(cache, {
+    extra: flagCidrs,
+    pools: readPools,
+    log: log.child({ part: 'vip-ranges' }),
+    onChange: (set) => {
+      log.info({ vipRanges: set.cidrs.map((c) => c.text), vipPools: set.pools }, 'VIP ranges changed: every Service is rebuilt and the kernel re-read');
+      for (const host of metricsHosts) {
+        const ip = tryParseIp(host);
+        if (ip !== undefined && set.cidrs.some((c) => cidrContains(c, ip))) log.error({ metricsHost: host }, '--metrics-host lies inside the VIP ranges (a VipPool): the health server answers on a VIP; give loopback or the node\'s own address');
+      }
+      notrack?.set(set.cidrs.map((c) => c.text)).catch((e: unknown) => log.error({ err: errorText(e) }, 'NOTRACK rules for the new VIP ranges could not be written; retried at the next resync'));
+      desired.ownershipChanged();
+      controller.resync();
+    },
+  });
+  const ownsIp = vipRanges.owns;
+  const owns = serviceOwnership(ownsIp);
   const ipvs = await IpvsClient.open(config.netns !== undefined ? { netns: config.netns } : {});
   const route = RouteClient.open(config.netns !== undefined ? { netns: config.netns } : {});
-  log.info({ ipvs: (await ipvs.info()).version, networking: config.networking, netns: config.netns ?? 'own', vipCidrs: config.vipCidrs }, 'starting');
+  log.info({ ipvs: (await ipvs.info()).version, networking: config.networking, netns: config.netns ?? 'own', vipCidrs: config.vipCidrs, vipPools: readPools }, 'starting');
 
   // Networking mode (as BalanceD has it): host — the director runs in the node's namespace
   // (hostNetwork) and sets what it needs itself; pod — it runs unprivileged in its own pod
@@ -74,17 +121,17 @@ export async function startController(config: ControllerConfig, log: Logger): Pr
       log.warn({ differ: sysctlsWrong }, 'pod networking: director sysctls differ; request them in the pod securityContext.sysctls (kubelet --allowed-unsafe-sysctls=net.ipv4.vs.*)');
   }
   const netnsName = config.netns?.startsWith('/run/netns/') ? basename(config.netns) : undefined;
-  if (config.notrack && config.vipCidrs.length > 0) {
-    await applyNotrack(config.vipCidrs, netnsName !== undefined ? { netns: netnsName } : {});
-  }
+  const metrics = new ControllerMetrics({ perDestination: config.metricsPerDestination ?? true });
+  // Raw-table NOTRACK for the VIP ranges: written now (--vip-cidr), again with the VipPools'
+  // ranges once read and whenever they change, and checked on every resync (a tool that
+  // flushes the raw table would otherwise leave the director tracking half-flows).
+  const notrack = config.notrack ? new NotrackRanges({ ...(netnsName !== undefined ? { netns: netnsName } : {}), log: log.child({ part: 'notrack' }) }, metrics.registry) : undefined;
+  await notrack?.set(vipRanges.current.cidrs.map((c) => c.text));
 
-  const metrics = new ControllerMetrics();
   metrics.recordSysctls(sysctlsWrong);
   metrics.readKernelOnScrape(async () => (await ipvs.dump()).filter((s) => owns(s.service.key)));
   const events = new EventRecorder(kc, { component: 'balanced-ipvs-controller', host: hostname() });
   const reporter = new RefusalReporter(events);
-  // The caches keep only what the desired-state builder reads (the rest of a cluster's objects is not ours to hold).
-  const cache = createClusterCache(kc, { kinds: ['services', 'endpointslices', 'pods'], transform: desiredStateTransforms, log: log.child({ part: 'cluster-cache' }) });
   // spec.loadBalancerSourceRanges: enforced before IPVS, in balanced's own nftables table.
   const firewall = new SourceRangeFirewall(netnsName !== undefined ? { netns: netnsName } : {});
   const rangeReporter = new RefusalReporter(events);
@@ -95,6 +142,8 @@ export async function startController(config: ControllerConfig, log: Logger): Pr
     owns,
     defaultDrainSeconds: config.drainSeconds,
     beforePlan: async (services, full) => {
+      // Re-asserted on every resync (a failure is logged, counted and retried at the next one).
+      if (full) await notrack?.check().catch((e: unknown) => log.error({ err: errorText(e) }, 'NOTRACK rules for the VIP ranges could not be written; retried at the next resync'));
       if (!rangesDirty && !full) return;
       rangesDirty = false;
       try {
@@ -120,6 +169,8 @@ export async function startController(config: ControllerConfig, log: Logger): Pr
       for (const r of reporter.report(refusals, warnings)) log.warn({ object: r.object, reason: r.reason }, r.message);
     },
   });
+  // Series named after the Service port and pod behind them, from the desired state (no second cache).
+  metrics.nameWith(desiredNames((id) => desired.owner(id)));
   const controller = new Controller({
     reconciler,
     desired: () => desired.snapshot(),
@@ -159,7 +210,7 @@ export async function startController(config: ControllerConfig, log: Logger): Pr
   };
   const healthServers: HealthServer[] = [];
   try {
-    for (const host of metricsHosts) healthServers.push(await startHealthServer({ port: config.metricsPort, host, registry: metrics.registry, checks: [cache], ready, live: () => controller.liveness().ok }));
+    for (const host of metricsHosts) healthServers.push(await startHealthServer({ port: config.metricsPort, host, registry: metrics.registry, checks: [cache, { metrics: () => vipRanges.metrics() }], ready, live: () => controller.liveness().ok }));
   } catch (e) {
     await Promise.all(healthServers.map((h) => h.close()));
     ipvs.close();

@@ -84,6 +84,12 @@ export class Controller {
     this.loop.markDirty();
   }
 
+  /** What this director owns changed (its VIP ranges): the next pass re-reads the whole kernel. */
+  resync(): void {
+    this.fullRead = true;
+    this.loop.markDirty();
+  }
+
   /** Ready: the kernel was programmed and recent passes could program it. */
   get ready(): boolean {
     return this.health.ready(this.now()).ok;

@@ -40,6 +40,17 @@ export interface DesiredSnapshot {
   readonly vipsChanged: boolean;
 }
 
+/** The Service port behind a virtual service, and the Service's EndpointSlices (see DesiredIndex.owner). */
+export interface VirtualServiceOwner {
+  readonly namespace: string;
+  /** The Service's name. */
+  readonly name: string;
+  /** The Service port's name ('' when unnamed). */
+  readonly portName: string;
+  readonly port: number;
+  readonly endpointSlices: readonly V1EndpointSlice[];
+}
+
 interface SourceState {
   readonly candidates: readonly ServiceCandidate[];
   /** The candidates are a last good state kept through an annotation error. */
@@ -95,7 +106,7 @@ export class DesiredIndex {
   private readonly sources = new Map<string, SourceState>();
   /** Virtual service id → Service (namespace/name) → its candidate (and whether it is kept). */
   private readonly claims = new Map<string, Claim[]>();
-  private readonly winners = new Map<string, DesiredService>();
+  private readonly winners = new Map<string, K8sDesiredService>();
   private readonly conflicts = new Map<string, readonly Refusal[]>();
   private readonly vipUse = new Map<string, number>();
   private vipList: string[] = [];
@@ -128,6 +139,13 @@ export class DesiredIndex {
     }
   }
 
+  /** The VIP ranges changed (ownsVip answers differently): every Service is rebuilt at the next snapshot. */
+  ownershipChanged(): void {
+    for (const key of this.services.keys()) this.dirty.add(key);
+    for (const key of this.sources.keys()) this.dirty.add(key);
+    this.everything = true;
+  }
+
   /** Rebuild what is dirty; the changes reported are those since the previous snapshot. */
   snapshot(): DesiredSnapshot {
     const rebuilt = this.relist.size > 0 || this.dirty.size > 0;
@@ -146,6 +164,18 @@ export class DesiredIndex {
     this.everything = false;
     this.vipsChanged = false;
     return snapshot;
+  }
+
+  /**
+   * The Service port that holds a virtual service (by serviceKeyString) in the last snapshot,
+   * with that Service's EndpointSlices as the index holds them now: the Kubernetes names of
+   * what the director programs, for metrics labels, without a second cache.
+   */
+  owner(id: string): VirtualServiceOwner | undefined {
+    const service = this.winners.get(id);
+    if (service === undefined) return undefined;
+    const slices = this.slicesByOwner.get(namespacedKey(service.source.namespace, service.source.name)) ?? NONE;
+    return { namespace: service.source.namespace, name: service.source.name, portName: service.portName, port: service.key.port, endpointSlices: slices };
   }
 
   // ---- observing ----------------------------------------------------------------------

@@ -1,8 +1,7 @@
 import type { V1Service } from '@kubernetes/client-node';
-import ipaddr from 'ipaddr.js';
 import { serviceKeyString, type Protocol } from '@balanced/ipvs';
 import type { Refusal } from '@balanced/k8s';
-import { parseIp } from '@balanced/netlink';
+import { cidrOf, InvalidAddressError, parseAddressPrefix, parseIp } from '@balanced/net';
 
 /** One guarded virtual service: only clients inside `ranges` may reach it through this director. */
 export interface SourceRangeRule {
@@ -12,7 +11,7 @@ export interface SourceRangeRule {
   readonly address: string;
   readonly port: number;
   readonly family: 'inet' | 'inet6';
-  /** Network prefixes (host bits cleared), sorted, of the VIP's family. Empty: nobody. */
+  /** CIDRs (canonical text), sorted, of the VIP's family. Empty: nobody. */
   readonly ranges: readonly string[];
   /** The Service (namespace/name) that asked for it. */
   readonly service: string;
@@ -32,7 +31,10 @@ const PROTOCOLS: Readonly<Record<string, Protocol>> = { TCP: 'tcp', UDP: 'udp', 
  * director programs (`programmed` says which ids it does; VIPs are the Service's
  * status.loadBalancer.ingress IPs, as for IPVS). A range that does not parse is left out and
  * reported — fail closed: the Service still allows only its valid ranges (none valid: nobody),
- * since an open VIP is the failure the field exists to prevent. A range of the other address
+ * since an open VIP is the failure the field exists to prevent. Entries are read as Kubernetes
+ * and kube-proxy read them (Go's net.ParseCIDR): host bits are cleared ("10.0.0.7/8" allows
+ * 10.0.0.0/8) — the API server accepts such entries, so refusing them would close a VIP the
+ * user's Service opens everywhere else; a bare address is that one host. A range of the other address
  * family is simply not about this VIP (dual-stack Services list both).
  */
 export function sourceRangeRules(services: readonly V1Service[], programmed: (id: string) => boolean): SourceRangePlan {
@@ -49,12 +51,17 @@ export function sourceRangeRules(services: readonly V1Service[], programmed: (id
     const v4: string[] = [];
     const v6: string[] = [];
     for (const entry of entries) {
-      const prefix = typeof entry === 'string' ? normalise(entry.trim()) : undefined;
-      if (prefix === undefined) {
-        refusals.push({ object, reason: 'InvalidSourceRange', message: `spec.loadBalancerSourceRanges entry ${JSON.stringify(entry)} is not an IP range (CIDR); it is ignored and the VIP stays closed to everything outside the valid ranges` });
+      let prefix;
+      try {
+        if (typeof entry !== 'string') throw new InvalidAddressError(entry, 'not a string');
+        const read = parseAddressPrefix(entry.trim());
+        prefix = cidrOf(read.address, read.prefixLength);
+      } catch (e) {
+        const why = e instanceof InvalidAddressError ? e.why : String(e);
+        refusals.push({ object, reason: 'InvalidSourceRange', message: `spec.loadBalancerSourceRanges entry ${JSON.stringify(entry)} is not an IP range (CIDR): ${why}; it is ignored and the VIP stays closed to everything outside the valid ranges` });
         continue;
       }
-      (prefix.includes(':') ? v6 : v4).push(prefix);
+      (prefix.family === 'inet' ? v4 : v6).push(prefix.text);
     }
     if (entries.length === 0) continue; // an empty list means no restriction (as in Kubernetes)
     const ports = Array.isArray(s.spec?.ports) ? s.spec.ports : [];
@@ -80,17 +87,6 @@ export function sourceRangeRules(services: readonly V1Service[], programmed: (id
     }
   }
   return { rules: [...rules.values()].sort((a, b) => (a.id < b.id ? -1 : a.id > b.id ? 1 : 0)), refusals };
-}
-
-/** "10.0.0.7/8" → "10.0.0.0/8"; a bare address is a host range; undefined when it does not parse. */
-function normalise(text: string): string | undefined {
-  try {
-    const [addr, bits] = text.includes('/') ? ipaddr.parseCIDR(text) : ((a) => [a, a.kind() === 'ipv4' ? 32 : 128] as const)(ipaddr.parse(text));
-    const network = addr.kind() === 'ipv4' ? ipaddr.IPv4.networkAddressFromCIDR(`${addr.toString()}/${bits}`) : ipaddr.IPv6.networkAddressFromCIDR(`${addr.toString()}/${bits}`);
-    return `${network.toString()}/${bits}`;
-  } catch {
-    return undefined;
-  }
 }
 
 /** The nftables table balanced owns for source ranges. Nothing else is touched. */

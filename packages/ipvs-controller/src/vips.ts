@@ -1,4 +1,5 @@
-import { parsePrefix, type RouteClient } from '@balanced/netlink';
+import { cidrOf, parseIp } from '@balanced/net';
+import type { RouteClient } from '@balanced/netlink';
 
 export interface VipSyncResult {
   readonly added: readonly string[];
@@ -16,8 +17,7 @@ export function planVips(wanted: Iterable<string>, present: Iterable<string>, ow
 }
 
 function hostPrefix(ip: string): string {
-  const p = parsePrefix(ip.includes('/') ? ip.slice(0, ip.indexOf('/')) : ip);
-  return `${p.address.text}/${p.prefixLength}`;
+  return cidrOf(parseIp(ip.includes('/') ? ip.slice(0, ip.indexOf('/')) : ip)).text;
 }
 
 /**

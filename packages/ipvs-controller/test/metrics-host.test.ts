@@ -10,7 +10,7 @@ const quiet = () => controllerCommand().exitOverride().configureOutput({ writeOu
 describe('metrics address', () => {
   test('defaults to loopback only; --help says why', () => {
     expect(parseControllerArgs(['--vip-cidr', '10.96.0.0/24'], quiet()).config.metricsHost).toEqual(['127.0.0.1']);
-    expect(quiet().helpInformation()).toMatch(/--metrics-host[\s\S]*loopback[\s\S]*Never a wildcard or a VIP/);
+    expect(quiet().helpInformation()).toMatch(/--metrics-host[\s\S]*loopback[\s\S]*Never\s+a\s+wildcard\s+or\s+a\s+VIP/);
   });
 
   test('several addresses (loopback for the announcer, the node address for kubelet and Prometheus)', () => {

@@ -12,8 +12,8 @@ const svc = (ranges: unknown, ingress: string[] = ['10.96.0.10'], ports: { proto
 const all = () => true;
 
 describe('sourceRangeRules', () => {
-  test('one rule per programmed VIP and port, ranges normalised and of the VIP family', () => {
-    const plan = sourceRangeRules([svc(['192.0.2.7/24', '2001:db8::1/64', '198.51.100.9'], ['10.96.0.10', 'fd00::10'], [{ protocol: 'TCP', port: 80 }, { protocol: 'UDP', port: 53 }])], all);
+  test('one rule per programmed VIP and port, ranges canonical and of the VIP family', () => {
+    const plan = sourceRangeRules([svc(['192.0.2.0/24', '2001:DB8:0::/64', ' 198.51.100.9/32'], ['10.96.0.10', 'fd00::10'], [{ protocol: 'TCP', port: 80 }, { protocol: 'UDP', port: 53 }])], all);
     expect(plan.refusals).toEqual([]);
     expect(plan.rules.map((r) => [r.id, r.ranges])).toEqual([
       ['tcp/10.96.0.10:80', ['192.0.2.0/24', '198.51.100.9/32']],
@@ -37,6 +37,12 @@ describe('sourceRangeRules', () => {
     ]);
     expect(plan.refusals[0]?.message).toContain('"nonsense"');
     expect(renderSourceRanges(plan.rules)).toContain('set allow_0 { type ipv4_addr; flags interval; auto-merge; }');
+  });
+
+  test('an entry with host bits set is read as Kubernetes reads it (bits cleared), and a bare address is that host', () => {
+    const plan = sourceRangeRules([svc(['192.0.2.7/24', '198.51.100.9', '203.0.113.0/24'])], all);
+    expect(plan.rules.map((r) => [r.id, r.ranges])).toEqual([['tcp/10.96.0.10:80', ['192.0.2.0/24', '198.51.100.9/32', '203.0.113.0/24']]]);
+    expect(plan.refusals).toEqual([]);
   });
 
   test('renders one set per VIP and port and one counted drop rule each, in a table it replaces atomically', () => {

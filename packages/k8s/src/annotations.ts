@@ -3,7 +3,7 @@
 // `reason` is CamelCase so it can be used verbatim as a Kubernetes Event reason.
 import type { V1Pod, V1Service } from '@kubernetes/client-node';
 import { ServiceFlags } from '@balanced/ipvs';
-import { parseIp } from '@balanced/netlink';
+import { parseIp } from '@balanced/net';
 import { asRecord, prop, show } from './read.js';
 import { balanceDPoolReference, mapBalanceDScheduler } from './balanced-compat.js';
 
@@ -338,6 +338,9 @@ export function parseServiceConfig(service: V1Service, defaults: Partial<Service
         const ref = balanceDPoolReference(text);
         if (ref.kind === 'default') return { ok: true, value: undefined };
         if (ref.kind === 'cidr') return { ok: true, value: ref.cidr };
+        if (ref.kind === 'invalid') {
+          return c.fail(key, text, 'InvalidIpPool', `${ref.message}; name a VipPool, or give the CIDR of the pool's range without host bits`);
+        }
       }
       if (text.length <= 253 && DNS_SUBDOMAIN.test(text)) return { ok: true, value: text };
       return c.fail(

@@ -12,7 +12,7 @@
 // Imported bindings from annotations.ts are used inside functions only (the two modules import
 // each other).
 import type { V1Pod, V1Service } from '@kubernetes/client-node';
-import ipaddr from 'ipaddr.js';
+import { cidrRange, InvalidCidrError, parseCidr, tryParseCidr } from '@balanced/net';
 
 import {
   Annotations,
@@ -52,37 +52,28 @@ export function mapBalanceDScheduler(text: string, key: string): { readonly text
 export type BalanceDPoolReference =
   | { readonly kind: 'default' }
   | { readonly kind: 'cidr'; readonly cidr: string }
-  | { readonly kind: 'name'; readonly name: string };
+  | { readonly kind: 'name'; readonly name: string }
+  | { readonly kind: 'invalid'; readonly message: string };
 
-/** '' → the default pool; `192.168.1.0/24` → the pool containing it; anything else → a pool name. */
+/**
+ * '' → the default pool; `192.168.1.0/24` → the pool containing it (canonical text); anything
+ * else → a pool name. A text with a '/' (never in a pool name) must be a CIDR by @balanced/net's
+ * rule: host bits set is refused with the network it probably meant, as everywhere else.
+ */
 export function balanceDPoolReference(text: string): BalanceDPoolReference {
   const t = text.trim();
   if (t === '') return { kind: 'default' };
-  const cidr = canonicalCidr(t);
-  if (cidr !== undefined) return { kind: 'cidr', cidr };
-  return { kind: 'name', name: t };
-}
-
-/** `10.1.2.0/24` with host bits cleared, or undefined when `text` is no CIDR. */
-function canonicalCidr(text: string): string | undefined {
-  if (!text.includes('/') || !ipaddr.isValidCIDR(text)) return undefined;
-  const [addr, bits] = ipaddr.parseCIDR(text);
-  const network = addr.kind() === 'ipv4' ? ipaddr.IPv4.networkAddressFromCIDR(text) : ipaddr.IPv6.networkAddressFromCIDR(text);
-  return `${network.toString()}/${bits}`;
+  if (!t.includes('/')) return { kind: 'name', name: t };
+  try {
+    return { kind: 'cidr', cidr: parseCidr(t).text };
+  } catch (e) {
+    return { kind: 'invalid', message: e instanceof InvalidCidrError ? e.message : String(e) };
+  }
 }
 
 /** A pool reference in ServiceConfig.ipPool that is a CIDR (a VipPool name never holds a '/'). */
 export function isCidrPoolReference(ref: string): boolean {
-  return canonicalCidr(ref) !== undefined;
-}
-
-/** First and last address of a CIDR, as text. */
-function cidrBounds(cidr: string): [string, string] {
-  const [addr] = ipaddr.parseCIDR(cidr);
-  if (addr.kind() === 'ipv4') {
-    return [ipaddr.IPv4.networkAddressFromCIDR(cidr).toString(), ipaddr.IPv4.broadcastAddressFromCIDR(cidr).toString()];
-  }
-  return [ipaddr.IPv6.networkAddressFromCIDR(cidr).toString(), ipaddr.IPv6.broadcastAddressFromCIDR(cidr).toString()];
+  return tryParseCidr(ref) !== undefined;
 }
 
 /**
@@ -96,10 +87,10 @@ export function resolvePoolReference<P>(
   nameOf: (pool: P) => string,
   contains: (pool: P, ip: string) => boolean,
 ): string | undefined {
-  if (!isCidrPoolReference(ref)) return ref;
-  const cidr = canonicalCidr(ref) ?? ref;
-  const [first, last] = cidrBounds(cidr);
-  const holding = pools.filter((p) => contains(p, first) && contains(p, last)).map(nameOf);
+  const cidr = tryParseCidr(ref);
+  if (cidr === undefined) return ref;
+  const { first, last } = cidrRange(cidr);
+  const holding = pools.filter((p) => contains(p, first.text) && contains(p, last.text)).map(nameOf);
   return holding.sort()[0];
 }
 

@@ -11,7 +11,7 @@ import {
   type ServiceSpec,
   type TunnelSpec,
 } from '@balanced/ipvs';
-import { parseIp, type AddressFamily, type IpAddress } from '@balanced/netlink';
+import { parseIp, type AddressFamily, type IpAddress } from '@balanced/net';
 import { isOurs, type ServiceConfig, type ServiceConfigDefaults } from './annotations.js';
 import { parseForDirectors } from './balanced-compat.js';
 import { asArray, asBoolean, asPort, asString, compareStrings, namespacedKey, objectRef, prop, show, type ObjectRef } from './read.js';

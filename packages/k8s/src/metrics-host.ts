@@ -3,7 +3,7 @@
 // (0.0.0.0, ::) answers on every VIP: anyone who reaches a VIP would reach /metrics (the whole
 // table, and a kernel or BIRD read per scrape). Loopback by default; the node's own address
 // (downward API status.hostIP) when told; never a wildcard, never an address inside the VIPs.
-import { parseIp, type IpAddress } from '@balanced/netlink';
+import { isIpv4Mapped, tryParseIp } from '@balanced/net';
 
 export const DEFAULT_METRICS_HOST = '127.0.0.1';
 
@@ -12,23 +12,14 @@ export class MetricsHostError extends Error {
   readonly code = 'METRICS_HOST_REFUSED';
 }
 
-function tryParse(text: string): IpAddress | undefined {
-  try {
-    return parseIp(text);
-  } catch {
-    return undefined;
-  }
-}
-
 /** Pure: the host to listen on (canonical text), or a MetricsHostError saying why not and what to give instead. */
 export function checkMetricsHost(host: string, ownsVip: (ip: string) => boolean): string {
-  const ip = tryParse(host);
+  const ip = tryParseIp(host);
   if (ip === undefined) {
     throw new MetricsHostError(`--metrics-host ${JSON.stringify(host)} is not an IP address: give loopback (the default) or the node's own address (e.g. from the downward API's status.hostIP)`);
   }
   // An IPv4-mapped IPv6 address (::ffff:a.b.c.d) listens on the IPv4 address: judge that one.
-  const mapped = ip.bytes.length === 16 && ip.bytes.slice(0, 10).every((b) => b === 0) && ip.bytes[10] === 0xff && ip.bytes[11] === 0xff;
-  const v4 = mapped ? [...ip.bytes.slice(12)].join('.') : undefined;
+  const v4 = isIpv4Mapped(ip) ? [...ip.bytes.slice(12)].join('.') : undefined;
   if (ip.bytes.every((b) => b === 0) || v4 === '0.0.0.0') {
     throw new MetricsHostError(`--metrics-host ${host} is a wildcard: in host networking it would answer on every VIP of this node; give loopback (the default) or the node's own address`);
   }

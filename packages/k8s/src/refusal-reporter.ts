@@ -9,7 +9,12 @@ export interface EventSink {
   record(involved: ReportableRefusal['object'] & { apiVersion?: string }, type: 'Normal' | 'Warning', reason: string, message: string): Promise<void>;
 }
 
-const API_VERSIONS: Readonly<Record<string, string>> = { EndpointSlice: 'discovery.k8s.io/v1' };
+const API_VERSIONS: Readonly<Record<string, string>> = {
+  EndpointSlice: 'discovery.k8s.io/v1',
+  LocalRedirectPolicy: 'balanced.dev/v1alpha1',
+  BalancingPolicy: 'balanced.dev/v1alpha1',
+  VipPool: 'balanced.dev/v1alpha1',
+};
 
 /**
  * Turns each pass's refusals into Kubernetes Events, once per appearance: a refusal that

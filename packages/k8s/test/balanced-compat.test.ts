@@ -1,6 +1,6 @@
 import { describe, expect, it } from '@jest/globals';
 import fc from 'fast-check';
-import ipaddr from 'ipaddr.js';
+import { cidrOwnership } from '@balanced/net';
 import type { V1Pod } from '@kubernetes/client-node';
 import { parseServiceConfig } from '../src/annotations.js';
 import {
@@ -65,10 +65,19 @@ describe("BalanceD's ip-pool values", () => {
   });
 
   it('a CIDR is kept (canonical) for the allocator to resolve; a label is a pool name', () => {
-    const cidr = parseServiceConfig(service('web', { annotations: { [POOL]: '192.168.1.7/24' } }));
+    const cidr = parseServiceConfig(service('web', { annotations: { [POOL]: '192.168.1.0/24' } }));
     expect(cidr.ok && cidr.config.ipPool).toBe('192.168.1.0/24');
+    const v6 = parseServiceConfig(service('web', { annotations: { [POOL]: 'FD00:0::/64' } }));
+    expect(v6.ok && v6.config.ipPool).toBe('fd00::/64');
     const name = parseServiceConfig(service('web', { annotations: { [POOL]: 'home-network' } }));
     expect(name.ok && name.config.ipPool).toBe('home-network');
+  });
+
+  it('a CIDR with host bits set is refused (one rule for every CIDR, @balanced/net) with the network it probably meant', () => {
+    const parsed = parseServiceConfig(service('web', { annotations: { [POOL]: '192.168.1.7/24' } }));
+    expect(parsed.ok).toBe(false);
+    expect(!parsed.ok && parsed.errors.map((e) => [e.reason, e.message])).toEqual([['InvalidIpPool', expect.stringMatching(/host bits are set; did you mean "192\.168\.1\.0\/24"/)]]);
+    expect(balanceDPoolReference('192.168.1.7/24')).toEqual({ kind: 'invalid', message: expect.stringMatching(/host bits/) });
   });
 
   it('our own key still takes names only', () => {
@@ -81,12 +90,7 @@ describe("BalanceD's ip-pool values", () => {
       { name: 'a-home', cidrs: ['192.168.1.0/24'] },
       { name: 'v6', cidrs: ['fd00::/64'] },
     ];
-    const contains = (p: { cidrs: string[] }, ip: string): boolean =>
-      p.cidrs.some((c) => {
-        const [net, bits] = ipaddr.parseCIDR(c);
-        const a = ipaddr.parse(ip);
-        return a.kind() === net.kind() && a.match(net, bits);
-      });
+    const contains = (p: { cidrs: string[] }, ip: string): boolean => cidrOwnership(p.cidrs)(ip);
     const resolve = (ref: string): string | undefined => resolvePoolReference(ref, pools, (p) => p.name, contains);
     expect(resolve('192.168.1.0/24')).toBe('a-home');
     expect(resolve('192.168.2.0/24')).toBe('b-wide');

@@ -4,7 +4,7 @@ import { afterEach, beforeEach, describe, expect, it } from '@jest/globals';
 import type { KubernetesObject } from '@kubernetes/client-node';
 import { createServer, type Socket } from 'node:net';
 import type { AddressInfo } from 'node:net';
-import { TestApiServer, testKubeConfig } from '@balanced/testkit';
+import { TestApiServer, faultScenario, secondsSince, testKubeConfig } from '@balanced/testkit';
 
 import { WATCHED_KINDS, createClusterCache, type ClusterCache, type ClusterCacheOptions, type WatchedKind } from '../src/cluster-cache.js';
 import { desiredStateTransforms } from '../src/desired-fields.js';
@@ -263,6 +263,9 @@ describe('ClusterCache recovery: no update lost', () => {
     // The transform keeps only what a director reads of a Service: a Status has none of it. The
     // ERROR event must reach client-node whole, or it never learns of the 410 and re-watches
     // from the expired resourceVersion again and again.
+    // A row of the fault matrix (bench/results/faults.json, issue 13).
+    const saw = 'nothing to act on: readiness stayed ok, one relist, no 410 counted as an informer error';
+    const record = await faultScenario('a watch expired in-stream (HTTP 200, one ERROR event with a 410 Status)', saw);
     const c = cache({ kinds: ['services'], transform: desiredStateTransforms, relistIntervalMs: 0 });
     server.store.put('services', svc('a'));
     await c.start();
@@ -270,14 +273,24 @@ describe('ClusterCache recovery: no update lost', () => {
     expect(server.cutWatches()).toBe(1);
     server.store.put('services', svc('a', 'default', 8080)); // made while the watch was gone…
     server.compact(); // …and the history that would replay it is compacted: resuming gets 410 in-stream
+    const expired = Date.now();
     await waitFor(
       () => c.services()[0]?.spec?.ports?.[0]?.port === 8080,
       () => `the change made while the watch was expired (have port ${c.services()[0]?.spec?.ports?.[0]?.port}; ${server.requests.filter((r) => r.query['watch'] === 'true').length} watch requests)`,
       3000,
     );
+    const recoverySeconds = secondsSince(expired);
     expect(c.stats().relists).toBeGreaterThanOrEqual(1);
     // One watch before the cut, the one answered 410, the one after the relist: no loop.
-    expect(server.requests.filter((r) => r.query['watch'] === 'true').length).toBeLessThanOrEqual(4);
+    const watches = server.requests.filter((r) => r.query['watch'] === 'true').length;
+    expect(watches).toBeLessThanOrEqual(4);
+    const lists = server.requests.filter((r) => r.query['watch'] !== 'true').length;
+    expect(lists).toBe(2); // the first list and one relist: no relist storm
+    expect(c.readiness().ok).toBe(true);
+    // The one error counted is the cut connection; the 410 itself is no error.
+    const counted = (await Promise.all(c.metrics().map(async (m) => (await m.get()).values))).flat().map((v) => `${String(v.labels['code'])}=${v.value}`);
+    expect(counted.filter((v) => v.startsWith('410'))).toEqual([]);
+    await record({ recoverySeconds, lostServices: 0, droppedConnections: null, operatorSaw: `${saw} (${lists} lists, ${watches} watch requests in all; informer errors counted: ${counted.join(', ') || 'none'}, the cut connection)` });
   });
 
   it('a watch that fails is restarted with capped exponential backoff; the counter resets once connected', async () => {

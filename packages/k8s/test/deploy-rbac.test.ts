@@ -22,11 +22,12 @@ const NS = 'balanced-system';
 
 /** What each component's app.ts asks the cluster cache for. */
 const COMPONENTS: ReadonlyArray<{ sa: string; kinds: readonly WatchedKind[]; podFieldSelector?: string; events: boolean }> = [
-  { sa: 'balanced-ipvs-controller', kinds: ['services', 'endpointslices', 'pods'], events: true },
-  { sa: 'balanced-endpoint-controller', kinds: ['services', 'endpointslices', 'pods'], podFieldSelector: 'spec.nodeName=node-a', events: true },
+  { sa: 'balanced-ipvs-controller', kinds: ['services', 'endpointslices', 'pods', 'vippools'], events: true },
+  { sa: 'balanced-endpoint-controller', kinds: ['services', 'endpointslices', 'pods', 'vippools'], podFieldSelector: 'spec.nodeName=node-a', events: true },
   { sa: 'balanced-vip-announcer', kinds: ['services', 'endpointslices', 'vippools'], events: false },
   { sa: 'balanced-vip-allocator', kinds: ['services', 'vippools'], events: true },
-  { sa: 'balanced-cgroup-resolver', kinds: ['services', 'endpointslices', 'nodes', 'pods'], podFieldSelector: 'spec.nodeName=node-a', events: true },
+  { sa: 'balanced-cgroup-resolver', kinds: ['services', 'endpointslices', 'nodes', 'pods'], events: true },
+  { sa: 'balanced-cgroup-resolver', kinds: ['localredirectpolicies', 'balancingpolicies'], events: false },
 ];
 
 let server: TestApiServer;
@@ -34,7 +35,11 @@ let server: TestApiServer;
 beforeAll(async () => {
   server = await TestApiServer.start({
     rbac: true,
-    customResources: [{ group: 'balanced.dev', version: 'v1alpha1', plural: 'vippools', kind: 'VipPool', namespaced: false }],
+    customResources: [
+      { group: 'balanced.dev', version: 'v1alpha1', plural: 'vippools', kind: 'VipPool', namespaced: false },
+      { group: 'balanced.dev', version: 'v1alpha1', plural: 'localredirectpolicies', kind: 'LocalRedirectPolicy', namespaced: false },
+      { group: 'balanced.dev', version: 'v1alpha1', plural: 'balancingpolicies', kind: 'BalancingPolicy', namespaced: false },
+    ],
   });
   const dir = join(findRepoRoot(), 'deploy');
   const docs = readdirSync(dir)
@@ -105,10 +110,13 @@ describe("each component's ServiceAccount (deploy/) can do what the component do
     expect(stored?.metadata.annotations?.[LAST_ACCEPTED_ANNOTATION]).toBe(JSON.stringify({ 'balanced.dev/scheduler': 'wrr' }));
   });
 
-  it('balanced-vip-allocator: takes, renews and releases its Lease', async () => {
-    const elector = new LeaderElector(server.serviceAccountKubeConfig(NS, 'balanced-vip-allocator'), {
+  it.each([
+    ['balanced-vip-allocator', 'balanced-vip-allocator'],
+    ['balanced-cgroup-resolver', 'balanced-policy-status'],
+  ])('%s: takes, renews and releases its Lease (%s)', async (sa, leaseName) => {
+    const elector = new LeaderElector(server.serviceAccountKubeConfig(NS, sa), {
       namespace: NS,
-      name: 'balanced-vip-allocator',
+      name: leaseName,
       identity: 'replica-a',
       retryPeriodMs: 50,
     });
@@ -116,7 +124,7 @@ describe("each component's ServiceAccount (deploy/) can do what the component do
     try {
       await waitFor(() => elector.stats().renewals > 0, 'the Lease taken and renewed');
       expect(elector.stats().failures).toBe(0);
-      const lease = await server.kubeConfig().makeApiClient(CoordinationV1Api).readNamespacedLease({ namespace: NS, name: 'balanced-vip-allocator' });
+      const lease = await server.kubeConfig().makeApiClient(CoordinationV1Api).readNamespacedLease({ namespace: NS, name: leaseName });
       expect(lease.spec?.holderIdentity).toBe('replica-a');
     } finally {
       await elector.stop();

@@ -1,6 +1,7 @@
+import { tryParseIp, type AddressFamily } from '@balanced/net';
 import { InvalidAddressError } from './errors.js';
 
-export type AddressFamily = 'inet' | 'inet6';
+export type { AddressFamily };
 
 /**
  * An address as the kernel stores it in `union nf_inet_addr`: four 32-bit words, each the
@@ -11,70 +12,16 @@ export interface ParsedAddress {
   readonly words: readonly [number, number, number, number];
 }
 
-const DEC_OCTET = /^(?:0|[1-9][0-9]{0,2})$/;
-const HEXTET = /^[0-9a-fA-F]{1,4}$/;
-
-function parseIpv4(text: string): number | undefined {
-  const parts = text.split('.');
-  if (parts.length !== 4) return undefined;
-  let word = 0;
-  for (const part of parts) {
-    if (!DEC_OCTET.test(part)) return undefined;
-    const octet = Number(part);
-    if (octet > 255) return undefined;
-    word = word * 256 + octet;
-  }
-  return word;
-}
-
-function parseIpv6(text: string): [number, number, number, number] | undefined {
-  const halves = text.split('::');
-  if (halves.length > 2) return undefined;
-  const groups = (half: string): number[] | undefined => {
-    if (half === '') return [];
-    const out: number[] = [];
-    const pieces = half.split(':');
-    for (let i = 0; i < pieces.length; i++) {
-      const piece = pieces[i]!;
-      if (i === pieces.length - 1 && piece.includes('.')) {
-        const v4 = parseIpv4(piece);
-        if (v4 === undefined) return undefined;
-        out.push(Math.floor(v4 / 65536), v4 % 65536);
-      } else if (HEXTET.test(piece)) {
-        out.push(parseInt(piece, 16));
-      } else {
-        return undefined;
-      }
-    }
-    return out;
-  };
-  const head = groups(halves[0]!);
-  const tail = halves.length === 2 ? groups(halves[1]!) : [];
-  if (!head || !tail) return undefined;
-  // An embedded IPv4 may only end the address.
-  if (halves.length === 2 && halves[0]!.includes('.')) return undefined;
-  const missing = 8 - head.length - tail.length;
-  if (halves.length === 1 ? missing !== 0 : missing < 1) return undefined;
-  const all = [...head, ...new Array<number>(missing).fill(0), ...tail];
-  const w = (i: number): number => all[2 * i]! * 65536 + all[2 * i + 1]!;
-  return [w(0), w(1), w(2), w(3)];
-}
-
 /**
- * Parses a dotted-quad IPv4 or an RFC 4291 text IPv6 address (with `::` and an optional
- * trailing dotted quad; no zone id, no brackets). Throws {@link InvalidAddressError}.
+ * Parses an address as @balanced/net does (IPv4 dotted quad, any RFC 4291 IPv6 text; no zone
+ * id, no brackets). Throws {@link InvalidAddressError}.
  */
 export function parseAddress(text: string): ParsedAddress {
-  if (typeof text === 'string') {
-    if (text.includes(':')) {
-      const words = parseIpv6(text);
-      if (words) return { family: 'inet6', words };
-    } else {
-      const word = parseIpv4(text);
-      if (word !== undefined) return { family: 'inet', words: [word, 0, 0, 0] };
-    }
-  }
-  throw new InvalidAddressError(String(text));
+  const ip = tryParseIp(text);
+  if (ip === undefined) throw new InvalidAddressError(String(text));
+  const b = ip.bytes;
+  const w = (i: number): number => (((b[4 * i] ?? 0) << 24) | ((b[4 * i + 1] ?? 0) << 16) | ((b[4 * i + 2] ?? 0) << 8) | (b[4 * i + 3] ?? 0)) >>> 0;
+  return { family: ip.family, words: ip.family === 'inet' ? [w(0), 0, 0, 0] : [w(0), w(1), w(2), w(3)] };
 }
 
 /**

@@ -16,4 +16,8 @@ export { NetlinkSocket, inNamespace, type NetlinkSocketOptions } from './socket/
 export { resolveFamily, decodeFamily, genericRequest, type GenericFamily } from './genl/family.js';
 export { RouteClient, LinkNotFoundError, type CreateLinkOptions } from './route/route-client.js';
 export type { Link, InterfaceAddress } from './route/messages.js';
-export { parseIp, formatIp, parsePrefix, familyNumber, InvalidAddressError, AF_INET, AF_INET6, type AddressFamily, type IpAddress, type IpPrefix } from './ip.js';
+export { familyNumber, AF_INET, AF_INET6 } from './family.js';
+// Address text is @balanced/net's, re-exported because the codecs built on netlink (IPVS,
+// rtnetlink) take addresses as text. parsePrefix is its parseAddressPrefix: an address with a
+// prefix length, host bits kept (an interface address, not a CIDR: see parseCidr there).
+export { parseIp, formatIp, parseAddressPrefix as parsePrefix, InvalidAddressError, type AddressFamily, type IpAddress } from '@balanced/net';

@@ -17,6 +17,7 @@ export type {
   RedirectMode,
 } from './types.js';
 export { parsePolicy } from './parse.js';
+export { matchesSelector, type LabelSelector } from './selector.js';
 export { describePort, pairPorts } from './ports.js';
 export { policyIp } from './address.js';
 export { createdAtOf } from './meta.js';

@@ -5,6 +5,9 @@ import { isEmptySelector, parseLabelSelector, type LabelSelector } from '@balanc
 
 import type { PolicyProblem } from './types.js';
 
+/** Whether labels (a pod's, a node's) match a policy's selector: the same matcher the parser's selectors are written for. */
+export { matchesSelector, type LabelSelector } from '@balanced/vip-allocator';
+
 const HINT = 'write a label selector such as {matchLabels: {app: node-local-dns}}';
 
 export function readSelector(value: unknown, field: string, problems: PolicyProblem[], options: { required: boolean }): LabelSelector | undefined {

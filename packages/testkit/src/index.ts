@@ -16,6 +16,7 @@ export { RUN_EXIT_MARKER, parseRunExit, stripCr, consoleTail } from './vm/consol
 export { buildQemuArgs, qemuOptValue, type QemuArgsOptions } from './vm/qemu-args.js';
 export { GUEST_EXCHANGE_DIR, GUEST_MODULES, IN_VM_ENV, MOUNT_TAGS } from './vm/guest.js';
 export { LabBootError } from './vm/errors.js';
+export { forwardedEnv } from './cli/lab-command.js';
 export { shQuote } from './vm/shell.js';
 export {
   runInVm,

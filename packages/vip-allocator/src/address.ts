@@ -1,8 +1,8 @@
-// IP addresses as numbers (bigint), so pools can be walked and sized without strings, and
-// their canonical text (the form @balanced/k8s's annotation parser produces: ipaddr.js's
-// toString, RFC 5952 for IPv6), so an IP is the same key wherever it was read.
+// IP addresses as numbers (bigint), so pools can be walked and sized without strings. Parsing,
+// canonical text and pool entries (CIDR or first-last) are @balanced/net's, so an IP is the
+// same key, and a pool entry the same range, wherever it was read.
 
-import ipaddr from 'ipaddr.js';
+import { InvalidRangeError, ipFromBigInt, ipToBigInt, parseIpRange, tryParseIp } from '@balanced/net';
 
 export type Family = 4 | 6;
 
@@ -18,64 +18,30 @@ export interface AddressRange {
   readonly last: bigint;
 }
 
-const BITS: Record<Family, number> = { 4: 32, 6: 128 };
-
-/** A strictly written address (IPv4: four decimal parts), or undefined. */
+/** A strictly written address (@balanced/net parseIp), or undefined. */
 export function parseAddress(text: string): Address | undefined {
-  if (typeof text !== 'string' || !ipaddr.isValid(text)) return undefined;
-  const parsed = ipaddr.parse(text);
-  if (parsed.kind() === 'ipv4' && !ipaddr.IPv4.isValidFourPartDecimal(text)) return undefined;
-  let value = 0n;
-  for (const byte of parsed.toByteArray()) value = (value << 8n) | BigInt(byte);
-  return { family: parsed.kind() === 'ipv4' ? 4 : 6, value };
+  const ip = tryParseIp(text);
+  return ip === undefined ? undefined : { family: ip.family === 'inet' ? 4 : 6, value: ipToBigInt(ip) };
 }
 
+/** Canonical text (@balanced/net). */
 export function formatAddress(address: Address): string {
-  if (address.family === 4) {
-    const v = Number(address.value);
-    return `${(v >>> 24) & 255}.${(v >>> 16) & 255}.${(v >>> 8) & 255}.${v & 255}`;
-  }
-  const bytes: number[] = [];
-  for (let shift = 120n; shift >= 0n; shift -= 8n) bytes.push(Number((address.value >> shift) & 255n));
-  return ipaddr.fromByteArray(bytes).toString();
-}
-
-/** Canonical text of an address, or undefined when the text is not one. */
-export function canonicalIp(text: string): string | undefined {
-  const a = parseAddress(text);
-  return a === undefined ? undefined : formatAddress(a);
+  return ipFromBigInt(address.family === 4 ? 'inet' : 'inet6', address.value).text;
 }
 
 /**
- * `10.0.0.0/24`, `fd00::/120`, or an explicit range `10.0.0.10-10.0.0.20` (both ends
- * included, same family). A CIDR with host bits set is refused: it is usually a typo.
+ * A pool entry: `10.0.0.0/24`, `fd00::/120`, or an explicit range `10.0.0.10-10.0.0.20` (both
+ * ends included, same family), by @balanced/net parseIpRange: a CIDR with host bits set is
+ * refused (usually a typo), with the network it probably meant.
  */
 export function parseRange(text: string): { ok: true; range: AddressRange } | { ok: false; message: string } {
-  const t = typeof text === 'string' ? text.trim() : '';
-  const dash = t.indexOf('-');
-  if (dash !== -1) {
-    const first = parseAddress(t.slice(0, dash).trim());
-    const last = parseAddress(t.slice(dash + 1).trim());
-    if (first === undefined || last === undefined) return { ok: false, message: `"${t}" is not a range of two IP addresses, e.g. "10.0.0.10-10.0.0.20"` };
-    if (first.family !== last.family) return { ok: false, message: `"${t}" mixes IPv4 and IPv6` };
-    if (first.value > last.value) return { ok: false, message: `"${t}" ends before it starts` };
-    return { ok: true, range: { family: first.family, first: first.value, last: last.value } };
+  try {
+    const r = parseIpRange(text);
+    const family: Family = r.family === 'inet' ? 4 : 6;
+    return { ok: true, range: { family, first: ipToBigInt(r.first), last: ipToBigInt(r.last) } };
+  } catch (e) {
+    return { ok: false, message: e instanceof InvalidRangeError ? `${JSON.stringify(typeof text === 'string' ? text.trim() : text)}: ${e.why}` : String(e) };
   }
-  const slash = t.indexOf('/');
-  if (slash === -1) return { ok: false, message: `"${t}" is not a CIDR (e.g. "10.0.0.0/24") or a range (e.g. "10.0.0.10-10.0.0.20")` };
-  const base = parseAddress(t.slice(0, slash));
-  const lengthText = t.slice(slash + 1);
-  if (base === undefined) return { ok: false, message: `"${t}": "${t.slice(0, slash)}" is not an IP address` };
-  const bits = BITS[base.family];
-  const length = /^\d{1,3}$/.test(lengthText) ? Number(lengthText) : NaN;
-  if (!(length >= 0 && length <= bits)) return { ok: false, message: `"${t}": prefix length must be 0..${bits}` };
-  const hostBits = BigInt(bits - length);
-  const mask = (1n << hostBits) - 1n;
-  if ((base.value & mask) !== 0n) {
-    const network = formatAddress({ family: base.family, value: base.value & ~mask });
-    return { ok: false, message: `"${t}" has host bits set; did you mean "${network}/${length}"?` };
-  }
-  return { ok: true, range: { family: base.family, first: base.value, last: base.value | mask } };
 }
 
 /** Sorted (IPv4 first, then by address), overlapping and adjacent ranges merged. */

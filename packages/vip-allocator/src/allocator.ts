@@ -13,7 +13,7 @@
 import type { V1LoadBalancerIngress, V1Service } from '@kubernetes/client-node';
 import { PassLoop, type LoopTimers, type PassOutcome, type ProbeResult } from '@balanced/k8s';
 
-import { canonicalIp } from './address.js';
+import { canonicalIp } from '@balanced/net';
 import type { AllocationFailure, AllocationPlan, OutsidePoolAddress, StatusChange } from './allocate.js';
 import { allocate } from './allocate.js';
 import type { AllocatorMetrics } from './metrics.js';

@@ -1,5 +1,5 @@
 export { allocate, type AllocateInput, type AllocationFailure, type AllocationPlan, type FailureReason, type OutsidePoolAddress, type PoolUsage, type StatusChange } from './allocate.js';
-export { canonicalIp, formatAddress, isBuggyIp, mergeRanges, parseAddress, parseRange, rangeCapacity, type Address, type AddressRange, type Family } from './address.js';
+export { formatAddress, isBuggyIp, mergeRanges, parseAddress, parseRange, rangeCapacity, type Address, type AddressRange, type Family } from './address.js';
 export { isEmptySelector, matchesSelector, parseLabelSelector, type LabelSelector, type SelectorOperator, type SelectorProblem, type SelectorRequirement } from './label-selector.js';
 export {
   VIPPOOL_API_VERSION,

@@ -6,7 +6,7 @@ import type { V1Service } from '@kubernetes/client-node';
 import { Annotations, BalanceDAnnotations, LOAD_BALANCER_CLASS, isOurs, parseServiceConfig } from '@balanced/k8s';
 
 import type { Family } from './address.js';
-import { canonicalIp } from './address.js';
+import { canonicalIp } from '@balanced/net';
 import { asArray, asString, asStringMap, asTime, prop } from './read.js';
 
 /**

@@ -184,7 +184,7 @@ describe('allocator end to end', () => {
     await waitFor(() => events(server).some((e) => e.reason === 'InvalidVipPool'), 'an InvalidVipPool Event');
     const e = events(server).find((x) => x.reason === 'InvalidVipPool');
     expect(e).toMatchObject({ type: 'Warning', involvedObject: { kind: 'VipPool', name: 'default' } });
-    expect(e?.message).toContain('spec.cidrs[0]: "10.96.0.1/30" has host bits set; did you mean "10.96.0.0/30"? (its last valid version is still used)');
+    expect(e?.message).toContain('spec.cidrs[0]: "10.96.0.1/30": host bits are set; did you mean "10.96.0.0/30"? (its last valid version is still used)');
     putService(server, 'b');
     await waitFor(() => (ips('default/b') ?? []).length === 1, 'b to be assigned from the last valid version');
     expect(statusIps(server)).toEqual({ 'default/a': ['10.96.0.0'], 'default/b': ['10.96.0.1'] });

@@ -24,7 +24,7 @@ import {
   type DesiredService,
   type ServiceCandidate,
 } from '@balanced/k8s';
-import { compareIp, tryParseIp } from './cidrs.js';
+import { compareIp, tryParseIp } from '@balanced/net';
 import { uniqueCommunities, type VipPoolView } from './vip-pools.js';
 
 export type WithholdReason = 'ControllerUnhealthy' | 'NoReadyEndpoints';

@@ -1,20 +1,21 @@
 // Wiring: informers (Services, EndpointSlices, VipPools) + the controller health gate → the
 // pure planner and renderer → the BIRD applier, in the Announcer loop; /healthz /readyz
-// /metrics beside it.
+// /metrics beside it. The VIP ranges are the VipPools' (VipRangeWatch of @balanced/k8s) plus
+// the config's optional `cidrs`.
 import type { KubeConfig } from '@kubernetes/client-node';
 import type { Logger } from 'pino';
-import { createClusterCache, loadKubeConfig, startHealthServer, type HealthServer } from '@balanced/k8s';
+import { createClusterCache, loadKubeConfig, startHealthServer, VipRangeWatch, type HealthServer } from '@balanced/k8s';
 import { planAnnouncements, type AnnouncementPlan, type LastGood } from './announcements.js';
 import { Announcer, type RenderedState } from './announcer.js';
 import { BirdConfigApplier, BirdConfigRejectedError, BirdNotIncludingError, type ApplyResult } from './bird-applier.js';
 import { BirdClient } from './bird-client.js';
-import { vipOwnership } from './cidrs.js';
+import { cidrOwnership } from '@balanced/net';
 import type { AnnouncerConfig } from './config.js';
 import { HealthGate, type ControllerProbe } from './health-gate.js';
 import { httpReadyProbe } from './http-probe.js';
 import { AnnouncerMetrics } from './metrics.js';
 import { DEFAULT_METRICS_HOST, checkMetricsHost } from '@balanced/k8s';
-import { PEER_PREFIX, STATIC_PROTOCOL, peerProtocolName, renderBirdConfig } from './render.js';
+import { PEER_PREFIX, STATIC_PROTOCOL, peerProtocolName, renderBirdConfig, renderedFamilies } from './render.js';
 import { describeReadiness } from './readiness.js';
 import { announcerTransforms } from './serving-view.js';
 import { readVipPools } from './vip-pools.js';
@@ -38,7 +39,7 @@ export interface AnnouncerRunOptions {
   readonly probeTimeoutMs?: number;
   readonly failureThreshold?: number;
   readonly resyncSeconds?: number;
-  /** Watch VipPools for their communities (default true). */
+  /** Watch VipPools: the VIP ranges (with the config's `cidrs`) and their communities (default true). */
   readonly watchPools?: boolean;
   readonly birdTimeoutMs?: number;
   /** undefined: no health server. 0: a free port. */
@@ -70,12 +71,13 @@ export interface RunningAnnouncer {
 export async function startAnnouncer(options: AnnouncerRunOptions, log: Logger): Promise<RunningAnnouncer> {
   const { config } = options;
   const kc = options.kubeConfig ?? loadKubeConfig(options.kubeconfig !== undefined ? { kubeconfig: options.kubeconfig } : {});
-  const ownsVip = vipOwnership(config.cidrs);
-  // Refused before anything starts: a health server on a VIP would be reachable by any client.
-  const metricsHost = options.metricsPort === undefined ? undefined : checkMetricsHost(options.metricsHost ?? DEFAULT_METRICS_HOST, ownsVip);
+  // Refused before anything starts: a health server on a VIP would be reachable by any client
+  // (checked against the config's cidrs now, against the pools' ranges as they come).
+  const metricsHost = options.metricsPort === undefined ? undefined : checkMetricsHost(options.metricsHost ?? DEFAULT_METRICS_HOST, cidrOwnership(config.cidrs));
   const metrics = new AnnouncerMetrics();
   const bird = new BirdClient({ socketPath: config.birdSocket, timeoutMs: options.birdTimeoutMs ?? 10_000, onSpontaneous: (text) => log.info({ bird: text }, 'BIRD says') });
-  const families = [...new Set(config.cidrs.map((c) => c.family))];
+  // The static protocols BIRD must run once it reads the file: one per neighbor family (and per family of the config's cidrs).
+  const families = [...renderedFamilies(config)];
   const applier = new BirdConfigApplier({
     bird,
     outputFile: config.outputFile,
@@ -98,6 +100,20 @@ export async function startAnnouncer(options: AnnouncerRunOptions, log: Logger):
     log: log.child({ part: 'cluster-cache' }),
     ...(options.errorGraceMs !== undefined ? { errorGraceMs: { ...options.errorGraceMs } } : {}),
   });
+  // The VIP ranges: every VIP announced lies inside them, and the export filter lets nothing else out.
+  const vipRanges = new VipRangeWatch(cache, {
+    extra: config.cidrs,
+    pools: watchPools,
+    log: log.child({ part: 'vip-ranges' }),
+    onChange: (set) => {
+      log.info({ vipRanges: set.cidrs.map((c) => c.text), vipPools: set.pools }, 'VIP ranges changed');
+      if (metricsHost !== undefined && vipRanges.owns(metricsHost)) log.error({ metricsHost }, '--metrics-host lies inside the VIP ranges (a VipPool): the health server answers on a VIP; give loopback or the node\'s own address');
+    },
+  });
+  if (!watchPools && config.cidrs.length === 0) log.warn('no VIP range: VipPools are not watched (--no-vip-pools) and the config lists no cidrs; nothing will be announced');
+  const ownsVip = vipRanges.owns;
+  /** The config with the VIP ranges as they are now (the renderer's `cidrs`). */
+  const withRanges = (): AnnouncerConfig => ({ ...config, cidrs: vipRanges.current.cidrs });
 
   let lastGood: LastGood = new Map();
   let lastPlan: AnnouncementPlan | undefined;
@@ -124,7 +140,7 @@ export async function startAnnouncer(options: AnnouncerRunOptions, log: Logger):
       // Cannot tell which VIPs are ready yet; but a controller known to be down means none.
       if (!gate.failing) return undefined;
       const plan: AnnouncementPlan = { announced: [], withheld: [], problems: [] };
-      return { content: renderBirdConfig(config, []), plan, problems: [] };
+      return { content: renderBirdConfig(withRanges(), []), plan, problems: [] };
     }
     const poolView = readVipPools(cache.vipPools());
     const result = planAnnouncements({
@@ -137,12 +153,12 @@ export async function startAnnouncer(options: AnnouncerRunOptions, log: Logger):
       lastGood,
     });
     lastGood = result.lastGood;
-    return { content: renderBirdConfig(config, result.plan.announced), plan: result.plan, problems: [...poolView.problems, ...result.plan.problems] };
+    return { content: renderBirdConfig(withRanges(), result.plan.announced), plan: result.plan, problems: [...poolView.problems, ...result.plan.problems] };
   };
 
   const announcer = new Announcer({
     render,
-    renderWithdrawn: () => renderBirdConfig(config, []),
+    renderWithdrawn: () => renderBirdConfig(withRanges(), []),
     apply: async (content, how) => {
       try {
         const result = await applier.apply(content, how);
@@ -189,7 +205,7 @@ export async function startAnnouncer(options: AnnouncerRunOptions, log: Logger):
       registry: metrics.registry,
       // ANDed with the cache's readiness (synced; no kind refused past its grace) and the loop's
       // (passes succeed); /healthz = the loop makes progress (health.ts of @balanced/k8s).
-      checks: [cache, announcer],
+      checks: [cache, announcer, { metrics: () => vipRanges.metrics() }],
       ready: () =>
         describeReadiness({
           synced: cache.synced(),
@@ -208,7 +224,7 @@ export async function startAnnouncer(options: AnnouncerRunOptions, log: Logger):
   gate.start();
   announcer.start();
   cache.start().catch(() => undefined);
-  log.info({ cidrs: config.cidrs.map((c) => c.text), outputFile: config.outputFile, birdSocket: config.birdSocket, neighbors: config.neighbors.map((n) => n.name), metrics: health?.url }, 'vip-announcer running');
+  log.info({ cidrs: config.cidrs.map((c) => c.text), vipPools: watchPools, outputFile: config.outputFile, birdSocket: config.birdSocket, neighbors: config.neighbors.map((n) => n.name), metrics: health?.url }, 'vip-announcer running');
 
   const stopWatching = async (): Promise<void> => {
     await gate.stop();

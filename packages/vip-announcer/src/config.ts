@@ -1,11 +1,11 @@
 // The announcer's own configuration (a YAML file, --config): who we are in BGP, whom we peer
-// with, which CIDRs we may announce from, and where BIRD and the rendered file live. Parsed
+// with, extra CIDRs we may announce from (the VIP ranges come from the VipPools; `cidrs` adds
+// to them, optional), and where BIRD and the rendered file live. Parsed
 // strictly: an unknown key, a value of the wrong type or one that could not be written into a
 // BIRD file safely is an error naming the field. Pure: no file access.
 import { parse as parseYaml } from 'yaml';
-import type { IpAddress } from '@balanced/netlink';
+import { InvalidCidrError, parseCidr, tryParseIp, type Cidr, type IpAddress } from '@balanced/net';
 import { NAME_PATTERN, isSafeBirdString } from './bird-syntax.js';
-import { InvalidCidrError, parseVipCidr, tryParseIp, type VipCidr } from './cidrs.js';
 import { AnnouncerConfigError, type ConfigProblem } from './config-error.js';
 import { expandEnvironment } from './environment.js';
 
@@ -47,7 +47,11 @@ export interface BirdRenderConfig {
   readonly localAsn: number;
   /** Rendered as `router id` when set (then the main config must not set one). */
   readonly routerId?: IpAddress;
-  readonly cidrs: readonly VipCidr[];
+  /**
+   * The VIP ranges announced from: in the config file, optional extra CIDRs (the VipPools'
+   * ranges are added at run time, see app.ts); what the renderer gets is the whole set.
+   */
+  readonly cidrs: readonly Cidr[];
   readonly neighbors: readonly NeighborConfig[];
   readonly bfd: BfdConfig;
   /** Advertise BGP graceful restart. Default off: a dead director's routes go at once. */
@@ -208,12 +212,13 @@ export function announcerConfigFromObject(raw: unknown): AnnouncerConfig {
   const localAsn = r.integer('localAsn', raw.localAsn, 1, MAX_ASN);
   const routerId = raw.routerId === undefined ? undefined : r.ip('routerId', raw.routerId, 'inet');
 
-  const cidrs: VipCidr[] = [];
-  if (!Array.isArray(raw.cidrs) || raw.cidrs.length === 0) r.fail('cidrs', 'must list at least one CIDR, e.g. [10.96.100.0/24]');
+  // Optional: the VIP ranges come from the VipPools; these are owned on top of them.
+  const cidrs: Cidr[] = [];
+  if (raw.cidrs !== undefined && raw.cidrs !== null && !Array.isArray(raw.cidrs)) r.fail('cidrs', 'must be a list of CIDRs, e.g. [10.96.100.0/24] (or left out: the VipPools give the VIP ranges)');
   else
-    raw.cidrs.forEach((c: unknown, i) => {
+    (raw.cidrs ?? []).forEach((c: unknown, i) => {
       try {
-        const cidr = parseVipCidr(c);
+        const cidr = parseCidr(c);
         if (!cidrs.some((x) => x.text === cidr.text)) cidrs.push(cidr);
       } catch (e) {
         r.fail(`cidrs[${i}]`, e instanceof InvalidCidrError ? e.message : String(e));
@@ -227,9 +232,7 @@ export function announcerConfigFromObject(raw: unknown): AnnouncerConfig {
       const neighbor = readNeighbor(r, n, i);
       if (neighbor === undefined) return;
       if (neighbors.some((x) => x.name === neighbor.name)) r.fail(`neighbors[${i}].name`, `"${neighbor.name}" is used twice`);
-      else if (!cidrs.some((c) => c.family === neighbor.address.family)) {
-        r.fail(`neighbors[${i}].address`, `no ${neighbor.address.family === 'inet' ? 'IPv4' : 'IPv6'} CIDR in cidrs: this session would carry nothing`);
-      } else neighbors.push(neighbor);
+      else neighbors.push(neighbor);
     });
 
   const bfd = readBfd(r, raw.bfd);

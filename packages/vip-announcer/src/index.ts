@@ -1,5 +1,6 @@
 export { NAME_PATTERN, BirdSyntaxError, birdInteger, birdString, birdSymbol, isSafeBirdString } from './bird-syntax.js';
-export { InvalidCidrError, cidrContains, compareIp, parseVipCidr, tryParseIp, vipOwnership, type VipCidr } from './cidrs.js';
+// VIP ranges are @balanced/net CIDRs; vipOwnership is its cidrOwnership under the name the cli uses.
+export { cidrOwnership as vipOwnership } from '@balanced/net';
 export { DEFAULT_BFD, announcerConfigFromObject, parseAnnouncerConfig, type AnnouncerConfig, type BfdConfig, type BirdRenderConfig, type NeighborConfig } from './config.js';
 export { AnnouncerConfigError, type ConfigProblem } from './config-error.js';
 export { expandEnvironment } from './environment.js';

@@ -3,7 +3,7 @@ import { readFileSync } from 'node:fs';
 import { Command, InvalidArgumentError } from 'commander';
 import { pino } from 'pino';
 import { DEFAULT_CONTROLLER_READY_URL, DEFAULT_METRICS_PORT, startAnnouncer } from './app.js';
-import { vipOwnership } from './cidrs.js';
+import { cidrOwnership } from '@balanced/net';
 import { DEFAULT_METRICS_HOST, MetricsHostError, checkMetricsHost } from '@balanced/k8s';
 import { AnnouncerConfigError } from './config-error.js';
 import { parseAnnouncerConfig, type AnnouncerConfig } from './config.js';
@@ -21,7 +21,7 @@ function positiveInt(value: string): number {
 
 const program = new Command('balanced-vip-announcer')
   .description("Announces this director's healthy VIPs over BGP: renders a BIRD 2 file and reloads BIRD through its control socket.")
-  .requiredOption('--config <path>', 'announcer config (YAML; ${NAME} expands from the environment): localAsn, routerId, cidrs, neighbors, bfd, outputFile, birdSocket, birdConfig')
+  .requiredOption('--config <path>', 'announcer config (YAML; ${NAME} expands from the environment): localAsn, routerId, cidrs (optional extra VIP ranges), neighbors, bfd, outputFile, birdSocket, birdConfig')
   .option('--kubeconfig <path>', 'kubeconfig file (default: $KUBECONFIG, then in-cluster, then ~/.kube/config)')
   .option('--default-class', 'also take LoadBalancer Services without spec.loadBalancerClass (match the ipvs-controller)', false)
   .option('--controller-ready-url <url>', "this director's ipvs-controller /readyz", DEFAULT_CONTROLLER_READY_URL)
@@ -30,7 +30,7 @@ const program = new Command('balanced-vip-announcer')
   .option('--failure-threshold <n>', 'failed probes in a row before every VIP is withdrawn', positiveInt, 3)
   .option('--resync-seconds <n>', 're-check the file and BIRD this often', positiveInt, 60)
   .option('--bird-timeout-ms <n>', 'timeout of one BIRD command', positiveInt, 10_000)
-  .option('--no-vip-pools', 'do not watch VipPools (no pool communities)')
+  .option('--no-vip-pools', 'do not watch VipPools: the VIP ranges are then the config\'s cidrs only, and no pool communities')
   .option(
     '--metrics-host <ip>',
     "address for /healthz /readyz /metrics (default: $METRICS_HOST, else loopback 127.0.0.1); give loopback or the node's own address (e.g. $(NODE_IP) from the downward API's status.hostIP); a wildcard (0.0.0.0, ::) or an address inside the VIP CIDRs is refused, since in host networking it would answer on every VIP",
@@ -56,7 +56,7 @@ try {
   process.exit(2);
 }
 try {
-  checkMetricsHost(o.metricsHost, vipOwnership(config.cidrs));
+  checkMetricsHost(o.metricsHost, cidrOwnership(config.cidrs));
 } catch (e) {
   if (!(e instanceof MetricsHostError)) throw e;
   log.fatal(e.message);

@@ -4,12 +4,11 @@
 // - per address family, a static protocol with one host route per VIP (blackhole: BIRD keeps
 //   it to itself, nothing here exports to the kernel) carrying that VIP's BGP communities;
 // - per family, an export filter that lets only those static routes out, and only host
-//   routes inside the configured CIDRs;
+//   routes inside the VIP ranges (none of that family: it rejects everything);
 // - a BFD protocol when a session asks for BFD, and one BGP protocol per neighbor.
-import type { AddressFamily, IpAddress } from '@balanced/netlink';
+import { cidrContains, compareIp, tryParseIp, type AddressFamily, type Cidr, type IpAddress } from '@balanced/net';
 import type { BgpCommunity } from '@balanced/k8s';
 import { birdInteger, birdString, birdSymbol } from './bird-syntax.js';
-import { cidrContains, compareIp, tryParseIp, type VipCidr } from './cidrs.js';
 import type { BfdConfig, BirdRenderConfig, NeighborConfig } from './config.js';
 
 export interface VipAnnouncement {
@@ -39,7 +38,7 @@ function address(what: string, ip: IpAddress | undefined): string {
   return parsed.text;
 }
 
-function cidrText(c: VipCidr): string {
+function cidrText(c: Cidr): string {
   const network = address('CIDR network', c.network);
   return `${network}/${birdInteger('CIDR prefix length', c.prefixLength, 0, HOST_LENGTH[c.network.family])}`;
 }
@@ -79,18 +78,20 @@ function staticProtocol(family: AddressFamily, vips: readonly { ip: IpAddress; c
   return lines;
 }
 
-function exportFilter(family: AddressFamily, cidrs: readonly VipCidr[]): string[] {
+function exportFilter(family: AddressFamily, cidrs: readonly Cidr[]): string[] {
   const host = HOST_LENGTH[family];
   const set = cidrs
     .filter((c) => c.family === family)
     .map((c) => `${cidrText(c)}{${host},${host}}`)
     .sort();
-  return [
-    `filter ${EXPORT_FILTER[family]} {`,
-    `  if proto = "${STATIC_PROTOCOL[family]}" && net ~ [ ${set.join(', ')} ] then accept;`,
-    '  reject;',
-    '}',
-  ];
+  // No range of this family (yet: the VipPools are read at run time): the session stays up and carries nothing.
+  const accept = set.length === 0 ? [] : [`  if proto = "${STATIC_PROTOCOL[family]}" && net ~ [ ${set.join(', ')} ] then accept;`];
+  return [`filter ${EXPORT_FILTER[family]} {`, ...accept, '  reject;', '}'];
+}
+
+/** The families rendered: every neighbor's (its channel exports through that family's filter) and every range's. */
+export function renderedFamilies(config: Pick<BirdRenderConfig, 'cidrs' | 'neighbors'>): Set<AddressFamily> {
+  return new Set([...config.neighbors.map((n) => n.address.family), ...config.cidrs.map((c) => c.family)]);
 }
 
 function bfdTimers(bfd: BfdConfig): string {
@@ -116,7 +117,7 @@ function bfdProtocol(bfd: BfdConfig, neighbors: readonly NeighborConfig[]): stri
 function bgpProtocol(config: BirdRenderConfig, n: NeighborConfig, families: ReadonlySet<AddressFamily>): string[] {
   const localAsn = birdInteger('localAsn', config.localAsn, 1, 4_294_967_295);
   const family = n.address.family;
-  if (!families.has(family)) throw new RangeError(`neighbor ${n.name}: no ${CHANNEL[family]} CIDR to announce`);
+  if (!families.has(family)) throw new RangeError(`neighbor ${n.name}: no ${CHANNEL[family]} filter rendered`);
   if (n.bfd && n.multihop !== undefined && n.sourceAddress === undefined) throw new RangeError(`neighbor ${n.name}: multihop BFD needs sourceAddress`);
   const lines = [`protocol bgp ${peerProtocolName(n)} {`];
   lines.push(n.sourceAddress === undefined ? `  local as ${localAsn};` : `  local ${address('sourceAddress', n.sourceAddress)} as ${localAsn};`);
@@ -144,7 +145,7 @@ function bgpProtocol(config: BirdRenderConfig, n: NeighborConfig, families: Read
 
 /** Renders the included BIRD file. Throws (RangeError, BirdSyntaxError) on a value it cannot write safely. */
 export function renderBirdConfig(config: BirdRenderConfig, announcements: readonly VipAnnouncement[]): string {
-  const families = new Set(config.cidrs.map((c) => c.family));
+  const families = renderedFamilies(config);
   const vips = renderableVips(config, announcements);
   const names = new Set<string>();
   for (const n of config.neighbors) {

@@ -3,8 +3,7 @@
 // defensively. A pool with a problem contributes no communities and the problem is reported
 // (the vip-allocator and the admission webhook report it to the user as well).
 import type { BgpCommunity } from '@balanced/k8s';
-import { compareIp, parseVipCidr, tryParseIp, cidrContains } from './cidrs.js';
-import type { IpAddress } from '@balanced/netlink';
+import { rangeContains, tryParseIpRange, type IpAddress } from '@balanced/net';
 
 import { VIPPOOL_GROUP, VIPPOOL_PLURAL, VIPPOOL_VERSION } from '@balanced/k8s';
 
@@ -51,25 +50,10 @@ export function uniqueCommunities(list: readonly BgpCommunity[]): BgpCommunity[]
   return sorted.filter((c, i) => i === 0 || compareCommunities(c, sorted[i - 1] as BgpCommunity) !== 0);
 }
 
+/** A CIDR (host bits refused) or first-last entry, read as the vip-allocator reads it (@balanced/net parseIpRange). */
 function rangeEntry(text: string): ((ip: IpAddress) => boolean) | undefined {
-  if (text.includes('/')) {
-    try {
-      const cidr = parseVipCidr(text);
-      // As the vip-allocator: a CIDR with host bits set is refused (usually a typo), so both
-      // agree on which pools are valid.
-      const given = tryParseIp(text.trim().slice(0, text.trim().indexOf('/')));
-      if (given === undefined || given.bytes.some((b, i) => b !== cidr.network.bytes[i])) return undefined;
-      return (ip) => cidrContains(cidr, ip);
-    } catch {
-      return undefined;
-    }
-  }
-  const dash = text.indexOf('-');
-  if (dash < 0) return undefined;
-  const first = tryParseIp(text.slice(0, dash).trim());
-  const last = tryParseIp(text.slice(dash + 1).trim());
-  if (first === undefined || last === undefined || first.family !== last.family || compareIp(first, last) > 0) return undefined;
-  return (ip) => ip.family === first.family && compareIp(first, ip) <= 0 && compareIp(ip, last) <= 0;
+  const range = tryParseIpRange(text);
+  return range === undefined ? undefined : (ip) => rangeContains(range, ip);
 }
 
 export function readVipPools(objects: readonly unknown[]): VipPools {

@@ -4,10 +4,11 @@
 // and hid it ("a cache listing one Service twice: first wins").
 import { describe, expect, test } from '@jest/globals';
 import type { V1EndpointSlice, V1Service } from '@kubernetes/client-node';
-import { parseVipCidr, planAnnouncements, vipOwnership } from '../src/index.js';
+import { cidrOwnership, parseCidr } from '@balanced/net';
+import { planAnnouncements } from '../src/index.js';
 import { service, slice } from './k8s-objects.js';
 
-const ownsVip = vipOwnership([parseVipCidr('10.96.100.0/24')]);
+const ownsVip = cidrOwnership([parseCidr('10.96.100.0/24')]);
 
 function announced(services: V1Service[], slices: V1EndpointSlice[]): string[] {
   const { plan } = planAnnouncements({ services, endpointSlices: slices, pools: [], ownsVip, defaultClass: false, controllerHealthy: true, lastGood: new Map() });

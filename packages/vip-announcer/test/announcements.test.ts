@@ -1,10 +1,11 @@
 import { describe, expect, test } from '@jest/globals';
 import fc from 'fast-check';
 import type { V1EndpointSlice, V1Service } from '@kubernetes/client-node';
-import { parseVipCidr, planAnnouncements, readVipPools, vipOwnership, type AnnouncementInput, type LastGood } from '../src/index.js';
+import { cidrOwnership, parseCidr } from '@balanced/net';
+import { planAnnouncements, readVipPools, type AnnouncementInput, type LastGood } from '../src/index.js';
 import { service, slice, vipPool } from './k8s-objects.js';
 
-const ownsVip = vipOwnership([parseVipCidr('10.96.100.0/24')]);
+const ownsVip = cidrOwnership([parseCidr('10.96.100.0/24')]);
 
 function plan(services: V1Service[], slices: V1EndpointSlice[], extra: Partial<AnnouncementInput> = {}) {
   return planAnnouncements({ services, endpointSlices: slices, pools: [], ownsVip, defaultClass: false, controllerHealthy: true, lastGood: new Map(), ...extra });

@@ -1,5 +1,6 @@
 // fast-check generators shared by the renderer's property tests (unit) and the `bird -p`
 // checks (integration).
+import { cidrOf, parseIp } from '@balanced/net';
 import fc from 'fast-check';
 import { announcerConfigFromObject, type AnnouncerConfig, type VipAnnouncement } from '../src/index.js';
 
@@ -22,7 +23,8 @@ export const rawConfig = fc
   .record({
     localAsn: fc.integer({ min: 1, max: 4_294_967_295 }),
     routerId: fc.option(fc.tuple(octet, octet).map(([a, b]) => `192.0.${a}.${b}`), { nil: undefined }),
-    cidrs: fc.uniqueArray(fc.tuple(fc.integer({ min: 0, max: 7 }), fc.integer({ min: 22, max: 32 })).map(([c, len]) => `10.96.${c}.0/${len}`), { minLength: 1, maxLength: 3 }),
+    // Written without host bits (a CIDR with host bits set is refused).
+    cidrs: fc.uniqueArray(fc.tuple(fc.integer({ min: 0, max: 7 }), fc.integer({ min: 22, max: 32 })).map(([c, len]) => cidrOf(parseIp(`10.96.${c}.0`), len).text), { minLength: 1, maxLength: 3 }),
     v6: fc.boolean(),
     gracefulRestart: fc.boolean(),
     bfd: fc.record({ minRxMs: fc.integer({ min: 1, max: 60_000 }), minTxMs: fc.integer({ min: 1, max: 60_000 }), multiplier: fc.integer({ min: 1, max: 255 }) }),

@@ -1,7 +1,8 @@
 // BalanceD's ip-pool annotation may name a CIDR: the VIP is announced with the communities of
 // the VipPool that contains it (resolvePoolReference in @balanced/k8s).
 import { describe, expect, test } from '@jest/globals';
-import { parseVipCidr, planAnnouncements, readVipPools, vipOwnership } from '../src/index.js';
+import { cidrOwnership, parseCidr } from '@balanced/net';
+import { planAnnouncements, readVipPools } from '../src/index.js';
 import { service, slice, vipPool } from './k8s-objects.js';
 
 describe("BalanceD's balanced.demonware.net/ip-pool", () => {
@@ -12,7 +13,7 @@ describe("BalanceD's balanced.demonware.net/ip-pool", () => {
       services,
       endpointSlices: [slice({ service: 'web', endpoints: { '10.244.0.1': true } })],
       pools,
-      ownsVip: vipOwnership([parseVipCidr('10.96.100.0/24')]),
+      ownsVip: cidrOwnership([parseCidr('10.96.100.0/24')]),
       defaultClass: false,
       controllerHealthy: true,
       lastGood: new Map(),

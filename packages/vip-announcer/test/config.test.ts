@@ -20,11 +20,11 @@ function problems(raw: unknown): string[] {
 }
 
 describe('parseAnnouncerConfig', () => {
-  test('a minimal file: defaults filled in, CIDRs normalised (host bits cleared, repeats dropped)', () => {
+  test('a minimal file: defaults filled in, CIDRs canonical (repeats dropped)', () => {
     const c = parseAnnouncerConfig(
       [
         'localAsn: 65001',
-        'cidrs: [10.96.100.7/24, 10.96.100.0/24, "fd96::1/64"]',
+        'cidrs: [10.96.100.0/24, 10.96.100.0/24, "FD96:0::/64"]',
         'neighbors:',
         '  - { name: tor1, address: 10.0.1.1, asn: 65000 }',
         'outputFile: /run/balanced/bird/vips.conf',
@@ -37,6 +37,14 @@ describe('parseAnnouncerConfig', () => {
     expect(c.routerId).toBeUndefined();
     expect(c.birdConfig).toBeUndefined();
     expect(c.neighbors).toEqual([{ name: 'tor1', address: expect.objectContaining({ text: '10.0.1.1' }), asn: 65000, bfd: false }]);
+  });
+
+  test('cidrs are optional (the VIP ranges come from the VipPools), and an IPv6 session needs no IPv6 CIDR in the file', () => {
+    const { cidrs: _cidrs, ...withoutCidrs } = base;
+    expect(announcerConfigFromObject(withoutCidrs).cidrs).toEqual([]);
+    expect(announcerConfigFromObject({ ...base, cidrs: [] }).cidrs).toEqual([]);
+    const v6 = announcerConfigFromObject({ ...withoutCidrs, neighbors: [{ name: 'v6', address: 'fd00::1', asn: 65000 }] });
+    expect(v6.neighbors.map((n) => n.address.text)).toEqual(['fd00::1']);
   });
 
   test('every neighbor option is read', () => {
@@ -57,8 +65,9 @@ describe('parseAnnouncerConfig', () => {
   test.each([
     ['an unknown top-level key', { ...base, localASN: 1 }, ['localASN']],
     ['an unknown neighbor key', { ...base, neighbors: [{ ...base.neighbors[0], passwd: 'x' }] }, ['neighbors[0].passwd']],
-    ['no CIDR', { ...base, cidrs: [] }, ['cidrs', 'neighbors[0].address']],
-    ['a bad CIDR', { ...base, cidrs: ['10.96.100.0/33', 'nonsense'] }, ['cidrs[0]', 'cidrs[1]', 'neighbors[0].address']],
+    ['cidrs that are not a list', { ...base, cidrs: '10.96.100.0/24' }, ['cidrs']],
+    ['a bad CIDR', { ...base, cidrs: ['10.96.100.0/33', 'nonsense'] }, ['cidrs[0]', 'cidrs[1]']],
+    ['a CIDR with host bits set (refused, as every CIDR: @balanced/net)', { ...base, cidrs: ['10.96.100.7/24'] }, ['cidrs[0]']],
     ['ASN 0 and too large', { ...base, localAsn: 0, neighbors: [{ ...base.neighbors[0], asn: 4294967296 }] }, ['localAsn', 'neighbors[0].asn']],
     ['a name BIRD cannot hold', { ...base, neighbors: [{ ...base.neighbors[0], name: 'tor-1' }] }, ['neighbors[0].name']],
     ['a name that would inject', { ...base, neighbors: [{ ...base.neighbors[0], name: 'x { }; protocol kernel' }] }, ['neighbors[0].name']],
@@ -66,7 +75,6 @@ describe('parseAnnouncerConfig', () => {
     ['a password with a backslash', { ...base, neighbors: [{ ...base.neighbors[0], password: 'a\\' }] }, ['neighbors[0].password']],
     ['a password with a newline', { ...base, neighbors: [{ ...base.neighbors[0], password: 'a\nb' }] }, ['neighbors[0].password']],
     ['two neighbors with one name', { ...base, neighbors: [base.neighbors[0], { ...base.neighbors[0], address: '10.0.2.1' }] }, ['neighbors[1].name']],
-    ['an IPv6 neighbor without an IPv6 CIDR', { ...base, neighbors: [{ name: 'v6', address: 'fd00::1', asn: 65000 }] }, ['neighbors[0].address']],
     ['a source address of the other family', { ...base, neighbors: [{ ...base.neighbors[0], sourceAddress: 'fd00::2' }] }, ['neighbors[0].sourceAddress']],
     ['multihop BFD without a source address', { ...base, neighbors: [{ ...base.neighbors[0], multihop: 2, bfd: true }] }, ['neighbors[0].sourceAddress']],
     ['a hold time BGP forbids', { ...base, neighbors: [{ ...base.neighbors[0], holdTime: 2 }] }, ['neighbors[0].holdTime']],

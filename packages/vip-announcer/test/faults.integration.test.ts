@@ -17,11 +17,11 @@ import { Writable } from 'node:stream';
 import { afterAll, beforeAll, describe, expect, test } from '@jest/globals';
 import type { V1EndpointSlice } from '@kubernetes/client-node';
 import { pino } from 'pino';
-import { TestApiServer, deleteNetns, faultScenario, secondsSince, writeBenchResults } from '@balanced/testkit';
+import { TestApiServer, deleteNetns, faultScenario, secondsSince, startBird, writeBenchResults } from '@balanced/testkit';
 import { BirdClient, announcerConfigFromObject, startAnnouncer, type RunningAnnouncer } from '../src/index.js';
 import { service, slice } from './k8s-objects.js';
 import { missingPrerequisite } from './prerequisites.js';
-import { BFD, ROUTER_ASN, SESSION, createLab, routerNexthops, waitForNexthops, type DirectorNode, type RouterNode } from './two-directors-lab.js';
+import { BFD, ROUTER_ASN, SESSION, createLab, directorBirdConfig, routerNexthops, waitForNexthops, type DirectorNode, type RouterNode } from './two-directors-lab.js';
 
 const skip = missingPrerequisite({ root: true });
 
@@ -223,5 +223,53 @@ describe.each(skip === undefined ? [['one director, one router, deployed probe s
     measured.nothingServingWithdrawMs = await expectNexthops(VIP, [], t0);
     expect(announcer.plan()?.withheld).toEqual([{ vip: VIP, reason: 'NoReadyEndpoints', services: ['default/web'] }]);
     await record({ recoverySeconds: null, lostServices: 0, droppedConnections: null, operatorSaw: `${saw} (${(measured.nothingServingWithdrawMs ?? 0) / 1000} s later)` });
+  });
+
+  test("the director's BIRD is killed (SIGKILL) and started again: the route leaves and comes back; the announcer's change made meanwhile is in force, and it drives the new BIRD", async () => {
+    const saw = 'balanced_vip_announcer_bird_config_current 0 and bird_reloads_total{result="error"} while BIRD is gone (log: announcing failed; will retry), back to 1 on the retry after the restart';
+    const record = await faultScenario('BIRD killed and restarted', saw);
+    const metric = async (name: string): Promise<number> => {
+      const line = (await announcer.metrics.registry.metrics()).split('\n').find((l) => l.startsWith(`${name} `) || l.startsWith(`${name}{`));
+      return line === undefined ? 0 : Number(line.split(' ').pop());
+    };
+    const errors = () => announcer.metrics.registry.getSingleMetric('balanced_vip_announcer_bird_reloads_total')!.get().then((m) => m.values.find((v) => v.labels['result'] === 'error')?.value ?? 0);
+    api.store.put('endpointslices', webSlice({ ready: true, serving: true, terminating: false }));
+    await expectNexthops(VIP, [director.address], Date.now());
+    await expectNexthops(MARKER_VIP, [director.address], Date.now());
+    const errorsBefore = await errors();
+
+    const t0 = Date.now();
+    process.kill(director.bird.pid, 'SIGKILL');
+    measured.birdKilledWithdrawMs = await expectNexthops(VIP, [], t0);
+    // A change while BIRD is gone: the marker's endpoint is no longer ready. The announcer
+    // cannot reach BIRD; the file it writes stays, for the BIRD that comes back.
+    api.store.put('endpointslices', markerSlice(false));
+    const deadline = Date.now() + CEILING_MS;
+    while ((await errors()) === errorsBefore) {
+      if (Date.now() > deadline) throw new Error(`the announcer never tried BIRD while it was gone\n${await explain()}`);
+      await new Promise((r) => setTimeout(r, 50));
+    }
+    expect(await metric('balanced_vip_announcer_bird_config_current')).toBe(0);
+
+    const t1 = Date.now();
+    director.bird = await startBird({ netns: director.netns, name: `director${director.index}`, workDir, config: (log) => directorBirdConfig(director, log) });
+    measured.birdRestartedAnnounceMs = await expectNexthops(VIP, [director.address], t1);
+    const recoverySeconds = secondsSince(t1);
+    expect(await routerNexthops(router, MARKER_VIP)).toEqual([]); // the new BIRD read the file written while it was gone
+    // The announcer's retry reaches the new BIRD over its control socket…
+    while ((await metric('balanced_vip_announcer_bird_config_current')) !== 1) {
+      if (Date.now() - t1 > CEILING_MS) throw new Error(`the announcer never reconnected to BIRD\n${await explain()}`);
+      await new Promise((r) => setTimeout(r, 50));
+    }
+    measured.birdRestartedReconnectMs = Date.now() - t1;
+    // …and drives it: a change after the restart reaches the router.
+    api.store.put('endpointslices', markerSlice(true));
+    measured.afterRestartChangeMs = await expectNexthops(MARKER_VIP, [director.address], Date.now());
+    await record({
+      recoverySeconds,
+      lostServices: 0, // the withdrawal while BIRD is dead is the kernel's doing; every route is back (awaited above)
+      droppedConnections: null,
+      operatorSaw: `${saw}; the route left the router ${(measured.birdKilledWithdrawMs ?? 0) / 1000} s after the kill; announcer talking to the new BIRD ${(measured.birdRestartedReconnectMs ?? 0) / 1000} s after its restart`,
+    });
   });
 });

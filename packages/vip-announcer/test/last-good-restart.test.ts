@@ -3,10 +3,11 @@
 // annotations recorded in the cluster (the same rule as the ipvs-controller: buildKeepingLastGood).
 import { expect, test } from '@jest/globals';
 import { LAST_ACCEPTED_ANNOTATION, acceptedAnnotationsValue } from '@balanced/k8s';
-import { parseVipCidr, planAnnouncements, vipOwnership } from '../src/index.js';
+import { cidrOwnership, parseCidr } from '@balanced/net';
+import { planAnnouncements } from '../src/index.js';
 import { service, slice } from './k8s-objects.js';
 
-const ownsVip = vipOwnership([parseVipCidr('10.96.100.0/24')]);
+const ownsVip = cidrOwnership([parseCidr('10.96.100.0/24')]);
 
 test('after a restart, a Service with a typo keeps its announcement and communities from the recorded copy', () => {
   const good = service({ name: 'web', vips: ['10.96.100.10'], annotations: { 'balanced.dev/bgp-communities': '65000:1' } });

@@ -3,10 +3,11 @@ import { describe, expect, test } from '@jest/globals';
 import fc from 'fast-check';
 import { pino } from 'pino';
 import { TestApiServer } from '@balanced/testkit';
-import { DEFAULT_METRICS_HOST, MetricsHostError, announcerConfigFromObject, checkMetricsHost, parseVipCidr, startAnnouncer, vipOwnership } from '../src/index.js';
+import { cidrOwnership, parseCidr } from '@balanced/net';
+import { DEFAULT_METRICS_HOST, MetricsHostError, announcerConfigFromObject, checkMetricsHost, startAnnouncer } from '../src/index.js';
 
 const CIDRS = ['10.96.100.0/24', 'fd96::/64'];
-const ownsVip = vipOwnership(CIDRS.map((c) => parseVipCidr(c)));
+const ownsVip = cidrOwnership(CIDRS.map((c) => parseCidr(c)));
 
 describe('checkMetricsHost', () => {
   test('loopback by default; the node’s own address is fine', () => {

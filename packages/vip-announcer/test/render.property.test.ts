@@ -1,12 +1,11 @@
 import { describe, expect, test } from '@jest/globals';
 import fc from 'fast-check';
+import { cidrContains, tryParseIp } from '@balanced/net';
 import {
   AnnouncerConfigError,
   BirdSyntaxError,
   announcerConfigFromObject,
-  cidrContains,
   renderBirdConfig,
-  tryParseIp,
   type AnnouncerConfig,
   type NeighborConfig,
 } from '../src/index.js';

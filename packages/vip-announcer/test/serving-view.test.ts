@@ -3,10 +3,11 @@
 import { describe, expect, test } from '@jest/globals';
 import fc from 'fast-check';
 import type { KubernetesObject, V1EndpointSlice, V1Service } from '@kubernetes/client-node';
-import { announcerTransforms, endpointServes, parseVipCidr, planAnnouncements, servingView, vipOwnership } from '../src/index.js';
+import { cidrOwnership, parseCidr } from '@balanced/net';
+import { announcerTransforms, endpointServes, planAnnouncements, servingView } from '../src/index.js';
 import { service, slice } from './k8s-objects.js';
 
-const ownsVip = vipOwnership([parseVipCidr('10.96.100.0/24')]);
+const ownsVip = cidrOwnership([parseCidr('10.96.100.0/24')]);
 const VIP = '10.96.100.10';
 
 type Conditions = { ready?: unknown; serving?: unknown; terminating?: unknown };

@@ -1,5 +1,6 @@
 import { describe, expect, test } from '@jest/globals';
-import { parseCommunity, readVipPools, tryParseIp } from '../src/index.js';
+import { tryParseIp } from '@balanced/net';
+import { parseCommunity, readVipPools } from '../src/index.js';
 import { vipPool } from './k8s-objects.js';
 
 describe('readVipPools', () => {

@@ -1,6 +1,7 @@
 // The resolver's "Desire" step (DESIGN.md, controller pattern): Services + EndpointSlices +
-// Nodes → the frontends this node intercepts and the backend sets they resolve to. Pure: no
-// I/O, no clock, never throws on malformed objects, and a function of the *set* of inputs.
+// Nodes (+ Pods, LocalRedirectPolicies, BalancingPolicies) → the frontends this node intercepts
+// and the backend sets they resolve to. Pure: no I/O, no clock, never throws on malformed
+// objects, and a function of the *set* of inputs (and of the podCgroups lookup it is given).
 import { asArray, namespacedKey, prop } from '@balanced/k8s';
 import type { DesiredService, DesiredState, ResolverRefusal } from '../model.js';
 import { compareFrontends } from '../plan/keys.js';
@@ -9,6 +10,10 @@ import { settleFrontendClaims } from './frontend-claims.js';
 import { nodeAddresses } from './node-addresses.js';
 import { compareAge, compareText, objectIdentity } from './object-ref.js';
 import { sortRefusals } from './refusals.js';
+import type { PodCgroups } from './policy-candidates.js';
+import { policyNodeContext, readPolicyNode } from './policy-nodes.js';
+import { readPod, type PodView } from './policy-pods.js';
+import { allPolicyCandidates } from './policy-state.js';
 import { sameNodeContext, serializeCandidates } from './candidates-text.js';
 import type { ResolverInput } from './resolver-input.js';
 import { serviceCandidates, type NodeContext, type ServiceCandidates } from './service-candidates.js';
@@ -42,6 +47,7 @@ interface Remembered {
  */
 export function createResolverStateBuilder(): ResolverStateBuilder {
   const sliceViews = new WeakMap<object, SliceView | undefined>();
+  const podViews = new WeakMap<object, PodView | undefined>();
   const remembered = new WeakMap<object, Remembered>();
   let lastNode: NodeContext | undefined;
   const readRemembered = (raw: unknown): SliceView | undefined => {
@@ -61,7 +67,7 @@ export function createResolverStateBuilder(): ResolverStateBuilder {
 
     // One candidate per namespace/name: a cache holding two objects of one name (malformed) keeps
     // the older, then the one whose *output* sorts first, so input order never matters.
-    const byName = new Map<string, { candidates: ServiceCandidates; text: string }>();
+    const byName = new Map<string, { candidates: ServiceCandidates; text: string; raw: unknown }>();
     for (const raw of asArray(prop(input, 'services'))) {
       const isObject = raw !== null && typeof raw === 'object';
       const last = isObject ? remembered.get(raw) : undefined;
@@ -74,18 +80,37 @@ export function createResolverStateBuilder(): ResolverStateBuilder {
       }
       const prev = byName.get(key);
       if (prev === undefined || (compareAge(entry.candidates.owner, prev.candidates.owner) || compareText(entry.text, prev.text)) < 0) {
-        byName.set(key, entry);
+        byName.set(key, { candidates: entry.candidates, text: entry.text, raw });
       }
     }
 
-    const all = [...byName.values()].map((c) => c.candidates);
+    const pods: PodView[] = [];
+    for (const raw of asArray(prop(input, 'pods'))) {
+      let view: PodView | undefined;
+      if (raw !== null && typeof raw === 'object') {
+        view = podViews.has(raw) ? podViews.get(raw) : readPod(raw);
+        podViews.set(raw, view);
+      } else view = readPod(raw);
+      if (view !== undefined) pods.push(view);
+    }
+    const lookup = prop(input, 'podCgroups');
+    const podCgroups: PodCgroups = typeof lookup === 'function' ? (lookup as PodCgroups) : () => undefined;
+    const policies = allPolicyCandidates({
+      localRedirectPolicies: asArray(prop(input, 'localRedirectPolicies')),
+      balancingPolicies: asArray(prop(input, 'balancingPolicies')),
+      serviceOf: (key) => byName.get(key)?.raw,
+      pods,
+      ctx: { node: policyNodeContext(asArray(prop(input, 'nodes')).map(readPolicyNode), nodeName), podCgroups },
+    });
+
+    const all = [...[...byName.values()].map((c) => c.candidates), ...policies.candidates];
     const settled = settleFrontendClaims(all);
     const frontends = [...settled.frontends].sort(compareFrontends);
     const used = new Set(frontends.map((f) => f.service));
     const services: [string, DesiredService][] = [];
     for (const c of all) for (const entry of c.services) if (used.has(entry[0])) services.push(entry);
     services.sort(([a], [b]) => compareText(a, b));
-    const refusals: ResolverRefusal[] = [...settled.refusals];
+    const refusals: ResolverRefusal[] = [...settled.refusals, ...policies.refusals];
     for (const c of all) refusals.push(...c.refusals);
     return { services: new Map(services), frontends, refusals: sortRefusals(refusals) };
   };

@@ -1,11 +1,15 @@
 // Two Services claiming one frontend — impossible through the API, possible from a malformed
-// cache: the older Service keeps it, the other is told who has it.
+// cache: the older Service keeps it, the other is told who has it. The same rule between two
+// policies of one kind (an addressMatcher on a Service's ClusterIP and a serviceMatcher on that
+// Service claim the same frontend, which only the resolver, holding the Service, can see).
 import type { DesiredFrontend, ResolverRefusal } from '../model.js';
 import { frontendKey } from '../plan/keys.js';
 import { compareAge, type ObjectIdentity } from './object-ref.js';
 
 export interface FrontendClaims {
   readonly owner: ObjectIdentity;
+  /** The owner's kind; absent: Service. */
+  readonly kind?: string;
   readonly frontends: readonly DesiredFrontend[];
 }
 
@@ -25,7 +29,7 @@ export function settleFrontendClaims(claims: readonly FrontendClaims[]): Settled
     for (const frontend of c.frontends) {
       const key = frontendKey(frontend);
       const list = byKey.get(key) ?? [];
-      list.push({ owner: c.owner, frontend });
+      list.push(c.kind === undefined ? { owner: c.owner, frontend } : { owner: c.owner, kind: c.kind, frontend });
       byKey.set(key, list);
     }
   }
@@ -40,9 +44,11 @@ export function settleFrontendClaims(claims: readonly FrontendClaims[]): Settled
   return { frontends, refusals };
 }
 
-/** One Service's claim on one frontend key. */
+/** One Service's (or policy's) claim on one frontend key. */
 export interface FrontendClaim {
   readonly owner: ObjectIdentity;
+  /** The owner's kind; absent: Service. */
+  readonly kind?: string;
   readonly frontend: DesiredFrontend;
 }
 
@@ -58,9 +64,9 @@ export function settleFrontend(claims: readonly FrontendClaim[]): { readonly win
   const at = `${w.frontend.address.includes(':') ? `[${w.frontend.address}]` : w.frontend.address}:${w.frontend.port}/${w.frontend.protocol}`;
   const refusals = losers.map(
     (l): ResolverRefusal => ({
-      object: { kind: 'Service', namespace: l.owner.namespace, name: l.owner.name },
+      object: { kind: l.kind ?? 'Service', ...(l.kind === undefined ? { namespace: l.owner.namespace } : {}), name: l.owner.name },
       reason: 'FrontendConflict',
-      message: `${at} is already resolved for the older Service ${w.owner.namespace}/${w.owner.name}; it is not resolved for this one`,
+      message: `${at} is already resolved for the older ${w.kind ?? 'Service'} ${w.kind === undefined ? `${w.owner.namespace}/` : ''}${w.owner.name}; it is not resolved for this one`,
     }),
   );
   return { winner: w, refusals };

@@ -10,3 +10,7 @@ export { serviceSetKey, type BackendSetKind } from './service-keys.js';
 export { DEFAULT_AFFINITY_TIMEOUT_SECONDS, MAX_AFFINITY_TIMEOUT_SECONDS } from './service-read.js';
 export type { ObjectIdentity } from './object-ref.js';
 export { ResolverIndex, type DesiredSnapshot, type ResolverChange, type ResolverCluster, type ResolverIndexOptions, type ResolverKind } from './resolver-index.js';
+export { policyCandidates, policyServiceKey, policyAppliesHere, podSelected, type PodCgroups, type PolicyCandidates, type PolicyContext } from './policy-candidates.js';
+export { allPolicyCandidates, type PolicyInputs, type PolicyStates } from './policy-state.js';
+export { NODE_PROXY_IP_ANNOTATION, policyNodeContext, readPolicyNode, type PolicyNodeContext, type PolicyNodeView } from './policy-nodes.js';
+export { readPod, type PodPort, type PodView } from './policy-pods.js';

@@ -3,9 +3,11 @@
 // is built by walking the hierarchy under a root and stat-ing each directory. An unknown id
 // (a container started since the last walk) triggers another walk, at most one per
 // `minRescanMs`; walks are asynchronous (fs.promises) and shared by concurrent callers.
+// The same walk records each pod's pod-level cgroup(s) by pod UID (podCgroups: the ids a
+// LocalRedirectPolicy's skip list holds).
 import { opendir, stat } from 'node:fs/promises';
 import { join } from 'node:path';
-import { cgroupOwner, type CgroupOwner } from './cgroup-paths.js';
+import { cgroupOwner, podCgroupUid, type CgroupOwner } from './cgroup-paths.js';
 
 export interface CgroupIndexOptions {
   /** cgroup v2 directory to walk (the one the programs attach to: the host's root in production). */
@@ -21,6 +23,8 @@ const HOST: CgroupOwner = { kind: 'host' };
 
 export class CgroupIndex {
   private owners = new Map<bigint, CgroupOwner>();
+  /** Pod UID → its pod-level cgroup ids (ascending). */
+  private pods = new Map<string, readonly bigint[]>();
   private lastWalk = Number.NEGATIVE_INFINITY;
   private walking: Promise<void> | undefined;
   private readonly minRescanMs: number;
@@ -38,6 +42,16 @@ export class CgroupIndex {
   /** The owner if the id is known now (never waits). */
   get(id: bigint): CgroupOwner | undefined {
     return this.owners.get(id);
+  }
+
+  /** The pod-level cgroup ids of a pod (by UID) as of the last walk; undefined when none was seen. Never waits. */
+  podCgroups(uid: string): readonly bigint[] | undefined {
+    return this.pods.get(uid);
+  }
+
+  /** True when a walk may run now (none ran in the last `minRescanMs`, or one is running). */
+  walkDue(): boolean {
+    return this.now() - this.lastWalk >= this.minRescanMs || this.walking !== undefined;
   }
 
   /** True when any of `ids` is unknown and a walk may run now. */
@@ -64,10 +78,13 @@ export class CgroupIndex {
   private async walk(): Promise<void> {
     this.lastWalk = this.now();
     const found = new Map<bigint, CgroupOwner>();
+    const pods = new Map<string, bigint[]>();
     const visit = async (dir: string, relative: string, depth: number): Promise<void> => {
       try {
         const st = await stat(dir, { bigint: true });
         found.set(st.ino, cgroupOwner(relative));
+        const uid = podCgroupUid(relative);
+        if (uid !== undefined) pods.set(uid, [...(pods.get(uid) ?? []), st.ino].sort((a, b) => (a < b ? -1 : a > b ? 1 : 0)));
       } catch {
         return; // removed meanwhile
       }
@@ -88,6 +105,7 @@ export class CgroupIndex {
     };
     await visit(this.options.root, '', 0);
     this.owners = found;
+    this.pods = pods;
     this.walks += 1;
   }
 }

@@ -27,6 +27,18 @@ export function cgroupOwner(path: string): CgroupOwner {
   return { kind: 'host' };
 }
 
+/**
+ * The pod UID when the path's last segment is a pod-level cgroup (`pod<uid>`,
+ * `kubepods-burstable-pod<uid with _>.slice`): the cgroup every container of the pod sits
+ * below. Undefined for anything else, containers and the pod's other children included.
+ */
+export function podCgroupUid(path: string): string | undefined {
+  const segments = path.split('/').filter((s) => s !== '');
+  const last = segments[segments.length - 1];
+  const pod = last === undefined ? null : UID.exec(last);
+  return pod === null ? undefined : pod[1]!.replaceAll('_', '-');
+}
+
 /** The id in a container status's containerID (`containerd://<id>`, `cri-o://<id>`, `docker://<id>`). */
 export function containerIdOf(statusId: string): string {
   const at = statusId.indexOf('://');

@@ -12,6 +12,8 @@ import { explainMh } from '../mh-explain.js';
 import { vipOwnership } from '../ownership.js';
 import { withProgress } from '../progress.js';
 import { explainResolver } from '../resolver-explain.js';
+import { standInPodCgroups } from '../pod-cgroups.js';
+import { serviceNames } from '../resolver-names.js';
 import { EMPTY_DUMP, readPinnedMaps, resolverDesired, resolverPlan } from '../resolver.js';
 import { readSource } from '../source.js';
 import { renderTable, toJson } from '../table.js';
@@ -65,6 +67,7 @@ async function explainResolverAction(io: CliIo, o: ExplainOptions, objects: Clus
   const protocol: Protocol = o.protocol === 'udp' ? 'UDP' : 'TCP';
   let node = o.node;
   let podName: string | undefined;
+  let clientCgroups: readonly bigint[] = [];
   if (o.pod !== undefined) {
     const [ns, name, ...rest] = o.pod.split('/');
     if (ns === undefined || name === undefined || ns === '' || name === '' || rest.length > 0) throw new UsageError(`--pod ${JSON.stringify(o.pod)}: write namespace/name`);
@@ -75,6 +78,7 @@ async function explainResolverAction(io: CliIo, o: ExplainOptions, objects: Clus
       const podNode = pod.spec?.nodeName;
       if (node !== undefined && podNode !== undefined && podNode !== node) throw new UsageError(`--node ${node} but pod ${podName} runs on ${podNode}`);
       node = podNode ?? node;
+      clientCgroups = standInPodCgroups(pod.metadata?.uid ?? '') ?? [];
     }
   }
   let dump: MapsDump;
@@ -84,13 +88,13 @@ async function explainResolverAction(io: CliIo, o: ExplainOptions, objects: Clus
     const base = o.empty === true ? EMPTY_DUMP : readPinnedMaps(o.pinRoot);
     const planned = resolverPlan(resolverDesired(objects, node), base);
     dump = planned.after;
-    names = new Map([...planned.plan.serviceIds].map(([k, id]) => [id, k]));
+    names = serviceNames(planned.plan);
     which = 'planned';
   } else {
     dump = readPinnedMaps(o.pinRoot);
     which = 'live';
   }
-  const answer = explainResolver(dump, address, port, protocol, names);
+  const answer = explainResolver(dump, address, port, protocol, names, clientCgroups);
   const context = { maps: which, node: node ?? null, pod: podName ?? null };
   if (o.json === true) {
     io.out(toJson({ ...context, ...answer }));
@@ -98,7 +102,13 @@ async function explainResolverAction(io: CliIo, o: ExplainOptions, objects: Clus
   }
   const lines = [`${answer.target} from ${podName !== undefined ? `pod ${podName}` : 'a client'} on ${node !== undefined ? `node ${node}` : which === 'live' ? 'this host' : 'a host outside the cluster'} (${which} maps)`];
   for (const f of answer.frontends) {
-    lines.push(`  ${f.kind} frontend -> ${f.service ?? `service ${f.serviceId}`} [${f.outcome}]${f.refuseWhenEmpty ? ' (refuses when empty)' : ''}${f.affinityTimeoutSeconds !== null ? ` (ClientIP affinity ${f.affinityTimeoutSeconds} s)` : ''}`);
+    const what = f.policy !== null ? `: ${f.policy.kind} ${f.policy.name} (service ${f.serviceId})` : ` -> ${f.service ?? `service ${f.serviceId}`}`;
+    const notes = [
+      f.refuseWhenEmpty ? ' (refuses when empty)' : '',
+      f.affinityTimeoutSeconds !== null ? ` (ClientIP affinity ${f.affinityTimeoutSeconds} s)` : '',
+      f.skipCgroups > 0 ? ` (skips ${f.skipCgroups} client cgroup${f.skipCgroups === 1 ? '' : 's'}: its own backend pods)` : '',
+    ].join('');
+    lines.push(`  ${f.kind} frontend${what} [${f.outcome}]${notes}`);
     if (f.backends.length > 0) {
       lines.push(
         renderTable(['    BACKEND', 'ID', 'LOCAL', 'SLOTS', 'SHARE'], f.backends.map((b) => [`    ${b.backend}`, String(b.id), b.local ? 'yes' : 'no', String(b.slots), `${(b.share * 100).toFixed(1)}%`])).trimEnd(),

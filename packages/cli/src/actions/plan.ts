@@ -2,6 +2,7 @@ import { PLAN_COMPONENTS, type PlanOptions } from '../commands/plan.js';
 import { componentList } from '../options.js';
 import type { IpvsOperation } from '@balanced/ipvs';
 import type { ActualService } from '@balanced/ipvs-controller';
+import { FRONTEND_KINDS } from '@balanced/cgroup-resolver';
 import { allocatorPlan, describeInvalidPool } from '../allocator.js';
 import type { ClusterObjects } from '../cluster-objects.js';
 import { directorDesired, directorPlan, describeOp, readIpvs } from '../director.js';
@@ -9,7 +10,8 @@ import { CliError, ReportedFailure, UsageError } from '../errors.js';
 import type { CliIo } from '../io.js';
 import { vipOwnership } from '../ownership.js';
 import { withProgress } from '../progress.js';
-import { EMPTY_DUMP, describeMapOp, mapOpJson, readPinnedMaps, resolverDesired, resolverPlan } from '../resolver.js';
+import { serviceNames } from '../resolver-names.js';
+import { EMPTY_DUMP, describeMapOp, frontendKinds, mapOpJson, readPinnedMaps, resolverDesired, resolverPlan } from '../resolver.js';
 import { readSource } from '../source.js';
 import { renderTable, toJson } from '../table.js';
 
@@ -45,13 +47,26 @@ async function planSection(io: CliIo, c: Component, objects: ClusterObjects, o: 
       const desired = resolverDesired(objects, o.node);
       const actual = o.empty === true ? EMPTY_DUMP : readPinnedMaps(o.pinRoot);
       const { plan } = resolverPlan(desired, actual);
+      const names = serviceNames(plan);
+      const kinds = frontendKinds(desired);
+      const standIn = [...desired.services.values()].some((s) => (s.skipCgroups ?? []).length > 0);
       return {
         failed: false,
-        json: { maps: against, node: o.node ?? null, ops: plan.ops.map(mapOpJson), serviceIds: Object.fromEntries(plan.serviceIds), refusals: desired.refusals },
+        json: {
+          maps: against,
+          node: o.node ?? null,
+          frontendKinds: kinds,
+          ops: plan.ops.map(mapOpJson),
+          serviceIds: Object.fromEntries(plan.serviceIds),
+          ...(standIn ? { skipCgroups: 'stand-in ids (the CLI does not read the node\'s cgroup hierarchy)' } : {}),
+          refusals: desired.refusals,
+        },
         text:
-          `resolver (${against === 'empty' ? 'empty maps' : `pinned maps under ${o.pinRoot}`}; ${o.node !== undefined ? `node ${o.node}` : 'outside the cluster'}): ${desired.services.size} backend sets, ${desired.frontends.length} frontends, ${plan.ops.length} ops\n` +
-          (plan.ops.length > 0 ? renderTable(['#', 'OP', 'TARGET', 'DETAIL'], plan.ops.map((op, i) => [String(i + 1), ...describeMapOp(op)])) : '') +
-          desired.refusals.map((r) => `  refused ${r.object.kind} ${r.object.namespace ?? ''}/${r.object.name}: ${r.reason}: ${r.message}\n`).join(''),
+          `resolver (${against === 'empty' ? 'empty maps' : `pinned maps under ${o.pinRoot}`}; ${o.node !== undefined ? `node ${o.node}` : 'outside the cluster'}): ${desired.services.size} backend sets, ` +
+          `${desired.frontends.length} frontends (${FRONTEND_KINDS.map((k) => `${kinds[k]} ${k}`).join(', ')}), ${plan.ops.length} ops\n` +
+          (plan.ops.length > 0 ? renderTable(['#', 'OP', 'TARGET', 'DETAIL'], plan.ops.map((op, i) => [String(i + 1), ...describeMapOp(op, names)])) : '') +
+          (standIn ? `  skip lists (LocalRedirectPolicy backend pods' cgroups) hold stand-in ids: the CLI does not read the node's cgroup hierarchy\n` : '') +
+          desired.refusals.map((r) => `  refused ${r.object.kind} ${r.object.namespace !== undefined ? `${r.object.namespace}/` : ''}${r.object.name}: ${r.reason}: ${r.message}\n`).join(''),
       };
     }
     case 'allocator': {

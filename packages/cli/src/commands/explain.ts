@@ -28,7 +28,7 @@ function collect(value: string, previous: string[] | undefined): string[] {
 export function explainCommand(io: CliIo): Command {
   const cmd = new Command('explain')
     .description(
-      'Which backend a client gets and why. Director (default): the exact kernel mh model against the live table, or the planned one when the cluster state is given (-f/--kubeconfig). --resolver: which frontend and backend set a connection from a pod to <target> hits.',
+      'Which backend a client gets and why. Director (default): the exact kernel mh model against the live table, or the planned one when the cluster state is given (-f/--kubeconfig). --resolver: which frontend (LocalRedirectPolicy, BalancingPolicy or Service, in the hook\'s lookup order) and backend set a connection from a pod to <target> hits.',
     )
     .argument('<target>', 'VIP:port (director) or address:port (--resolver)')
     .argument('[client]', 'client address[:port] (director; the port matters only with mh-port)')

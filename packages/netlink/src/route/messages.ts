@@ -1,7 +1,8 @@
 import { AttributeDecoder } from '../codec/attribute-decoder.js';
 import { HOST_LITTLE_ENDIAN, view } from '../codec/byte-order.js';
 import { MalformedMessageError } from '../codec/errors.js';
-import { AF_INET, AF_INET6, formatIp, type AddressFamily } from '../ip.js';
+import { formatIp, type AddressFamily } from '@balanced/net';
+import { AF_INET, AF_INET6 } from '../family.js';
 import {
   IFADDRMSG_LEN,
   IFA_ADDRESS,

@@ -4,7 +4,8 @@ import { NLM_F_CREATE, NLM_F_DUMP, NLM_F_EXCL } from '../codec/constants.js';
 import type { NetlinkMessage } from '../codec/message.js';
 import { NetlinkConnection, type NetlinkRequest, type Transport } from '../connection.js';
 import { Errno, NetlinkError } from '../errors.js';
-import { familyNumber, parsePrefix } from '../ip.js';
+import { parseAddressPrefix } from '@balanced/net';
+import { familyNumber } from '../family.js';
 import { NetlinkSocket, type NetlinkSocketOptions } from '../socket/netlink-socket.js';
 import { NETLINK_ROUTE } from '../codec/constants.js';
 import {
@@ -149,7 +150,7 @@ export class RouteClient {
 
   private async addressOp(type: number, flags: number, linkName: string, prefixText: string): Promise<void> {
     const link = await this.requireLink(linkName);
-    const prefix = parsePrefix(prefixText);
+    const prefix = parseAddressPrefix(prefixText);
     const loopback = prefix.address.family === 'inet' && prefix.address.bytes[0] === 127;
     const header = encodeIfaddr({
       family: familyNumber(prefix.address.family),

@@ -1,0 +1,204 @@
+// The VIP ranges, read from one place: the VipPool objects (the cluster cache's `vippools`
+// kind), the ranges the vip-allocator hands addresses out of. A director programs, an announcer
+// announces and a node's pods hold only VIPs inside them; extra CIDRs (--vip-cidr, the
+// announcer's `cidrs`) may be added on top, as an override.
+//
+// Invalid pools are treated as the vip-allocator treats them (vip-allocator pool-catalog.ts): a
+// pool whose spec.cidrs turned invalid keeps its last valid ranges (same uid), so a typo never
+// takes its VIPs away; a pool never valid in this process gives none. Only spec.cidrs counts
+// here: a pool with a wrong selector or community still holds the addresses the allocator gave
+// out from it (the allocator never releases them for that), and they stay served. A deleted
+// pool's ranges go: its VIPs are no longer owned, and what the kernel holds for them is left
+// as it is (a component touches only what it owns).
+
+import { Gauge, type Metric } from 'prom-client';
+import { cidrContains, ipFromBigInt, ipToBigInt, parseCidr, parseIpRange, rangeCidrs, tryParseIp, type AddressFamily, type Cidr, type IpRange } from '@balanced/net';
+import type { ChangeListener, ClusterCache } from './cluster-cache.js';
+import type { ProbeResult } from './health.js';
+import { asString, prop } from './read.js';
+
+export interface InvalidVipPool {
+  readonly name: string;
+  readonly uid: string | undefined;
+  /** `spec.cidrs[1]: …`, one per problem. */
+  readonly problems: readonly string[];
+  /** Its last valid ranges are still used. */
+  readonly keptLastValid: boolean;
+}
+
+export interface VipRangeSet {
+  /** The fewest CIDRs covering every range (pools and extra), IPv4 first: what iptables and BIRD take. */
+  readonly cidrs: readonly Cidr[];
+  /** The pools whose ranges count (valid now, or kept from their last valid version), by name. */
+  readonly pools: readonly string[];
+  readonly invalid: readonly InvalidVipPool[];
+}
+
+/** uid (or name) of a pool → its last valid ranges. */
+export type LastValidRanges = ReadonlyMap<string, readonly IpRange[]>;
+
+function poolRanges(object: unknown): { name: string; uid: string | undefined; ranges?: IpRange[]; problems: string[] } {
+  const name = asString(prop(prop(object, 'metadata'), 'name')) ?? '';
+  const uid = asString(prop(prop(object, 'metadata'), 'uid'));
+  const cidrs = prop(prop(object, 'spec'), 'cidrs');
+  if (!Array.isArray(cidrs) || cidrs.length === 0) return { name, uid, problems: ['spec.cidrs: must list at least one CIDR or range'] };
+  const ranges: IpRange[] = [];
+  const problems: string[] = [];
+  cidrs.forEach((c: unknown, i) => {
+    try {
+      ranges.push(parseIpRange(c));
+    } catch (e) {
+      problems.push(`spec.cidrs[${i}]: ${e instanceof Error ? e.message : String(e)}`);
+    }
+  });
+  return problems.length > 0 ? { name, uid, problems } : { name, uid, ranges, problems };
+}
+
+/** Overlapping and adjacent ranges joined, per family, as CIDRs. */
+function coverOf(ranges: readonly IpRange[]): Cidr[] {
+  const out: Cidr[] = [];
+  for (const family of ['inet', 'inet6'] as const satisfies readonly AddressFamily[]) {
+    const spans = ranges
+      .filter((r) => r.family === family)
+      .map((r) => [ipToBigInt(r.first), ipToBigInt(r.last)] as const)
+      .sort((a, b) => (a[0] < b[0] ? -1 : a[0] > b[0] ? 1 : 0));
+    const merged: [bigint, bigint][] = [];
+    for (const [first, last] of spans) {
+      const prev = merged[merged.length - 1];
+      if (prev !== undefined && first <= prev[1] + 1n) prev[1] = last > prev[1] ? last : prev[1];
+      else merged.push([first, last]);
+    }
+    for (const [first, last] of merged) {
+      const a = ipFromBigInt(family, first);
+      const b = ipFromBigInt(family, last);
+      out.push(...rangeCidrs({ family, first: a, last: b, text: `${a.text}-${b.text}` }));
+    }
+  }
+  return out;
+}
+
+/**
+ * Pure: the VIP range set of the cached VipPool objects, plus `extra` CIDRs. `lastValid` is
+ * what the previous call returned (pass it back: it is how an invalid pool keeps its ranges).
+ */
+export function vipRangesFromPools(objects: readonly unknown[], extra: readonly Cidr[] = [], lastValid: LastValidRanges = new Map()): { set: VipRangeSet; lastValid: LastValidRanges } {
+  const next = new Map<string, readonly IpRange[]>();
+  const ranges: IpRange[] = extra.map((c) => parseIpRange(c.text));
+  const pools: string[] = [];
+  const invalid: InvalidVipPool[] = [];
+  for (const object of objects) {
+    const pool = poolRanges(object);
+    const key = pool.uid ?? pool.name;
+    const use = pool.ranges ?? lastValid.get(key);
+    if (pool.ranges === undefined) invalid.push({ name: pool.name, uid: pool.uid, problems: pool.problems, keptLastValid: use !== undefined });
+    if (use === undefined) continue;
+    next.set(key, use);
+    ranges.push(...use);
+    pools.push(pool.name);
+  }
+  pools.sort();
+  invalid.sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
+  return { set: { cidrs: coverOf(ranges), pools, invalid }, lastValid: next };
+}
+
+/** The same CIDRs (in the same order: vipRangesFromPools sorts them). */
+export function sameVipRanges(a: VipRangeSet, b: VipRangeSet): boolean {
+  return a.cidrs.length === b.cidrs.length && a.cidrs.every((c, i) => c.text === b.cidrs[i]?.text);
+}
+
+export interface VipRangeWatchOptions {
+  /** --vip-cidr (or the announcer's `cidrs`): owned whatever the pools say. Texts are parsed by parseCidr (throws InvalidCidrError). */
+  readonly extra?: readonly (Cidr | string)[];
+  /** Read the cache's VipPools (its kinds must include `vippools`). Default true; false: `extra` only. */
+  readonly pools?: boolean;
+  /** After the set changed (already current when called). */
+  readonly onChange?: (set: VipRangeSet, previous: VipRangeSet) => void;
+  /** Invalid pools, logged when the list of them changes. */
+  readonly log?: { warn(fields: object, message: string): void };
+}
+
+const EMPTY: VipRangeSet = { cidrs: [], pools: [], invalid: [] };
+
+/**
+ * Keeps the VIP range set current from a cluster cache: read on every VipPool change and
+ * (re)list. `owns` always answers from the current set. As a health check (HealthCheck of
+ * health.ts), not ready while there is no range at all: nothing would ever be programmed.
+ */
+export class VipRangeWatch {
+  private readonly extra: readonly Cidr[];
+  private lastValid: LastValidRanges = new Map();
+  private set: VipRangeSet;
+  private invalidText = '';
+  private readonly unsubscribe: () => void;
+  private readonly cidrGauge = new Gauge({ name: 'balanced_vip_range_cidrs', help: 'CIDRs of the VIP ranges this component owns (VipPools and --vip-cidr, merged)', registers: [] });
+  private readonly invalidGauge = new Gauge({
+    name: 'balanced_vippools_invalid',
+    help: 'VipPools whose spec.cidrs is invalid (kept="true": their last valid ranges are still owned)',
+    labelNames: ['kept'] as const,
+    registers: [],
+  });
+
+  constructor(
+    private readonly cache: Pick<ClusterCache, 'vipPools' | 'onChange'>,
+    private readonly options: VipRangeWatchOptions = {},
+  ) {
+    this.extra = (options.extra ?? []).map((c) => (typeof c === 'string' ? parseCidr(c) : c));
+    this.set = { ...EMPTY, cidrs: vipRangesFromPools([], this.extra).set.cidrs };
+    this.record();
+    const listener: ChangeListener = (kind) => {
+      if (kind === 'vippools') this.refresh();
+    };
+    this.unsubscribe = options.pools === false ? () => undefined : cache.onChange(listener);
+  }
+
+  /** The set now. */
+  get current(): VipRangeSet {
+    return this.set;
+  }
+
+  /** The address lies inside the current ranges. */
+  readonly owns = (ip: unknown): boolean => {
+    const address = tryParseIp(ip);
+    return address !== undefined && this.set.cidrs.some((c) => cidrContains(c, address));
+  };
+
+  /** Read the cached pools again (the cache's listener does it on every change). */
+  refresh(): void {
+    if (this.options.pools === false) return;
+    const previous = this.set;
+    const result = vipRangesFromPools(this.cache.vipPools(), this.extra, this.lastValid);
+    this.lastValid = result.lastValid;
+    this.set = result.set;
+    this.record();
+    const invalidText = JSON.stringify(this.set.invalid);
+    if (invalidText !== this.invalidText) {
+      for (const p of this.set.invalid) {
+        const what = p.keptLastValid ? 'its last valid ranges are still owned' : 'it gives no VIP range (never valid since this process started)';
+        this.options.log?.warn({ vipPool: p.name, problems: p.problems }, `VipPool ${p.name} is invalid: ${p.problems.join('; ')}; ${what}`);
+      }
+      this.invalidText = invalidText;
+    }
+    if (!sameVipRanges(previous, this.set)) this.options.onChange?.(this.set, previous);
+  }
+
+  /** Ready while some VIP range is known; the detail says where ranges come from. */
+  readiness(): ProbeResult {
+    if (this.set.cidrs.length > 0) return { ok: true, detail: `VIP ranges: ${this.set.cidrs.map((c) => c.text).join(', ')}` };
+    const why = this.options.pools === false ? 'no --vip-cidr given and VipPools are not read' : 'no valid VipPool (balanced.dev/v1alpha1) and no --vip-cidr';
+    return { ok: false, detail: `no VIP range: ${why}; nothing would be programmed` };
+  }
+
+  metrics(): readonly Metric[] {
+    return [this.cidrGauge, this.invalidGauge];
+  }
+
+  stop(): void {
+    this.unsubscribe();
+  }
+
+  private record(): void {
+    this.cidrGauge.set(this.set.cidrs.length);
+    this.invalidGauge.set({ kept: 'true' }, this.set.invalid.filter((p) => p.keptLastValid).length);
+    this.invalidGauge.set({ kept: 'false' }, this.set.invalid.filter((p) => !p.keptLastValid).length);
+  }
+}
