@@ -12,7 +12,7 @@ export { INITRAMFS_MODULES, parseShowDepends, initramfsModuleFiles, initramfsKey
 export { renderInitScript, type InitScriptOptions } from './vm/init-script.js';
 export { renderRunScript, type GuestCommand, type RunScriptOptions } from './vm/run-script.js';
 export { cpioNewc, cpioNewcGz, type CpioEntry } from './vm/cpio.js';
-export { RUN_EXIT_MARKER, parseRunExit, stripCr, consoleTail } from './vm/console.js';
+export { RUN_EXIT_MARKER, parseRunExit, stripCr, consoleTail, consoleDecoder } from './vm/console.js';
 export { buildQemuArgs, qemuOptValue, type QemuArgsOptions } from './vm/qemu-args.js';
 export { GUEST_EXCHANGE_DIR, GUEST_MODULES, IN_VM_ENV, MOUNT_TAGS } from './vm/guest.js';
 export { LabBootError } from './vm/errors.js';

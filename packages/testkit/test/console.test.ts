@@ -1,5 +1,5 @@
 import { describe, expect, it } from '@jest/globals';
-import { consoleTail, parseRunExit, stripCr } from '../src/index.js';
+import { consoleDecoder, consoleTail, parseRunExit, stripCr } from '../src/index.js';
 
 describe('parseRunExit', () => {
   it('reads the status from a CRLF serial log', () => {
@@ -26,5 +26,16 @@ describe('console helpers', () => {
     const log = Array.from({ length: 100 }, (_, i) => `line ${i}`).join('\r\n');
     const tail = consoleTail(log, 3);
     expect(tail).toBe('line 97\nline 98\nline 99');
+  });
+});
+
+describe('consoleDecoder', () => {
+  it('joins a UTF-8 character the pipe cut between two chunks (the demo\'s bars and check marks)', () => {
+    const bytes = Buffer.from('ok ✔ ███\r\n', 'utf8');
+    // Every cut point, including inside each three-byte character.
+    for (let cut = 1; cut < bytes.length; cut++) {
+      const decode = consoleDecoder();
+      expect(decode(bytes.subarray(0, cut)) + decode(bytes.subarray(cut))).toBe('ok ✔ ███\n');
+    }
   });
 });

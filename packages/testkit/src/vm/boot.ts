@@ -1,5 +1,5 @@
 import { spawn } from 'node:child_process';
-import { parseRunExit, stripCr } from './console.js';
+import { consoleDecoder, parseRunExit } from './console.js';
 
 export interface BootAttempt {
   /** The guest command's status, undefined when RUN_EXIT never appeared. */
@@ -48,8 +48,9 @@ export function bootOnce(
       kill();
     }, timeoutMs);
 
+    const decode = consoleDecoder();
     child.stdout.on('data', (chunk: Buffer) => {
-      const text = stripCr(chunk.toString('utf8'));
+      const text = decode(chunk);
       output += text;
       onOutput?.(text);
       if (!sawExit && /(^|\n)RUN_EXIT=\d+\n/.test(output.slice(-(text.length + 32)))) {

@@ -1,9 +1,21 @@
+import { StringDecoder } from 'node:string_decoder';
+
 /** Serial-console marker printed by the guest init after the command finished. */
 export const RUN_EXIT_MARKER = 'RUN_EXIT=';
 
 /** Removes carriage returns from serial output (the guest tty writes CRLF). */
 export function stripCr(text: string): string {
   return text.replace(/\r/g, '');
+}
+
+/**
+ * A decoder for the serial console's byte chunks: a UTF-8 character split across two chunks
+ * (the pipe cuts anywhere: a bar █ is three bytes) comes out whole with the second, instead of
+ * as two replacement characters; carriage returns are removed.
+ */
+export function consoleDecoder(): (chunk: Buffer) => string {
+  const decoder = new StringDecoder('utf8');
+  return (chunk) => stripCr(decoder.write(chunk));
 }
 
 /** The status of the last `RUN_EXIT=<n>` line, or undefined when there is none. */
