@@ -254,3 +254,26 @@ describe('status where nothing runs', () => {
     expect(Object.keys(json(one))).toEqual(['resolver']);
   }, 60_000);
 });
+
+describe('a reader that stops early', () => {
+  it('`balanced plan | head`: no EPIPE crash, exit 0 (300 kB of output, the reader takes 10 bytes)', async () => {
+    const { mkdtemp, writeFile, rm } = await import('node:fs/promises');
+    const { tmpdir } = await import('node:os');
+    const { join } = await import('node:path');
+    const { spawn } = await import('node:child_process');
+    const { BIN } = await import('./run-cli.js');
+    const dir = await mkdtemp(join(tmpdir(), 'balanced-epipe-'));
+    try {
+      const services = Array.from({ length: 1500 }, (_, i) => `apiVersion: v1\nkind: Service\nmetadata: { name: s${i}, namespace: default }\nspec: { type: ClusterIP, selector: { app: x }, clusterIP: 10.96.${Math.floor(i / 250)}.${(i % 250) + 1}, ports: [{ name: http, port: 80, protocol: TCP }] }`);
+      await writeFile(join(dir, 'big.yaml'), services.join('\n---\n'));
+      const child = spawn(process.execPath, [BIN, 'plan', '-f', join(dir, 'big.yaml'), '--empty', '--component', 'resolver'], { stdio: ['ignore', 'pipe', 'pipe'] });
+      let stderr = '';
+      child.stderr.on('data', (c: Buffer) => (stderr += c.toString()));
+      child.stdout.once('data', () => child.stdout.destroy());
+      const code = await new Promise<number | null>((resolve) => child.on('close', (c) => resolve(c)));
+      expect({ code, stderr }).toEqual({ code: 0, stderr: expect.not.stringContaining('EPIPE') });
+    } finally {
+      await rm(dir, { recursive: true, force: true });
+    }
+  }, 120_000);
+});
