@@ -238,6 +238,24 @@ describe('bird render', () => {
     expect(withdrawn.withheld).toEqual([{ vip: '10.96.200.1', reason: 'ControllerUnhealthy', services: ['shop/web'] }]);
     expect(withdrawn.config).not.toMatch(/10\.96\.200\.1\/32/);
   }, 60_000);
+
+  it('takes the VIP ranges from the VipPools, as the announcer does, when the config lists no cidrs', async () => {
+    const { mkdtemp, writeFile, rm } = await import('node:fs/promises');
+    const { tmpdir } = await import('node:os');
+    const { join } = await import('node:path');
+    const dir = await mkdtemp(join(tmpdir(), 'balanced-bird-'));
+    try {
+      const file = join(dir, 'announcer.yaml');
+      await writeFile(file, (await readFile(ANNOUNCER, 'utf8')).replace(/^cidrs:.*\n/m, ''));
+      const r = await runBalanced(['bird', 'render', '--config', file, '-f', CLUSTER, '--json']);
+      expect(r.code).toBe(0);
+      const out = json<{ config: string; announced: Announcement[] }>(r);
+      expect(out.announced.map((a) => a.vip)).toEqual(['10.96.200.1']);
+      expect(out.config).toMatch(/route 10\.96\.200\.1\/32/);
+    } finally {
+      await rm(dir, { recursive: true, force: true });
+    }
+  }, 60_000);
 });
 
 describe('status where nothing runs', () => {

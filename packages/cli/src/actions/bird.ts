@@ -1,5 +1,6 @@
 import { readFile } from 'node:fs/promises';
-import { AnnouncerConfigError, parseAnnouncerConfig, planAnnouncements, readVipPools, renderBirdConfig, vipOwnership, type AnnouncerConfig } from '@balanced/vip-announcer';
+import { cidrOwnership, vipRangesFromPools } from '@balanced/k8s';
+import { AnnouncerConfigError, parseAnnouncerConfig, planAnnouncements, readVipPools, renderBirdConfig, type AnnouncerConfig } from '@balanced/vip-announcer';
 import { NO_OBJECTS } from '../cluster-objects.js';
 import type { RenderOptions } from '../commands/bird.js';
 import { CliError, messageOf } from '../errors.js';
@@ -12,16 +13,19 @@ export async function runBirdRender(io: CliIo, o: RenderOptions): Promise<void> 
   const config = await readAnnouncerConfig(o.config, io);
   const objects = (await readSource(io, o)) ?? NO_OBJECTS;
   const pools = readVipPools(objects.vipPools);
+  // As the announcer does: the VIP ranges are the VipPools' plus the config's optional cidrs.
+  const ranges = vipRangesFromPools(objects.vipPools, config.cidrs).set;
+  const withRanges: AnnouncerConfig = { ...config, cidrs: ranges.cidrs };
   const { plan } = planAnnouncements({
     services: objects.services,
     endpointSlices: objects.endpointSlices,
     pools: pools.pools,
-    ownsVip: vipOwnership(config.cidrs),
+    ownsVip: cidrOwnership(ranges.cidrs),
     defaultClass: o.defaultClass,
     controllerHealthy: !o.controllerUnhealthy,
     lastGood: new Map(),
   });
-  const content = renderBirdConfig(config, plan.announced);
+  const content = renderBirdConfig(withRanges, plan.announced);
   const problems = [...pools.problems, ...plan.problems];
   if (o.json === true) io.out(toJson({ config: content, announced: plan.announced, withheld: plan.withheld, problems }));
   else {
