@@ -169,8 +169,8 @@ export async function startResolver(config: ResolverConfig, log: Logger): Promis
       if (report.plan.ops.length > 0 && report.step.index === report.step.of - 1) policyStatus?.writer.markDirty();
       resolutionEvents?.services.learn(report.plan);
       const refusals = report.desired.refusals;
-      const inStatus = refusals.filter((r) => STATUS_REFUSALS.has(r.reason));
-      const fresh = [...reporter.report(inStatus.length === 0 ? refusals : refusals.filter((r) => !STATUS_REFUSALS.has(r.reason))), ...statusOnly.report(inStatus)];
+      const inStatus = (r: (typeof refusals)[number]): boolean => STATUS_REFUSALS.has(r.reason);
+      const fresh = [...reporter.report(refusals.filter((r) => !inStatus(r))), ...statusOnly.report(refusals.filter(inStatus))];
       for (const r of fresh) log.warn({ object: r.object, reason: r.reason }, r.message);
       for (const f of report.apply.failed) log.error({ op: f.op.op, err: f.error.message }, 'map operation failed');
       if (report.plan.ops.length) {
