@@ -5,6 +5,7 @@ import { join } from 'node:path';
 import { pino } from 'pino';
 import {
   addLocalAddresses,
+  churnViolations,
   createNetns,
   createTestCgroup,
   createTestPinRoot,
@@ -15,6 +16,7 @@ import {
   startIdentityServers,
   startResolverClient,
   TestApiServer,
+  type AppliedSet,
   type IdentityServers,
   type ResolverClient,
 } from '@balanced/testkit';
@@ -244,7 +246,7 @@ describe('cgroup-resolver agent ↔ test API server ↔ BPF on this kernel', () 
     put('endpointslices', slice('churn', ['a1']));
     await until('10.96.0.60', ['a1']);
     /** When each set was in the maps: [time applied (ms, wall clock), set]. */
-    const applied: [number, readonly string[]][] = [[performance.timeOrigin + performance.now(), ['a1']]];
+    const applied: AppliedSet[] = [[performance.timeOrigin + performance.now(), ['a1']]];
     const loop = await client.startLoop({ address: '10.96.0.60', port: 80, timeoutMs: 2000 });
     for (const set of sets) {
       put('endpointslices', slice('churn', set));
@@ -254,22 +256,6 @@ describe('cgroup-resolver agent ↔ test API server ↔ BPF on this kernel', () 
     }
     const result = await loop.stop();
     expect(result.timeline.length).toBeGreaterThan(500);
-    const violations: string[] = [];
-    for (const attempt of result.timeline) {
-      const start = result.origin + attempt.t;
-      // The set in place when the attempt started, and the next one (the attempt may straddle it).
-      let i = applied.length - 1;
-      while (i > 0 && applied[i]![0] > start) i--;
-      const now = applied[i]![1];
-      const next = applied[i + 1]?.[1] ?? now;
-      if (attempt.ok) {
-        if (!now.includes(attempt.backend) && !next.includes(attempt.backend)) violations.push(`${attempt.t.toFixed(2)} ms: reached ${attempt.backend}, in neither [${now}] nor [${next}]`);
-      } else if (now.length > 0 && next.length > 0 && !(attempt.error === 'ECONNABORTED' && now.some((b) => !next.includes(b)))) {
-        // (ECONNABORTED: a connection made to a backend that the next change removed, closed
-        // by the resolver — what it must do to sockets of a removed backend.)
-        violations.push(`${attempt.t.toFixed(2)} ms: ${attempt.error} while [${now}] then [${next}] were live`);
-      }
-    }
-    expect(violations).toEqual([]);
+    expect(churnViolations(result.timeline, result.origin, applied)).toEqual([]);
   });
 });

@@ -1,6 +1,7 @@
 import { describe, expect, it } from '@jest/globals';
 import {
   assertBelow,
+  churnViolations,
   cgroupNetnsArgv,
   formatEndpoint,
   isBpfMounted,
@@ -12,6 +13,7 @@ import {
   summarizeLatencies,
   summarizeTimeline,
   validateListeners,
+  type AppliedSet,
   type LoopAttempt,
 } from '../src/index.js';
 
@@ -89,16 +91,42 @@ describe('resolver lab: pure helpers', () => {
     expect(s).toMatchObject({ count: 4, p50: 2, p99: 4, max: 4, mean: 2.5 });
   });
 
+  it('checks a churn timeline against the sets an attempt could have met, from its start to its end and one after', () => {
+    const applied: AppliedSet[] = [[1000, ['a1']], [1010, ['a4', 'b2']], [1020, ['a1', 'a4', 'b2']], [1030, ['a1']], [1040, []], [1050, ['b1']]];
+    const at = (t: number, ms: number, rest: { ok: true; backend: string } | { ok: false; error: string }): LoopAttempt => ({ t, ms, ...rest });
+    // Within the rules.
+    expect(churnViolations([
+      at(5, 1, { ok: true, backend: 'a1' }), // a1 live at start
+      at(12, 1, { ok: true, backend: 'a1' }), // the next set (seen late) has a1
+      at(12, 20, { ok: false, error: 'ECONNABORTED' }), // straddles [a1,a4,b2] → [a1]: a4, b2 removed (the CI case)
+      at(35, 2, { ok: false, error: 'ECONNREFUSED' }), // next set is empty
+      at(45, 1, { ok: false, error: 'ECONNREFUSED' }), // empty at start
+    ], 1000, applied)).toEqual([]);
+    // Broken.
+    expect(churnViolations([
+      at(12, 1, { ok: true, backend: 'b1' }),
+      at(12, 1, { ok: false, error: 'ECONNABORTED' }), // [a4,b2] → [a1,a4,b2] removes nothing
+      at(12, 1, { ok: false, error: 'ETIMEDOUT' }),
+      at(55, 1, { ok: false, error: 'ECONNREFUSED' }),
+    ], 1000, applied)).toEqual([
+      '12.00 ms: reached b1, in none of [a4,b2] → [a1,a4,b2]',
+      '12.00 ms: ECONNABORTED while [a4,b2] → [a1,a4,b2] were live',
+      '12.00 ms: ETIMEDOUT while [a4,b2] → [a1,a4,b2] were live',
+      '55.00 ms: ECONNREFUSED while [b1] were live',
+    ]);
+    expect(() => churnViolations([], 0, [])).toThrow(/no applied set/);
+  });
+
   it('summarises a churn timeline', () => {
     const timeline: LoopAttempt[] = [
-      { t: 0, ok: true, backend: 'b1' },
-      { t: 1, ok: true, backend: 'b1' },
-      { t: 2, ok: false, error: 'ECONNREFUSED' },
-      { t: 3, ok: false, error: 'ECONNREFUSED' },
-      { t: 9, ok: false, error: 'timeout' },
-      { t: 10, ok: true, backend: 'b2' },
-      { t: 11, ok: false, error: 'ECONNRESET' },
-      { t: 12, ok: true, backend: 'b2' },
+      { t: 0, ms: 0.5, ok: true, backend: 'b1' },
+      { t: 1, ms: 0.5, ok: true, backend: 'b1' },
+      { t: 2, ms: 0.5, ok: false, error: 'ECONNREFUSED' },
+      { t: 3, ms: 0.5, ok: false, error: 'ECONNREFUSED' },
+      { t: 9, ms: 0.5, ok: false, error: 'timeout' },
+      { t: 10, ms: 0.5, ok: true, backend: 'b2' },
+      { t: 11, ms: 0.5, ok: false, error: 'ECONNRESET' },
+      { t: 12, ms: 0.5, ok: true, backend: 'b2' },
     ];
     const s = summarizeTimeline(timeline);
     expect(s).toMatchObject({ attempts: 8, ok: 4, failed: 4, backends: { b1: 2, b2: 2 }, maxGapMs: 6 });

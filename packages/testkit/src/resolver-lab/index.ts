@@ -48,4 +48,5 @@ export {
   type ParsedEndpoint,
   type TimelineSummary,
 } from './summary.js';
+export { churnViolations, type AppliedSet } from './churn-check.js';
 export { withResolverLab, type ResolverLabScope } from './scope.js';

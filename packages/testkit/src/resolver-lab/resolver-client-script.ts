@@ -15,7 +15,7 @@
  *   sends, receives. → {counts, failures, peers, replies[{ok, backend, remoteAddress, remotePort}]}
  * - `loop-start` {loop, address, port, timeoutMs, intervalMs, maxMs, maxAttempts}: connects
  *   one after another until `loop-stop` {loop} (or the bounds); each attempt reads the
- *   greeting. `loop-stop` → {timeline[{t, ok, backend} | {t, ok:false, error}], ms}
+ *   greeting. `loop-stop` → {timeline[{t, ms, ok, backend} | {t, ms, ok:false, error}], ms}
  * - `hold` {hold, address, port, protocol:'tcp'|'udp', pingMs, timeoutMs, maxReconnects}:
  *   opens a TCP connection or a connected UDP socket and keeps it. When the kernel closes or
  *   errors it (or a ping goes unanswered) an event {t, kind:'closed', backend, error} is
@@ -208,7 +208,7 @@ function loopStart(job) {
     while (!state.stop && now() - state.t0 < maxMs && state.timeline.length < maxAttempts) {
       const t = round(now() - state.t0);
       const r = await tcpOnce({ address: job.address, port: job.port, timeoutMs: job.timeoutMs });
-      state.timeline.push(r.ok ? { t, ok: true, backend: r.backend } : { t, ok: false, error: r.error });
+      state.timeline.push(r.ok ? { t, ms: r.ms, ok: true, backend: r.backend } : { t, ms: r.ms, ok: false, error: r.error });
       await new Promise((res) => (job.intervalMs ? setTimeout(res, job.intervalMs) : setImmediate(res)));
     }
   })();

@@ -42,9 +42,10 @@ export interface UdpConnectedResult {
   readonly replies: readonly UdpConnectedReply[];
 }
 
+/** One connect of a loop: `t` when it started, `ms` how long it took until it succeeded or failed. */
 export type LoopAttempt =
-  | { readonly t: number; readonly ok: true; readonly backend: string }
-  | { readonly t: number; readonly ok: false; readonly error: ErrorCode };
+  | { readonly t: number; readonly ms: number; readonly ok: true; readonly backend: string }
+  | { readonly t: number; readonly ms: number; readonly ok: false; readonly error: ErrorCode };
 
 export interface LoopResult {
   /** Attempts; `t` counts from `origin`. */
