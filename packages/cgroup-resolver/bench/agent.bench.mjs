@@ -22,6 +22,8 @@
 //      BENCH_AGENT_RESYNC_S=3600 (agent --resync-seconds: no full re-read during the changes)
 //      BENCH_AGENT_NODE_OPTIONS (NODE_OPTIONS of the agent; default --max-semi-space-size=2, as
 //      deploy/cgroup-resolver.yaml runs it; '' for V8's defaults)
+//      BENCH_AGENT_NODE_ARGS (node flags before the script, e.g. '--heap-prof' or '--import=./probe.mjs';
+//      not --cpu-prof: its 1 kHz SIGPROF makes the BPF verifier give up with EAGAIN)
 //      BENCH_AGENT_TERMINATE=0 (agent --no-terminate-sockets; default on, as deployed)
 //      BENCH_AGENT_SAMPLES=1 (every change's figures on stderr)
 import { spawn } from 'node:child_process';
@@ -244,6 +246,7 @@ async function runScale(n, changeCount) {
   const logPath = join(dir, 'agent.log');
   const logFd = openSync(logPath, 'w');
   const args = [
+    ...(process.env.BENCH_AGENT_NODE_ARGS ?? '').split(' ').filter(Boolean),
     MAIN,
     '--kubeconfig', kubeconfig,
     '--node-name', NODE_NAME,

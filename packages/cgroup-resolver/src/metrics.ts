@@ -8,7 +8,7 @@ export interface MapsStatsSource {
   /** Kernel counters (bd_counters, summed over CPUs) by name. */
   counters(): Readonly<Record<string, bigint>>;
   /** Kernel memory of every map (fdinfo memlock), inner maps included. */
-  memory(): { readonly byMap: Readonly<Record<string, number>>; readonly totalBytes: number };
+  memory(): { readonly byMap: Readonly<Record<string, number>>; readonly innerBytes: number; readonly totalBytes: number };
   /** Entries and capacity per map, where cheap to know. */
   fill(): Readonly<Record<string, { readonly entries: number; readonly max: number }>>;
 }
@@ -28,7 +28,7 @@ export class ResolverMetrics implements EventsMetricsPort {
   private readonly destroyed = new Counter({ name: 'balanced_resolver_sockets_destroyed_total', help: 'Sockets closed because their backend left the service', registers: [this.registry] });
   private readonly kernel = new Gauge({ name: 'balanced_resolver_kernel_events_total', help: 'Counters kept by the BPF programs (resolved, refused, revnat, …), summed over CPUs', labelNames: ['counter'] as const, collect: () => this.collectKernel(), registers: [this.registry] });
   // Filled by the kernel gauge's collect, which prom-client runs first (registration order).
-  private readonly memory = new Gauge({ name: 'balanced_resolver_map_memory_bytes', help: 'Kernel memory of each map as the kernel accounts it (fdinfo memlock); inner = all service tables', labelNames: ['map'] as const, registers: [this.registry] });
+  private readonly memory = new Gauge({ name: 'balanced_resolver_map_memory_bytes', help: 'Kernel memory of each map as the kernel accounts it (fdinfo memlock); bd_services_inner = all service tables together', labelNames: ['map'] as const, registers: [this.registry] });
   private readonly entries = new Gauge({ name: 'balanced_resolver_map_entries', help: 'Entries per map (bd_backends: distinct backends programmed)', labelNames: ['map'] as const, registers: [this.registry] });
   private readonly capacity = new Gauge({ name: 'balanced_resolver_map_capacity', help: 'max_entries per map', labelNames: ['map'] as const, registers: [this.registry] });
   private readonly socketTermination = new Gauge({ name: 'balanced_resolver_socket_termination_available', help: '1 when sockets to removed backends are closed (kernel ≥ 6.5, bpf_sock_destroy)', registers: [this.registry] });
@@ -115,6 +115,7 @@ export class ResolverMetrics implements EventsMetricsPort {
       for (const [name, value] of Object.entries(source.counters())) this.kernel.set({ counter: name }, Number(value));
       const mem = source.memory();
       for (const [name, bytes] of Object.entries(mem.byMap)) this.memory.set({ map: name }, bytes);
+      this.memory.set({ map: 'bd_services_inner' }, mem.innerBytes);
       for (const [name, f] of Object.entries(source.fill())) {
         this.entries.set({ map: name }, f.entries);
         this.capacity.set({ map: name }, f.max);

@@ -91,12 +91,18 @@ export interface BackendEntry {
   readonly local: boolean;
 }
 
+/**
+ * A Maglev table's slots: bytes when every index fits (at most 256 backends, nearly every
+ * Service: half the memory of a table the agent keeps for each Service), else u16 as in the map.
+ */
+export type SlotArray = Uint8Array | Uint16Array;
+
 /** One service's inner map, decoded (bpf/resolver.h, "service tables"). */
 export interface ServiceTable {
   /** Backend ids in the order the Maglev slots index. */
   readonly backendIds: readonly number[];
   /** Maglev table: index into backendIds per slot; length = table size (0 when no backend). */
-  readonly slots: Uint16Array;
+  readonly slots: SlotArray;
   readonly flags: number;
   readonly affinityTimeoutSeconds: number;
   readonly revision: number;

@@ -44,6 +44,7 @@ import {
   serviceChunkCount,
 } from '../src/maps/layout.js';
 import * as layout from '../src/maps/layout.js';
+import { compactSlots } from '../src/plan/service-table.js';
 
 const HEADER = join(dirname(fileURLToPath(import.meta.url)), '..', 'bpf', 'resolver.h');
 
@@ -229,7 +230,7 @@ describe('golden bytes', () => {
   });
 
   it('encodes a service table: header, ids, slots', () => {
-    const chunks = encodeServiceTable({ backendIds: [0x11, 0x22], slots: Uint16Array.of(1, 0, 1), flags: 0x5, affinityTimeoutSeconds: 300, revision: 9, skipCgroups: [] });
+    const chunks = encodeServiceTable({ backendIds: [0x11, 0x22], slots: Uint8Array.of(1, 0, 1), flags: 0x5, affinityTimeoutSeconds: 300, revision: 9, skipCgroups: [] });
     expect(chunks.map((c) => Array.from(c))).toEqual([
       [
         ...[3, 0, 0, 0], //        table_size 3
@@ -247,7 +248,7 @@ describe('golden bytes', () => {
   });
 
   it('encodes a skip list: cgroup ids as u64, ascending, unused entries 0', () => {
-    const t: ServiceTable = { backendIds: [7], slots: Uint16Array.of(0), flags: 0, affinityTimeoutSeconds: 0, revision: 1, skipCgroups: [0x1a2bn, 0x1_0000_0002n, 0xffff_ffff_ffff_ffffn] };
+    const t: ServiceTable = { backendIds: [7], slots: Uint8Array.of(0), flags: 0, affinityTimeoutSeconds: 0, revision: 1, skipCgroups: [0x1a2bn, 0x1_0000_0002n, 0xffff_ffff_ffff_ffffn] };
     const chunks = encodeServiceTable(t);
     expect(Array.from(chunks[0] as Uint8Array)).toEqual([
       ...[1, 0, 0, 0], //                       table_size 1
@@ -266,7 +267,7 @@ describe('golden bytes', () => {
   });
 
   it('reads a header written before the skip list (zero pad) as no skip ids, and ignores the pad', () => {
-    const chunks = encodeServiceTable({ backendIds: [7], slots: Uint16Array.of(0), flags: 0, affinityTimeoutSeconds: 0, revision: 1, skipCgroups: [] });
+    const chunks = encodeServiceTable({ backendIds: [7], slots: Uint8Array.of(0), flags: 0, affinityTimeoutSeconds: 0, revision: 1, skipCgroups: [] });
     // An older agent's header: 24 bytes of fields, then 40 zero bytes of pad.
     expect(Array.from((chunks[0] as Uint8Array).subarray(24))).toEqual(zeros(40));
     expect(decodeServiceTable(chunks).skipCgroups).toEqual([]);
@@ -292,7 +293,7 @@ describe('addresses', () => {
   });
 });
 
-const EMPTY_TABLE: ServiceTable = { backendIds: [], slots: new Uint16Array(0), flags: 0, affinityTimeoutSeconds: 0, revision: 0, skipCgroups: [] };
+const EMPTY_TABLE: ServiceTable = { backendIds: [], slots: new Uint8Array(0), flags: 0, affinityTimeoutSeconds: 0, revision: 0, skipCgroups: [] };
 
 describe('range errors', () => {
   it.each<[string, () => unknown, string]>([
@@ -324,7 +325,7 @@ describe('range errors', () => {
     key[19] = 3; // FRONTEND_KIND_COUNT
     expectLayoutError(() => decodeFrontendKey(key), 'BPF_LAYOUT_MALFORMED', 'frontend_key.kind');
     expectLayoutError(() => decodeServiceTable([]), 'BPF_LAYOUT_MALFORMED', 'service_chunk');
-    const chunks = encodeServiceTable({ backendIds: [1, 2], slots: Uint16Array.of(0, 1), flags: 0, affinityTimeoutSeconds: 0, revision: 0, skipCgroups: [] });
+    const chunks = encodeServiceTable({ backendIds: [1, 2], slots: Uint8Array.of(0, 1), flags: 0, affinityTimeoutSeconds: 0, revision: 0, skipCgroups: [] });
     expectLayoutError(() => decodeServiceTable(chunks.slice(0, 2)), 'BPF_LAYOUT_MALFORMED', 'service_chunk');
     (chunks[0] as Uint8Array)[16] = 3; // backends_end
     expectLayoutError(() => decodeServiceTable(chunks), 'BPF_LAYOUT_MALFORMED', 'service_header.backends_end');
@@ -356,7 +357,7 @@ const table: fc.Arbitrary<ServiceTable> = fc
   .chain((t) =>
     fc
       .array(fc.nat(Math.max(0, t.backendIds.length - 1)), { minLength: t.backendIds.length === 0 ? 0 : t.tableSize, maxLength: t.backendIds.length === 0 ? 0 : t.tableSize })
-      .map((slots) => ({ backendIds: t.backendIds, slots: Uint16Array.from(slots), flags: t.flags, affinityTimeoutSeconds: t.affinityTimeoutSeconds, revision: t.revision, skipCgroups: t.skipCgroups })),
+      .map((slots) => ({ backendIds: t.backendIds, slots: compactSlots(slots, t.backendIds.length), flags: t.flags, affinityTimeoutSeconds: t.affinityTimeoutSeconds, revision: t.revision, skipCgroups: t.skipCgroups })),
   );
 
 describe('round trips', () => {
@@ -423,7 +424,7 @@ describe('round trips', () => {
   ])('%i backends, %i slots → %i chunks; decode is exact', (n, m, expected) => {
     const t: ServiceTable = {
       backendIds: Array.from({ length: n }, (_, i) => 1000 + i),
-      slots: Uint16Array.from({ length: m }, (_, s) => s % n),
+      slots: compactSlots(Array.from({ length: m }, (_, s) => s % n), n),
       flags: 0,
       affinityTimeoutSeconds: 0,
       revision: 1,

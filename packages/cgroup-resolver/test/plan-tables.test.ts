@@ -52,14 +52,19 @@ describe('service tables', () => {
     expect(backendMaglevId('fd00::1', 8080)).toBe('[fd00::1]:8080');
   });
 
-  it('is the @balanced/maglev table, backends in its sorted order, slots as u16', () => {
+  it('is the @balanced/maglev table, backends in its sorted order, slots as bytes (u16 past 256 backends)', () => {
     const backends = [b('10.0.0.3'), b('fd00::1', 53), b('10.0.0.1', 80, 0), b('10.0.0.2', 80, 2)];
     const built = createTableBuilder()(backends);
     const reference = createMaglev({ tableSize: 509 }).build(backends.map((x) => ({ id: backendMaglevId(x.address, x.port), weight: x.weight })));
     expect(built.backends.map((x) => backendMaglevId(x.address, x.port))).toEqual(reference.keys);
     expect(built.backends.map((x) => backendMaglevId(x.address, x.port))).toEqual(['10.0.0.1:80', '10.0.0.2:80', '10.0.0.3:80', '[fd00::1]:53']);
-    expect(built.slots).toBeInstanceOf(Uint16Array);
+    expect(built.slots).toBeInstanceOf(Uint8Array);
     expect([...built.slots]).toEqual([...reference.slots]);
+    const many = Array.from({ length: 257 }, (_, i) => b(`10.1.${i >> 8}.${i & 255}`));
+    const wide = createTableBuilder()(many);
+    expect(wide.slots).toBeInstanceOf(Uint16Array);
+    expect(Math.max(...wide.slots)).toBe(256);
+    expect(createTableBuilder()(many.slice(0, 256)).slots).toBeInstanceOf(Uint8Array);
   });
 
   it('no live backend: no slots, the list kept', () => {

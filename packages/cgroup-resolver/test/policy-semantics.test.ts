@@ -112,6 +112,15 @@ describe('LocalRedirectPolicy', () => {
     expect(reasons(state)).toEqual([`LocalRedirectPolicy/node-local-dns ${reason}`]);
   });
 
+  it('a malformed cache with two Services of one name, of one age and one output: the policy reads the same one whatever their order', () => {
+    const headless = kubeDns({ clusterIP: 'None', clusterIPs: ['None'] });
+    const sctpOnly = kubeDns({ ports: [{ name: 'dns', port: 53, protocol: 'SCTP' }] });
+    const one = build({ services: [headless, sctpOnly], lrps: [nodeLocalDns()], pods: [pod('a')], podCgroups: CG });
+    const other = build({ services: [sctpOnly, headless], lrps: [nodeLocalDns()], pods: [pod('a')], podCgroups: CG });
+    expect(reasons(other)).toEqual(reasons(one));
+    expect(other.frontends).toEqual(one.frontends);
+  });
+
   it('a listed port the Service does not have is not taken over (the others are)', () => {
     const ports = [...DNS_PORTS, { port: 5353, protocol: 'UDP', name: 'mdns' }];
     const state = build({ lrps: [nodeLocalDns({ frontend: serviceFrontend('kube-system', 'kube-dns', ports), backend: { endpointSelector: { matchLabels: NODE_LOCAL_DNS }, toPorts: ports } })], services: [kubeDns({ clusterIPs: ['10.96.0.10'] })], podCgroups: CG });

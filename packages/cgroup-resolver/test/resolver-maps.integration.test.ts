@@ -13,6 +13,7 @@ import { ResolverPrograms } from '../src/loader/resolver-programs.js';
 import { COUNTERS, MAP_NAMES, encodeU32Key, decodeU32 } from '../src/maps/layout.js';
 import { ResolverMaps } from '../src/maps/resolver-maps.js';
 import type { BackendEntry, FrontendEntry, MapOp, MapsDump, Plan, ServiceTable } from '../src/model.js';
+import { compactSlots } from '../src/plan/service-table.js';
 
 let cgroup: string | undefined;
 let pinRoot: string | undefined;
@@ -29,7 +30,7 @@ const BACKENDS: ReadonlyMap<number, BackendEntry> = new Map([
 function table(backendIds: number[], size: number, extra: Partial<ServiceTable> = {}): ServiceTable {
   return {
     backendIds,
-    slots: Uint16Array.from({ length: backendIds.length === 0 ? 0 : size }, (_, s) => s % backendIds.length),
+    slots: compactSlots(Array.from({ length: backendIds.length === 0 ? 0 : size }, (_, s) => s % backendIds.length), backendIds.length),
     flags: 0,
     affinityTimeoutSeconds: 0,
     revision: 1,
@@ -229,6 +230,17 @@ describe('ResolverMaps', () => {
     expect(memory.innerBytes).toBeGreaterThan(4 * 64);
     expect(memory.innerBytes).toBeLessThan(4 * 4096);
     expect(memory.totalBytes).toBe(Object.values(memory.byMap).reduce((a, b) => a + b, 0) + memory.innerBytes);
+    // Read again: the same (tables already seen are not opened again).
+    expect(maps.memory()).toEqual(memory);
+    // A service-put swaps in a new inner map: a bigger table is counted at its new size.
+    const [id, before] = [...maps.dump().services].find(([, t]) => t.backendIds.length > 0) as [number, ServiceTable];
+    const bigger = table([...before.backendIds], 4093, { revision: before.revision + 1 });
+    expect(maps.apply(planOf([{ op: 'service-put', id, key: `svc-${id}`, table: bigger }])).failed).toEqual([]);
+    const after = maps.memory();
+    expect(after.innerMaps).toBe(4);
+    expect(after.innerBytes).toBeGreaterThan(memory.innerBytes + 4000);
+    expect(maps.apply(planOf([{ op: 'service-put', id, key: `svc-${id}`, table: { ...before, revision: before.revision + 2 } }])).failed).toEqual([]);
+    expect(maps.memory().innerBytes).toBe(memory.innerBytes);
   });
 
   it('deletes everything it was given, in publish order', () => {

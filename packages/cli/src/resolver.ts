@@ -108,11 +108,11 @@ export function mapOpJson(op: MapOp): unknown {
 }
 
 /** Backend id → number of slots it holds in a Maglev table. */
-export function slotCounts(backendIds: readonly number[], slots: Uint16Array): Record<string, number> {
+export function slotCounts(backendIds: readonly number[], slots: ArrayLike<number>): Record<string, number> {
   const counts: Record<string, number> = {};
   for (const id of backendIds) counts[String(id)] = 0;
-  for (const s of slots) {
-    const id = backendIds[s];
+  for (let i = 0; i < slots.length; i++) {
+    const id = backendIds[slots[i] as number];
     if (id !== undefined) counts[String(id)] = (counts[String(id)] ?? 0) + 1;
   }
   return counts;

@@ -8,7 +8,7 @@ import { compareFrontends } from '../plan/keys.js';
 import { readSlice, slicesByService, type SliceView } from './endpoint-slices.js';
 import { settleFrontendClaims } from './frontend-claims.js';
 import { nodeAddresses } from './node-addresses.js';
-import { compareAge, compareText, objectIdentity } from './object-ref.js';
+import { canonicalText, compareAge, compareText, objectIdentity } from './object-ref.js';
 import { sortRefusals } from './refusals.js';
 import type { PodCgroups } from './policy-candidates.js';
 import { policyNodeContext, readPolicyNode } from './policy-nodes.js';
@@ -66,7 +66,8 @@ export function createResolverStateBuilder(): ResolverStateBuilder {
     lastNode = node;
 
     // One candidate per namespace/name: a cache holding two objects of one name (malformed) keeps
-    // the older, then the one whose *output* sorts first, so input order never matters.
+    // the older, then the one whose *output* sorts first, then (policies read the object) the one
+    // whose whole text sorts first, so input order never matters.
     const byName = new Map<string, { candidates: ServiceCandidates; text: string; raw: unknown }>();
     for (const raw of asArray(prop(input, 'services'))) {
       const isObject = raw !== null && typeof raw === 'object';
@@ -79,7 +80,10 @@ export function createResolverStateBuilder(): ResolverStateBuilder {
         if (isObject) remembered.set(raw, entry);
       }
       const prev = byName.get(key);
-      if (prev === undefined || (compareAge(entry.candidates.owner, prev.candidates.owner) || compareText(entry.text, prev.text)) < 0) {
+      if (
+        prev === undefined ||
+        (compareAge(entry.candidates.owner, prev.candidates.owner) || compareText(entry.text, prev.text) || compareText(canonicalText(raw), canonicalText(prev.raw))) < 0
+      ) {
         byName.set(key, { candidates: entry.candidates, text: entry.text, raw });
       }
     }

@@ -33,3 +33,22 @@ export function compareAge(a: ObjectIdentity, b: ObjectIdentity): number {
 export function compareText(a: string, b: string): number {
   return a < b ? -1 : a > b ? 1 : 0;
 }
+
+/**
+ * A text of any value that does not depend on key order (objects' keys sorted), for the last
+ * tie-break between two objects a malformed cache holds under one name: what policies read of
+ * the one kept must not depend on which came first.
+ */
+export function canonicalText(value: unknown, depth = 0): string {
+  if (depth > 32) return '…';
+  if (Array.isArray(value)) return `[${value.map((v) => canonicalText(v, depth + 1)).join(',')}]`;
+  if (value instanceof Date) return `date:${value.getTime()}`;
+  if (value !== null && typeof value === 'object') {
+    const record = value as Record<string, unknown>;
+    return `{${Object.keys(record)
+      .sort(compareText)
+      .map((k) => `${JSON.stringify(k)}:${canonicalText(record[k], depth + 1)}`)
+      .join(',')}}`;
+  }
+  return typeof value === 'string' ? JSON.stringify(value) : `${typeof value}:${String(value)}`;
+}

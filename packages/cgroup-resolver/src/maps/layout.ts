@@ -709,7 +709,7 @@ export function decodeServiceTable(chunks: readonly Uint8Array[]): ServiceTable 
   const backendIds = Array.from({ length: n }, (_, i) =>
     (views[1 + Math.floor(i / SERVICE_IDS_PER_CHUNK)] as DataView).getUint32(SERVICE_CHUNK.at.ids + 4 * (i % SERVICE_IDS_PER_CHUNK), HOST_LITTLE_ENDIAN),
   );
-  const slots = new Uint16Array(m);
+  const slots = n <= 256 ? new Uint8Array(m) : new Uint16Array(m);
   for (let s = 0; s < m; s++) {
     const chunk = views[backendsEnd + Math.floor(s / SERVICE_SLOTS_PER_CHUNK)] as DataView;
     const index = chunk.getUint16(SERVICE_CHUNK.at.slots + 2 * (s % SERVICE_SLOTS_PER_CHUNK), HOST_LITTLE_ENDIAN);

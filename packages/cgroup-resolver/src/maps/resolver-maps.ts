@@ -72,6 +72,9 @@ export function innerMapName(serviceId: number): string {
 
 /** The pinned maps of one resolver installation (`<pinRoot>/<map name>`). Close it when done. */
 export class ResolverMaps {
+  /** fdinfo memlock of each inner map seen by memory(), by map id (ids are not reused while a map lives). */
+  private innerMemlock = new Map<number, number>();
+
   private constructor(private readonly maps: Readonly<Record<ResolverMapName, MapHandle>>) {}
 
   /**
@@ -245,25 +248,36 @@ export class ResolverMaps {
   memory(): MemoryReport {
     const byMap: Record<string, number> = {};
     for (const name of MAP_NAMES) byMap[name] = this.maps[name].memlock();
-    let innerMaps = 0;
-    let innerBytes = 0;
+    // An inner map never changes size after it is made, and a service-put swaps in a new one
+    // (a new id): only ids not seen before are opened, so a scrape costs one batched read of
+    // bd_services plus the tables changed since the last one.
+    const known = this.innerMemlock;
+    const live = new Map<number, number>();
     for (const [key, value] of this.maps.bd_services.entries()) {
+      const id = decodeU32(value);
+      const cached = known.get(id);
+      if (cached !== undefined) {
+        live.set(id, cached);
+        continue;
+      }
       let inner: MapHandle;
       try {
-        inner = MapHandle.byId(decodeU32(value), innerMapName(decodeU32(key)));
+        inner = MapHandle.byId(id, innerMapName(decodeU32(key)));
       } catch (e) {
         if (e instanceof BpfError && e.errno === ENOENT) continue; // swapped meanwhile
         throw e;
       }
       try {
-        innerBytes += inner.memlock();
-        innerMaps++;
+        live.set(id, inner.memlock());
       } finally {
         inner.close();
       }
     }
+    this.innerMemlock = live;
+    let innerBytes = 0;
+    for (const bytes of live.values()) innerBytes += bytes;
     const totalBytes = Object.values(byMap).reduce((a, b) => a + b, 0) + innerBytes;
-    return { byMap, innerMaps, innerBytes, totalBytes };
+    return { byMap, innerMaps: live.size, innerBytes, totalBytes };
   }
 
   /** Entries in use / max_entries of the maps userspace fills. */

@@ -2,7 +2,7 @@
 // instance's order and, per slot, a u16 index into it. Built with @balanced/maglev, the
 // project's one Maglev implementation.
 import { ALLOWED_TABLE_SIZES, createMaglev, type Maglev } from '@balanced/maglev';
-import type { DesiredBackend } from '../model.js';
+import type { DesiredBackend, SlotArray } from '../model.js';
 import { PlanInputError } from './plan-errors.js';
 import { SERVICE_MAX_BACKENDS } from '../maps/layout.js';
 
@@ -37,7 +37,7 @@ export interface BuiltTable {
   /** The backends in the order the slots index (the Maglev instance's sorted order). */
   readonly backends: readonly DesiredBackend[];
   /** Index into `backends` per slot; empty when no backend has weight > 0. */
-  readonly slots: Uint16Array;
+  readonly slots: SlotArray;
 }
 
 /** Builds one service's table; {@link createTableBuilder} makes one. */
@@ -49,7 +49,7 @@ const TABLE_CACHE_SIZE = 65536;
 interface CachedTable {
   /** Maglev ids in the table's order. */
   readonly order: readonly string[];
-  readonly slots: Uint16Array;
+  readonly slots: SlotArray;
 }
 
 /**
@@ -73,10 +73,10 @@ export function createTableBuilder(): TableBuilder {
   const build = (byId: ReadonlyMap<string, DesiredBackend>, live: number): CachedTable => {
     if (live === 0) {
       // No slots; the list keeps the Maglev order all the same (its id order).
-      return { order: [...byId.keys()].sort((a, b) => (a < b ? -1 : a > b ? 1 : 0)), slots: new Uint16Array(0) };
+      return { order: [...byId.keys()].sort((a, b) => (a < b ? -1 : a > b ? 1 : 0)), slots: new Uint8Array(0) };
     }
     const table = maglev(tableSizeFor(live, byId.size)).build([...byId].map(([id, b]) => ({ id, weight: b.weight })));
-    return { order: table.keys, slots: Uint16Array.from(table.slots) };
+    return { order: table.keys, slots: compactSlots(table.slots, byId.size) };
   };
   return (backends) => {
     if (backends.length > SERVICE_MAX_BACKENDS) {
@@ -106,4 +106,9 @@ export function createTableBuilder(): TableBuilder {
     cache.set(key, table);
     return { backends: table.order.map((id) => byId.get(id) as DesiredBackend), slots: table.slots };
   };
+}
+
+/** Slots as bytes when every index is below 256 (`count` backends ≤ 256), else as u16. */
+export function compactSlots(slots: ArrayLike<number>, count: number): SlotArray {
+  return count <= 256 ? Uint8Array.from(slots) : Uint16Array.from(slots);
 }
