@@ -19,7 +19,7 @@ const base = {
     '^(\\.{1,2}/.*)\\.js$': '$1',
   },
   testEnvironment: 'node',
-  setupFilesAfterEnv: ['<rootDir>/jest.console-fail.js'],
+  setupFilesAfterEnv: ['<rootDir>/jest.console-fail.js', '<rootDir>/jest.fast-check.js'],
   roots: ['<rootDir>/packages', '<rootDir>/test'],
   modulePathIgnorePatterns: ['<rootDir>/packages/.*/dist/'],
 };

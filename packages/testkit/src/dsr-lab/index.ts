@@ -38,4 +38,4 @@ export {
 export { configurePodTunnelManually, IPIP_OVERHEAD } from './pod-manual.js';
 export { startRouterBird, startDirectorBird, startPodServers, startLabClient } from './steps.js';
 export { createDsrLab, type CreateDsrLabOptions, type DsrLab, type DsrLabSteps } from './lab.js';
-export { writeBenchResults } from './results-file.js';
+export { RECORD_RESULTS_ENV, benchResultsDir, writeBenchResults } from './results-file.js';

@@ -1,10 +1,10 @@
-// Records fault-matrix rows into <repo>/bench/results/faults.json (issue 13). Jest runs test
+// Records fault-matrix rows into faults.json under benchResultsDir() (issue 13; bench/results/
+// when BALANCED_RECORD_RESULTS=1). Jest runs test
 // files in parallel workers, so the read-merge-write is done under an exclusive lock file.
-import { open, readFile, rm } from 'node:fs/promises';
+import { mkdir, open, readFile, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { writeBenchResults } from '../dsr-lab/results-file.js';
-import { findRepoRoot } from '../repo-root.js';
+import { benchResultsDir, writeBenchResults } from '../dsr-lab/results-file.js';
 import { mergeFaultRows, type FaultRow } from './fault-row.js';
 
 export const FAULTS_RESULTS = 'faults';
@@ -43,9 +43,10 @@ async function readJson(file: string): Promise<unknown> {
   }
 }
 
-/** Adds or replaces (by name) these rows in bench/results/faults.json; returns the file's path. */
+/** Adds or replaces (by name) these rows in faults.json under benchResultsDir(); returns the file's path. */
 export async function recordFaults(...rows: FaultRow[]): Promise<string> {
-  const dir = join(findRepoRoot(), 'bench', 'results');
+  const dir = benchResultsDir();
+  await mkdir(dir, { recursive: true });
   const file = join(dir, `${FAULTS_RESULTS}.json`);
   return withLock(`${file}.lock`, async () => writeBenchResults(FAULTS_RESULTS, mergeFaultRows(await readJson(file), rows)));
 }
