@@ -6,6 +6,7 @@ import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it, test } from '@jest/globals';
 import fc from 'fast-check';
+import ipaddr from 'ipaddr.js';
 import type { FrontendKind, ServiceTable } from '../src/model.js';
 import {
   AFFINITY_KEY,
@@ -288,8 +289,27 @@ describe('addresses', () => {
     expect(decodeAddress(encodeAddress('2001:DB8:0:0:0:0:0:1'))).toBe('2001:db8::1');
   });
 
-  it.each([['::ffff:10.0.0.1'], ['10.1'], ['fe80::1%eth0'], ['example.com'], ['']])('refuses %j', (text) => {
+  it.each([['::ffff:10.0.0.1'], ['10.1'], ['fe80::1%eth0'], ['example.com'], [''], ['010.0.0.1'], ['10.0.0.256'], ['10.0.0.1.'], ['.10.0.0.1'], ['10..0.1'], ['1.2.3.4.5'], ['1.2.3.0001']])('refuses %j', (text) => {
     expectLayoutError(() => encodeAddress(text), 'BPF_LAYOUT_RANGE', 'addr');
+  });
+
+  it('reads a dotted quad exactly as ipaddr.js does (the fast path agrees with the library on any text)', () => {
+    const octet = fc.oneof(fc.integer({ min: 0, max: 300 }).map(String), fc.constantFrom('00', '01', '007', '', 'x', '1a', '0'));
+    const quads = fc.array(octet, { minLength: 1, maxLength: 6 }).map((parts) => parts.join('.'));
+    fc.assert(
+      fc.property(fc.oneof(quads, fc.string({ maxLength: 16 })), (text) => {
+        const library = ipaddr.IPv4.isValidFourPartDecimal(text) ? Array.from(ipaddr.IPv4.parse(text).toIPv4MappedAddress().toByteArray()) : undefined;
+        let ours: number[] | undefined;
+        try {
+          ours = Array.from(encodeAddress(text));
+        } catch {
+          ours = undefined;
+        }
+        if (library !== undefined) expect(ours).toEqual(library);
+        else if (ours !== undefined) expect(ipaddr.IPv6.isValid(text)).toBe(true);
+      }),
+      { numRuns: 2000 },
+    );
   });
 });
 

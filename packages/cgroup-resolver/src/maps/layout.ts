@@ -305,14 +305,37 @@ function checkSize(field: string, bytes: Uint8Array, size: number): DataView {
 
 /** Text address → 16 bytes (IPv4 as ::ffff:a.b.c.d). IPv4 must be a dotted quad, never IPv4-mapped text. */
 export function encodeAddress(address: string, field = 'addr'): Uint8Array {
-  if (ipaddr.IPv4.isValidFourPartDecimal(address)) {
-    return Uint8Array.from(ipaddr.IPv4.parse(address).toIPv4MappedAddress().toByteArray());
-  }
+  const v4 = dottedQuadBytes(address);
+  if (v4 !== undefined) return v4;
   if (!ipaddr.IPv6.isValid(address)) throw range(field, `${JSON.stringify(address)} is not an IPv4 dotted quad or an IPv6 address`);
   const v6 = ipaddr.IPv6.parse(address);
   if (v6.zoneId !== undefined) throw range(field, `${address}: a zone id cannot be stored`);
   if (v6.isIPv4MappedAddress()) throw range(field, `${address}: write IPv4 as a dotted quad (${v6.toIPv4Address().toString()})`);
   return Uint8Array.from(v6.toByteArray());
+}
+
+/** A dotted quad as ipaddr.js's isValidFourPartDecimal reads it (no leading zeros, each ≤ 255) → ::ffff:a.b.c.d bytes; else undefined. */
+function dottedQuadBytes(address: string): Uint8Array | undefined {
+  const bytes = new Uint8Array(16);
+  bytes[10] = 0xff;
+  bytes[11] = 0xff;
+  let part = 12;
+  let value = 0;
+  let digits = 0;
+  for (let i = 0; i <= address.length; i++) {
+    const c = i < address.length ? address.charCodeAt(i) : 0x2e;
+    if (c === 0x2e) {
+      if (digits === 0 || part > 15) return undefined;
+      bytes[part++] = value;
+      value = 0;
+      digits = 0;
+    } else if (c >= 0x30 && c <= 0x39) {
+      if (digits > 0 && value === 0) return undefined; // a leading zero
+      value = value * 10 + (c - 0x30);
+      if (++digits > 3 || value > 255) return undefined;
+    } else return undefined;
+  }
+  return part === 16 ? bytes : undefined;
 }
 
 /** 16 bytes → model text: dotted quad when IPv4-mapped, else canonical IPv6 (RFC 5952). */

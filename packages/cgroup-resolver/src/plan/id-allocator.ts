@@ -1,6 +1,11 @@
 /** Ids a plan must not hand out although its dump does not show them (a scoped plan's: the rest of the maps). */
 export interface ReservedIds {
   has(id: number): boolean;
+  /**
+   * Every id below this one is reserved or taken: the search for a free id starts here (a plan
+   * in chunks over 100,000 backends would otherwise walk every id the earlier chunks gave out).
+   */
+  readonly floor?: number;
 }
 
 const NONE: ReservedIds = { has: () => false };
@@ -11,7 +16,7 @@ const NONE: ReservedIds = { has: () => false };
  */
 export function createIdAllocator(taken: Iterable<number>, reserved: ReservedIds = NONE): () => number {
   const used = new Set(taken);
-  let next = 1;
+  let next = Math.max(1, Math.floor(reserved.floor ?? 1));
   return () => {
     while (used.has(next) || reserved.has(next)) next++;
     used.add(next);

@@ -19,6 +19,9 @@ export class MapsMirror {
   private readonly refs = new Map<number, number>();
   /** Service id → frontends naming it. */
   private readonly naming = new Map<number, number>();
+  /** The smallest id ≥ 1 not in `services` / `backends` (kept as they change). */
+  private serviceFloor = 1;
+  private backendFloor = 1;
 
   static fromDump(dump: MapsDump): MapsMirror {
     const m = new MapsMirror();
@@ -70,6 +73,18 @@ export class MapsMirror {
     return this.naming.get(id) ?? 0;
   }
 
+  /** The lowest service id ≥ 1 the maps do not hold: every id below it is in use. */
+  get freeServiceIdFloor(): number {
+    while (this.services.has(this.serviceFloor)) this.serviceFloor++;
+    return this.serviceFloor;
+  }
+
+  /** The lowest backend id ≥ 1 the maps do not hold: every id below it is in use. */
+  get freeBackendIdFloor(): number {
+    while (this.backends.has(this.backendFloor)) this.backendFloor++;
+    return this.backendFloor;
+  }
+
   toDump(): MapsDump {
     return { frontends: [...this.frontends.values()].sort(compareFrontends), services: new Map(this.services), backends: new Map(this.backends) };
   }
@@ -110,6 +125,7 @@ export class MapsMirror {
     const old = this.backends.get(id);
     if (old === undefined) return;
     this.backends.delete(id);
+    if (id < this.backendFloor) this.backendFloor = id;
     this.unindex(id, old);
   }
 
@@ -135,6 +151,7 @@ export class MapsMirror {
     const old = this.services.get(id);
     if (old === undefined) return;
     this.services.delete(id);
+    if (id < this.serviceFloor) this.serviceFloor = id;
     for (const b of new Set(old.backendIds)) {
       const n = (this.refs.get(b) ?? 0) - 1;
       if (n > 0) this.refs.set(b, n);

@@ -84,9 +84,12 @@ export function planScoped(scope: PlanScope, mirror: MapsMirror, options: Scoped
   return planMaps({ services, frontends, refusals: [] }, dump, {
     ...(options.buildTable ? { buildTable: options.buildTable } : {}),
     rest: {
-      serviceIds: { has: (id) => (mirror.services.has(id) && !part.services.has(id)) || claimed?.has(id) === true },
+      // Every id the mirror holds is either in the part's dump (taken) or reserved here, so the
+      // mirror's first free id is where a search for a new one may start.
+      serviceIds: { has: (id) => (mirror.services.has(id) && !part.services.has(id)) || claimed?.has(id) === true, floor: mirror.freeServiceIdFloor },
       backendIds: {
         has: (id) => mirror.backends.has(id) && (!part.backends.has(id) || mirror.tablesListing(id) > (listedInPart.get(id) ?? 0)),
+        floor: mirror.freeBackendIdFloor,
       },
     },
   });
