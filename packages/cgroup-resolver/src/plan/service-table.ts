@@ -46,22 +46,17 @@ export type TableBuilder = (backends: readonly DesiredBackend[]) => BuiltTable;
 /** Tables a builder remembers (one per distinct backend set, the oldest forgotten first). */
 const TABLE_CACHE_SIZE = 65536;
 
-interface CachedTable {
-  /** Maglev ids in the table's order. */
-  readonly order: readonly string[];
-  readonly slots: SlotArray;
-}
-
 /**
- * A table builder holding one Maglev instance per table size and the tables it built, by
- * backend set (ids and weights): keep one for the agent's life, and a pass over thousands of
- * unchanged Services builds no table at all — and hands out the very same `slots` array, which
- * the planner compares by reference first.
+ * A table builder holding one Maglev instance per table size and the slots of the tables it
+ * built, by backend set (ids and weights): keep one for the agent's life, and a pass over
+ * thousands of unchanged Services builds no table at all — and hands out the very same `slots`
+ * array, which the planner compares by reference first. Only the slots are kept: the backends'
+ * order is the Maglev order, their ids sorted, computed again from the set each time.
  * @throws PlanInputError on a backend set no table can hold (never built by buildResolverState).
  */
 export function createTableBuilder(): TableBuilder {
   const instances = new Map<number, Maglev>();
-  const cache = new Map<string, CachedTable>();
+  const cache = new Map<string, SlotArray>();
   const maglev = (size: number): Maglev => {
     let m = instances.get(size);
     if (m === undefined) {
@@ -70,20 +65,11 @@ export function createTableBuilder(): TableBuilder {
     }
     return m;
   };
-  const build = (byId: ReadonlyMap<string, DesiredBackend>, live: number): CachedTable => {
-    if (live === 0) {
-      // No slots; the list keeps the Maglev order all the same (its id order).
-      return { order: [...byId.keys()].sort((a, b) => (a < b ? -1 : a > b ? 1 : 0)), slots: new Uint8Array(0) };
-    }
-    const table = maglev(tableSizeFor(live, byId.size)).build([...byId].map(([id, b]) => ({ id, weight: b.weight })));
-    return { order: table.keys, slots: compactSlots(table.slots, byId.size) };
-  };
   return (backends) => {
     if (backends.length > SERVICE_MAX_BACKENDS) {
       throw new PlanInputError(`${backends.length} backends: a service table holds at most ${SERVICE_MAX_BACKENDS}`);
     }
     const byId = new Map<string, DesiredBackend>();
-    const parts: string[] = [];
     let live = 0;
     for (const b of backends) {
       if (!Number.isInteger(b.weight) || b.weight < 0 || b.weight > MAX_WEIGHT) {
@@ -92,19 +78,24 @@ export function createTableBuilder(): TableBuilder {
       const id = backendMaglevId(b.address, b.port);
       if (byId.has(id)) throw new PlanInputError(`backend ${id} is listed twice in one service`);
       byId.set(id, b);
-      parts.push(`${id}*${b.weight}`);
       if (b.weight > 0) live++;
     }
-    const key = parts.sort().join(' ');
-    let table = cache.get(key);
-    if (table === undefined) {
-      table = build(byId, live);
+    // The Maglev order (ids in code-unit order), which is also the cache key's order.
+    const order = [...byId.keys()].sort((a, b) => (a < b ? -1 : a > b ? 1 : 0));
+    const key = order.map((id) => `${id}*${(byId.get(id) as DesiredBackend).weight}`).join(' ');
+    let slots = cache.get(key);
+    if (slots === undefined) {
+      if (live === 0) slots = new Uint8Array(0);
+      else {
+        const table = maglev(tableSizeFor(live, byId.size)).build(order.map((id) => ({ id, weight: (byId.get(id) as DesiredBackend).weight })));
+        slots = compactSlots(table.slots, byId.size);
+      }
       if (cache.size >= TABLE_CACHE_SIZE) cache.delete(cache.keys().next().value as string);
     } else {
       cache.delete(key); // refreshed: forgotten last
     }
-    cache.set(key, table);
-    return { backends: table.order.map((id) => byId.get(id) as DesiredBackend), slots: table.slots };
+    cache.set(key, slots);
+    return { backends: order.map((id) => byId.get(id) as DesiredBackend), slots };
   };
 }
 
