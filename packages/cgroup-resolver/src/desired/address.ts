@@ -20,12 +20,15 @@ export function canonicalIp(value: unknown): CanonicalIp | undefined {
   if (typeof value !== 'string' || value.length === 0 || value.length > 64) return undefined;
   try {
     if (!value.includes(':')) {
-      return ipaddr.IPv4.isValidFourPartDecimal(value) ? { text: ipaddr.IPv4.parse(value).toString(), family: 'IPv4' } : undefined;
+      // Four decimal parts without leading zeros is the canonical text already: keep the very
+      // string (100,000 endpoints would otherwise hold a second copy of every address).
+      return ipaddr.IPv4.isValidFourPartDecimal(value) ? { text: value, family: 'IPv4' } : undefined;
     }
     if (value.includes('%') || !ipaddr.IPv6.isValid(value)) return undefined;
     const address = ipaddr.IPv6.parse(value);
     if (address.isIPv4MappedAddress()) return undefined;
-    return { text: address.toRFC5952String(), family: 'IPv6' };
+    const text = address.toRFC5952String();
+    return { text: text === value ? value : text, family: 'IPv6' };
   } catch {
     return undefined;
   }
