@@ -37,3 +37,12 @@ chmod +x packages/*/dist/main.js
 bash packages/cgroup-resolver/bpf/build.sh
 # Tests are compiled by swc, which only strips types: check them (and src) here.
 npx tsc -p tsconfig.test.json
+# The images' root filesystems as folders (build/rootfs: scripts/images/assemble.sh), which the
+# e2e kernel test runs the components from as their manifests declare. Here rather than in the
+# test: it needs root, mmdebstrap and the network (Debian, npm) on the host, none of which the
+# lab VM has; cold ~2 min (two mmdebstrap runs in parallel), a few seconds when cached.
+if [[ $(id -u) -eq 0 ]] && command -v mmdebstrap >/dev/null; then
+  bash scripts/images/assemble.sh
+else
+  echo "setup: image trees not assembled (needs root and mmdebstrap): test/dsr-images.kernel.test.ts will skip (fail in CI)" >&2
+fi

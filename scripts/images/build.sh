@@ -53,19 +53,28 @@ for pid in "${pids[@]}"; do wait "$pid"; done
 # One base layout per flavour: the rootfs layer, plus node and /app for the node flavour. Every
 # image of a flavour is that layout with its own config, so they share their layers exactly.
 declare -A bases=()
-# base_layout <flavour> <pkg>: sets $base (not in a subshell: bases[] must persist)
+# part_dir <part> <flavour>: the folder holding one part of image_parts (config.sh)
+part_dir() {
+  case $1 in
+    rootfs) "$here/rootfs.sh" "$2" "$cache" ;;
+    node) echo "$node_dir/bin" ;;
+    app) echo "$work/app" ;;
+    *) echo "images: unknown image part $1" >&2; return 1 ;;
+  esac
+}
+
+# base_layout <flavour>: sets $base (not in a subshell: bases[] must persist)
 base_layout() {
-  local flavour=$1 pkg=$2
+  local flavour=$1
   base=$work/base-$1
   if [[ -z ${bases[$flavour]:-} ]]; then
     rm -rf "$base"
     umoci init --layout "$base"
     umoci new --image "$base:base"
-    umoci insert --image "$base:base" "$("$here/rootfs.sh" "$flavour" "$cache")" /
-    if [[ -n $pkg ]]; then
-      umoci insert --image "$base:base" "$node_dir/bin" /usr/local/bin
-      umoci insert --image "$base:base" "$work/app" /app
-    fi
+    local part dest
+    while read -r part dest; do
+      umoci insert --image "$base:base" "$(part_dir "$part" "$flavour")" "$dest"
+    done < <(image_parts "$flavour")
     bases[$flavour]=$base
   fi
   base=${bases[$flavour]}
@@ -76,19 +85,19 @@ created=$(date -u +%Y-%m-%dT%H:%M:%SZ)
 license=$(node -e 'console.log(require(process.argv[1]).license ?? "")' "$repo/package.json")
 
 for name in "${names[@]}"; do
-  IFS='|' read -r flavour user pkg description <<<"${IMAGES[$name]}"
-  if [[ -n $pkg ]]; then tag=$IMAGE_TAG; else tag=$BIRD_TAG; fi
+  image_config "$name"
+  tag=$IMAGE_VERSION
   t0=$SECONDS
-  base_layout "$flavour" "$pkg"
+  base_layout "$IMAGE_FLAVOUR"
   layout=$work/$name
   rm -rf "$layout"
   cp -a "$base" "$layout"
   config=(
     --author=balanced --os=linux --architecture=amd64 --created="$created"
-    --config.user="$user:$user"
-    --config.env=PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin
+    --config.user="$IMAGE_USER"
+    --config.workingdir="$IMAGE_WORKDIR"
     --config.label=org.opencontainers.image.title="balanced/$name"
-    --config.label=org.opencontainers.image.description="$description"
+    --config.label=org.opencontainers.image.description="$IMAGE_DESCRIPTION"
     --config.label=org.opencontainers.image.version="$tag"
     --config.label=org.opencontainers.image.revision="$revision"
     --config.label=org.opencontainers.image.created="$created"
@@ -96,22 +105,10 @@ for name in "${names[@]}"; do
     --config.label=org.opencontainers.image.base.name="debian:$DEBIAN_SUITE"
   )
   [[ -n $license ]] && config+=(--config.label=org.opencontainers.image.licenses="$license")
-  if [[ -n $pkg ]]; then
-    config+=(
-      --config.workingdir=/app
-      --config.env=NODE_ENV=production
-      --config.entrypoint=/usr/local/bin/node
-      --config.entrypoint="/app/packages/$pkg/dist/main.js"
-      --config.label=dev.balanced.node.version="$NODE_VERSION"
-    )
-  else
-    # deploy/vip-announcer.yaml runs it with the same command.
-    config+=(
-      --config.workingdir=/
-      --config.cmd=bird --config.cmd=-f --config.cmd=-c --config.cmd=/etc/bird/bird.conf
-      --config.cmd=-s --config.cmd=/run/bird/bird.ctl
-    )
-  fi
+  [[ -n $IMAGE_PACKAGE ]] && config+=(--config.label=dev.balanced.node.version="$NODE_VERSION")
+  for e in "${IMAGE_ENV[@]}"; do config+=(--config.env="$e"); done
+  for a in "${IMAGE_ENTRYPOINT[@]}"; do config+=(--config.entrypoint="$a"); done
+  for a in "${IMAGE_CMD[@]}"; do config+=(--config.cmd="$a"); done
   umoci config --image "$layout:base" --tag="$tag" "${config[@]}"
   umoci rm --image "$layout:base"
   umoci gc --layout "$layout"

@@ -34,3 +34,39 @@ declare -A IMAGES=(
   [policy-webhook]="node|${NONROOT_ID}|policy-webhook|Admission webhook defaulting and validating balanced policies"
   [bird]="bird|0||BIRD 2 routing daemon for the VIP announcer's BGP sessions"
 )
+
+# What an image holds besides its flavour's rootfs, in order: "<part> <path in the image>" per
+# line, <part> being `rootfs` (rootfs.sh), `node` (fetch-node.sh's bin/) or `app` (stage-app.sh).
+# build.sh layers these with umoci; assemble.sh copies them into one tree. Usage: image_parts <flavour>
+image_parts() {
+  echo "rootfs /"
+  if [[ $1 == node ]]; then
+    echo "node /usr/local/bin"
+    echo "app /app"
+  fi
+}
+
+# image_config <name>: the image's runtime config, the one source for build.sh's umoci config
+# and assemble.sh's JSON. Sets IMAGE_FLAVOUR, IMAGE_PACKAGE (empty for BIRD), IMAGE_DESCRIPTION,
+# IMAGE_VERSION (its tag), IMAGE_USER (uid:gid), IMAGE_WORKDIR and the arrays IMAGE_ENV
+# (NAME=value), IMAGE_ENTRYPOINT, IMAGE_CMD.
+image_config() {
+  local name=$1 user
+  [[ -n ${IMAGES[$name]:-} ]] || { echo "images: unknown image $name" >&2; return 1; }
+  IFS='|' read -r IMAGE_FLAVOUR user IMAGE_PACKAGE IMAGE_DESCRIPTION <<<"${IMAGES[$name]}"
+  IMAGE_USER="$user:$user"
+  IMAGE_ENV=(PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin)
+  if [[ -n $IMAGE_PACKAGE ]]; then
+    IMAGE_VERSION=$IMAGE_TAG
+    IMAGE_WORKDIR=/app
+    IMAGE_ENV+=(NODE_ENV=production)
+    IMAGE_ENTRYPOINT=(/usr/local/bin/node "/app/packages/$IMAGE_PACKAGE/dist/main.js")
+    IMAGE_CMD=()
+  else
+    IMAGE_VERSION=$BIRD_TAG
+    IMAGE_WORKDIR=/
+    # deploy/vip-announcer.yaml runs it with the same command.
+    IMAGE_ENTRYPOINT=()
+    IMAGE_CMD=(bird -f -c /etc/bird/bird.conf -s /run/bird/bird.ctl)
+  fi
+}

@@ -61,3 +61,4 @@ export {
   type ManifestDoc,
 } from './manifest-schema.js';
 export * from './policies/index.js';
+export * from './manifest-run/index.js';

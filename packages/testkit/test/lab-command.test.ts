@@ -34,5 +34,6 @@ describe('cli helpers', () => {
   it('forwards project variables but not the lab own ones', () => {
     expect(forwardedEnv({ BALANCED_X: '1', BALANCED_LAB_VM: '1', HOME: '/root' }, false)).toEqual({ BALANCED_X: '1' });
     expect(forwardedEnv({}, true)).toEqual({ FORCE_COLOR: '1' });
+    expect(forwardedEnv({ CI: 'true', FC_SEED: '7', GITHUB_TOKEN: 'x' }, false)).toEqual({ CI: 'true', FC_SEED: '7' });
   });
 });

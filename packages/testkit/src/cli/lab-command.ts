@@ -22,12 +22,15 @@ export function guestCwd(hostCwd: string, repo: string): string {
   return rel === '' || (!rel.startsWith('..') && !isAbsolute(rel)) ? hostCwd : repo;
 }
 
-/** Host variables forwarded into the guest: BALANCED_* (except the lab's own) and FORCE_COLOR. */
+/** Host variables forwarded into the guest: BALANCED_* (except the lab's own), CI, FC_SEED and FORCE_COLOR. */
 export function forwardedEnv(hostEnv: NodeJS.ProcessEnv, colour: boolean): Record<string, string> {
   const env: Record<string, string> = {};
   for (const [k, v] of Object.entries(hostEnv)) {
     if (v !== undefined && k.startsWith('BALANCED_') && !k.startsWith('BALANCED_LAB_')) env[k] = v;
   }
+  // CI=true makes a test fail where it would skip elsewhere, and fixes fast-check's seed
+  // (jest.fast-check.js); FC_SEED replays one. Both hold in the guest as on the host.
+  for (const k of ['CI', 'FC_SEED']) if (hostEnv[k] !== undefined) env[k] = hostEnv[k] as string;
   if (hostEnv.FORCE_COLOR !== undefined) env.FORCE_COLOR = hostEnv.FORCE_COLOR;
   else if (colour) env.FORCE_COLOR = '1';
   return env;

@@ -1,0 +1,12 @@
+export { ManifestRunError, type ContainerPlan, type FilePlan, type HostPathType, type ImageConfig, type MountPlan, type MountPropagation, type PodFacts, type PodLaunchPlan, type PortPlan, type ProbePlan, type VolumePlan } from './types.js';
+export { findWorkload, podTemplate } from './manifest.js';
+export { containerEnv, expandReferences, fieldRefValue, mergeEnv } from './env.js';
+export { ALL_CAPABILITIES, DEFAULT_CAPABILITIES, capabilityName, containerSecurity, effectiveCapabilities, passwdGroup, setprivCapability } from './security.js';
+export { SERVICE_ACCOUNT_DIR, containerMounts, podVolumes } from './volumes.js';
+export { planPod, type PlanPodOptions } from './plan.js';
+export { DEVICES, PROC_READONLY, containerArgv, containerScript, execInContainerArgv, identityArgv, type ContainerPaths } from './container-command.js';
+export { probeArgv, probeUrl } from './probe.js';
+export { launchPod, type LaunchPodOptions, type RunningContainer, type RunningPod } from './launch.js';
+export { IMAGE_REPOSITORY, defaultImageTreesDir, imageLookup, loadImageTrees, parseImageConfig } from './images.js';
+export { bridgeApiServer, serviceAccountAccess, type ApiBridge, type BridgeOptions } from './api-bridge.js';
+export { readDeployDocuments, servedCustomResources } from './deploy.js';
