@@ -61,7 +61,10 @@ describe.each(skip === undefined ? [['bird -p']] : [])('%s accepts what the rend
     const includeDir = join(dir, 'deploy-include');
     mkdirSync(includeDir);
     const config = parseAnnouncerConfig(deployConfigMap('balanced-vip-announcer')['vip-announcer.yaml'] ?? '', { NODE_IP: '10.0.1.2', TOR_IP: '10.0.1.1' });
-    writeFileSync(join(includeDir, 'balanced-vips.conf'), renderBirdConfig(config, [{ vip: '10.96.100.10', communities: [] }]));
+    const rendered = renderBirdConfig(config, [{ vip: '10.96.100.10', communities: [] }]);
+    // The router id is the node's address, never one BIRD picks from the interfaces (a VIP).
+    expect(rendered).toMatch(/^router id 10\.0\.1\.2;$/m);
+    writeFileSync(join(includeDir, 'balanced-vips.conf'), rendered);
     const main = (deployConfigMap('balanced-bird')['bird.conf'] ?? '').replace('include "/run/balanced/bird/*.conf";', `include "${includeDir}/*.conf";`);
     expect(main).toContain(includeDir);
     writeFileSync(join(dir, 'deploy-bird.conf'), main);
