@@ -3,11 +3,11 @@ import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { mkdir } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { setTimeout as sleep } from 'node:timers/promises';
 import type { ChildProcess } from 'node:child_process';
 import { parse } from 'yaml';
 import {
   IN_VM_ENV,
+  eventually,
   ManifestRunError,
   TestApiServer,
   bridgeApiServer,
@@ -128,17 +128,6 @@ function slice() {
       targetRef: { kind: 'Pod', namespace: NS, name: p.name, uid: podUid(i) },
     })),
   };
-}
-
-async function eventually<T>(what: string, probe: () => Promise<T>, ok: (v: T) => boolean, timeoutMs = 120_000): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  let last = await probe();
-  while (!ok(last)) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}; last: ${JSON.stringify(last)}`);
-    await sleep(300);
-    last = await probe();
-  }
-  return last;
 }
 
 async function cgroup2Root(): Promise<string> {

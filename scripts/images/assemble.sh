@@ -29,12 +29,7 @@ declare -A flavours=()
 for name in "${!IMAGES[@]}"; do flavours[${IMAGES[$name]%%|*}]=1; done
 
 # Root filesystems (cached, or built in parallel), Node, the app's production tree.
-pids=()
-for flavour in "${!flavours[@]}"; do
-  "$here/rootfs.sh" "$flavour" "$cache" >/dev/null &
-  pids+=($!)
-done
-for pid in "${pids[@]}"; do wait "$pid"; done
+rootfs_flavours "$cache" "${!flavours[@]}"
 node_dir=$("$here/fetch-node.sh" "$cache")
 app=$dest/.app
 bash "$here/stage-app.sh" "$repo" "$app" >&2

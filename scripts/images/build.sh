@@ -43,12 +43,7 @@ fi
 # Root filesystems of the flavours in use, built (or found cached) in parallel.
 declare -A flavours=()
 for name in "${names[@]}"; do flavours[${IMAGES[$name]%%|*}]=1; done
-pids=()
-for flavour in "${!flavours[@]}"; do
-  "$here/rootfs.sh" "$flavour" "$cache" >/dev/null &
-  pids+=($!)
-done
-for pid in "${pids[@]}"; do wait "$pid"; done
+rootfs_flavours "$cache" "${!flavours[@]}"
 
 # One base layout per flavour: the rootfs layer, plus node and /app for the node flavour. Every
 # image of a flavour is that layout with its own config, so they share their layers exactly.

@@ -70,3 +70,17 @@ image_config() {
     IMAGE_CMD=(bird -f -c /etc/bird/bird.conf -s /run/bird/bird.ctl)
   fi
 }
+
+# rootfs_flavours <cache> <flavour...>: builds (or finds cached) each flavour's rootfs with
+# rootfs.sh, in parallel; fails when one fails. build.sh and assemble.sh both start with it.
+rootfs_flavours() {
+  local cache=$1 flavour pid failed=0
+  shift
+  local pids=()
+  for flavour in "$@"; do
+    "$(dirname "${BASH_SOURCE[0]}")/rootfs.sh" "$flavour" "$cache" >/dev/null &
+    pids+=($!)
+  done
+  for pid in "${pids[@]}"; do wait "$pid" || failed=1; done
+  return "$failed"
+}

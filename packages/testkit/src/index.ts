@@ -62,3 +62,4 @@ export {
 } from './manifest-schema.js';
 export * from './policies/index.js';
 export * from './manifest-run/index.js';
+export { eventually } from './eventually.js';
