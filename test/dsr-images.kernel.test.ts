@@ -50,9 +50,10 @@ import {
 // filesystem (build/rootfs, scripts/images/assemble.sh) exactly as its deploy/ manifest declares
 // (command, args, env with the downward API filled in, user, capabilities, volumes, probes),
 // against the test API server enforcing the RBAC of deploy/: the vip-allocator gives the
-// Service its VIP from a VipPool; on each of two directors the ipvs-controller (after its
-// privileged init container wrote the IPVS sysctls) and the vip-announcer with BIRD (the
-// BGP session to the lab's router); the endpoint-controller on the node. A client then
+// Service its VIP from a VipPool; on each director (one by default, BALANCED_IMAGES_DIRECTORS=2
+// for two) the ipvs-controller (after its privileged init container wrote the IPVS sysctls)
+// and the vip-announcer with BIRD (the BGP session to the lab's router); the
+// endpoint-controller on the node. A client then
 // reaches the VIP through DSR. Overlays a real install would also need: the router each
 // director peers with (TOR_IP, per rack) and the lab's VipPool.
 
