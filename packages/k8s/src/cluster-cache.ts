@@ -27,13 +27,14 @@
 //   cluster-scoped). Before its CRD is installed the list fails with 404: that kind never
 //   syncs, and readiness() says why.
 //
-// Cached objects are whatever client-node stores: typed models from the list (timestamps as
-// Date) and plain JSON from watch events (timestamps as strings). Read them defensively.
+// Cached objects are plain JSON, from lists (list-request.ts: parsed once, no typed models) and
+// from watch events alike, each shaped by the kind's transform.
 
-import { CoreV1Api, CustomObjectsApi, DiscoveryV1Api, ERROR, ListWatch, Watch } from '@kubernetes/client-node';
+import { ERROR, ListWatch, Watch } from '@kubernetes/client-node';
 import { pino } from 'pino';
 import type { Metric } from 'prom-client';
 import { compactObject } from './compact.js';
+import { listPage, type ListQuery } from './list-request.js';
 import { InformerErrors, type CacheLog, type InformerErrorStreak } from './informer-errors.js';
 import type { ProbeResult } from './health.js';
 import type {
@@ -59,6 +60,23 @@ export const VIPPOOL_GROUP = 'balanced.dev';
 export const VIPPOOL_VERSION = 'v1alpha1';
 export const VIPPOOL_PLURAL = 'vippools';
 export const VIPPOOL_PATH = `/apis/${VIPPOOL_GROUP}/${VIPPOOL_VERSION}/${VIPPOOL_PLURAL}`;
+
+/** Where each kind is listed and watched (all namespaces). The policy CRDs (deploy/policy-crds.yaml) are cluster-scoped, in VipPool's group and version. */
+const WATCH_PATHS: Readonly<Record<WatchedKind, string>> = {
+  services: '/api/v1/services',
+  endpointslices: '/apis/discovery.k8s.io/v1/endpointslices',
+  pods: '/api/v1/pods',
+  nodes: '/api/v1/nodes',
+  vippools: VIPPOOL_PATH,
+  localredirectpolicies: `/apis/${VIPPOOL_GROUP}/${VIPPOOL_VERSION}/localredirectpolicies`,
+  balancingpolicies: `/apis/${VIPPOOL_GROUP}/${VIPPOOL_VERSION}/balancingpolicies`,
+};
+
+/** The continue token of a list page (empty or absent: the last page). */
+function continueOf(list: KubernetesListObject<KubernetesObject>): string | undefined {
+  const token = (list.metadata as { continue?: unknown } | undefined)?.continue;
+  return typeof token === 'string' && token ? token : undefined;
+}
 
 /**
  * How long a kind may keep failing (no successful list or watch) before readiness() turns false.
@@ -208,8 +226,6 @@ export function createClusterCache(kc: KubeConfig, options: ClusterCacheOptions)
   const random = options.random ?? Math.random;
   const kinds = [...new Set(options.kinds)];
 
-  const core = kc.makeApiClient(CoreV1Api);
-  const discovery = kc.makeApiClient(DiscoveryV1Api);
   const listeners = new Set<ChangeListener>();
   const inflight = new Set<Promise<unknown>>();
   const slots = new Map<WatchedKind, Slot>();
@@ -364,10 +380,10 @@ export function createClusterCache(kc: KubeConfig, options: ClusterCacheOptions)
     }
   }
 
-  function addSlot<T extends KubernetesObject>(
+  function addSlot(
     kind: WatchedKind,
     path: string,
-    list: () => Promise<KubernetesListObject<T>>,
+    list: () => Promise<KubernetesListObject<KubernetesObject>>,
     labelSelector?: string,
     fieldSelector?: string,
   ): void {
@@ -399,65 +415,31 @@ export function createClusterCache(kc: KubeConfig, options: ClusterCacheOptions)
   }
 
   const pageSize = options.listPageSize ?? 500;
-  /** One consistent list, fetched page by page (every page is of the first page's snapshot). */
-  async function paged<L extends KubernetesListObject<KubernetesObject>>(kind: WatchedKind, fetch: (page: { limit?: number; _continue?: string }) => Promise<L>): Promise<L> {
+  /** One consistent list, fetched page by page (every page is of the first page's snapshot), as plain JSON (list-request.ts). */
+  async function paged(kind: WatchedKind, path: string, selectors: Pick<ListQuery, 'labelSelector' | 'fieldSelector'>): Promise<KubernetesListObject<KubernetesObject>> {
     const shape = shapeOf(kind);
-    if (pageSize <= 0) {
-      const all = await fetch({});
-      all.items = all.items.map(shape);
-      return all;
-    }
-    const first = await fetch({ limit: pageSize });
+    const limit = pageSize > 0 ? pageSize : undefined;
+    const first = await listPage(kc, path, { ...selectors, limit });
     first.items = first.items.map(shape);
-    let token = first.metadata?._continue;
+    let token = limit === undefined ? undefined : continueOf(first);
     while (token) {
       if (stopped) throw new StoppedError();
-      const next = await fetch({ limit: pageSize, _continue: token });
+      const next = await listPage(kc, path, { ...selectors, limit, continue: token });
       for (const item of next.items) first.items.push(shape(item));
-      token = next.metadata?._continue;
+      token = continueOf(next);
     }
-    if (first.metadata) first.metadata._continue = undefined;
+    if (first.metadata) delete (first.metadata as { continue?: string }).continue;
     return first;
   }
 
   for (const kind of kinds) {
-    switch (kind) {
-      case 'services':
-        addSlot<V1Service>(kind, '/api/v1/services', () => paged(kind, (page) => core.listServiceForAllNamespaces(page)));
-        break;
-      case 'endpointslices':
-        addSlot<V1EndpointSlice>(kind, '/apis/discovery.k8s.io/v1/endpointslices', () => paged(kind, (page) => discovery.listEndpointSliceForAllNamespaces(page)));
-        break;
-      case 'pods': {
-        const fieldSelector = options.podFieldSelector || undefined;
-        const labelSelector = options.podLabelSelector || undefined;
-        addSlot<V1Pod>(kind, '/api/v1/pods', () => paged(kind, (page) => core.listPodForAllNamespaces({ fieldSelector, labelSelector, ...page })), labelSelector, fieldSelector);
-        break;
-      }
-      case 'nodes':
-        addSlot<V1Node>(kind, '/api/v1/nodes', () => paged(kind, (page) => core.listNode(page)));
-        break;
-      case 'vippools': {
-        const custom = kc.makeApiClient(CustomObjectsApi);
-        const listPools = async (page: { limit?: number; _continue?: string }): Promise<KubernetesListObject<KubernetesObject>> =>
-          (await custom.listClusterCustomObject({ group: VIPPOOL_GROUP, version: VIPPOOL_VERSION, plural: VIPPOOL_PLURAL, ...page })) as KubernetesListObject<KubernetesObject>;
-        addSlot<KubernetesObject>(kind, VIPPOOL_PATH, () => paged(kind, listPools));
-        break;
-      }
-      case 'localredirectpolicies':
-      case 'balancingpolicies': {
-        // The policy CRDs (deploy/policy-crds.yaml): cluster-scoped, same group and version as VipPool.
-        const custom = kc.makeApiClient(CustomObjectsApi);
-        const plural = kind;
-        const listPolicies = async (page: { limit?: number; _continue?: string }): Promise<KubernetesListObject<KubernetesObject>> =>
-          (await custom.listClusterCustomObject({ group: VIPPOOL_GROUP, version: VIPPOOL_VERSION, plural, ...page })) as KubernetesListObject<KubernetesObject>;
-        addSlot<KubernetesObject>(kind, `/apis/${VIPPOOL_GROUP}/${VIPPOOL_VERSION}/${plural}`, () => paged(kind, listPolicies));
-        break;
-      }
-      default: {
-        const never: never = kind;
-        throw new RangeError(`unknown kind ${String(never)}`);
-      }
+    const path = WATCH_PATHS[kind];
+    if (kind === 'pods') {
+      const fieldSelector = options.podFieldSelector || undefined;
+      const labelSelector = options.podLabelSelector || undefined;
+      addSlot(kind, path, () => paged(kind, path, { fieldSelector, labelSelector }), labelSelector, fieldSelector);
+    } else {
+      addSlot(kind, path, () => paged(kind, path, {}));
     }
   }
 

@@ -13,7 +13,7 @@ import { admit, reviewFor } from './client.js';
 import { lrp, type Json } from '@balanced/testkit';
 import { startApiServer, startTestWebhook, type Webhook } from './harness.js';
 import { waitFor } from './poll.js';
-import { SecretDir, createTestCa, opensslAvailable, type TestCa } from './tls.js';
+import { SecretDir, createTestCa, opensslAvailable, type TestCa } from '@balanced/testkit';
 
 // openssl key generation and a real cache sync run on a shared 2-core machine: deadlines, not timings.
 jest.setTimeout(30_000);

@@ -63,3 +63,4 @@ export {
 export * from './policies/index.js';
 export * from './manifest-run/index.js';
 export { eventually } from './eventually.js';
+export { createTestCa, opensslAvailable, SecretDir, type TestCa } from './test-ca.js';

@@ -1,3 +1,4 @@
+// Shared by the tests of the policy webhook (its serving Secret) and of the cluster cache (an HTTPS API server).
 // A test CA and serving certificates made with the openssl CLI (node cannot create X.509
 // certificates), in a directory laid out as kubelet lays out a Secret volume: tls.crt and
 // tls.key are symlinks through ..data, which points at a timestamped directory, and an
@@ -31,7 +32,7 @@ export function opensslAvailable(): boolean {
 }
 
 export function createTestCa(): TestCa {
-  const dir = mkdtempSync(join(tmpdir(), 'policy-webhook-ca-'));
+  const dir = mkdtempSync(join(tmpdir(), 'balanced-test-ca-'));
   openssl(['req', '-x509', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:prime256v1', '-nodes', '-keyout', 'ca.key', '-out', 'ca.crt', '-subj', '/CN=balanced test CA', '-days', '2'], dir);
   writeFileSync(join(dir, 'san.ext'), 'subjectAltName=IP:127.0.0.1,DNS:localhost\nextendedKeyUsage=serverAuth\n');
   let n = 0;
@@ -58,7 +59,7 @@ export class SecretDir {
   private version = 0;
 
   constructor(pair: { cert: Buffer; key: Buffer }) {
-    this.dir = mkdtempSync(join(tmpdir(), 'policy-webhook-secret-'));
+    this.dir = mkdtempSync(join(tmpdir(), 'balanced-test-secret-'));
     this.write(pair);
     symlinkSync('..data/tls.crt', join(this.dir, 'tls.crt'));
     symlinkSync('..data/tls.key', join(this.dir, 'tls.key'));
