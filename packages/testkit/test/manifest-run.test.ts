@@ -37,6 +37,8 @@ const IMAGES: Record<string, ImageConfig> = {
   'balanced/vip-allocator:0.2.0': image('vip-allocator', { user: '65532:65532' }),
   'balanced/vip-announcer:0.2.0': image('vip-announcer'),
   'balanced/endpoint-controller:0.2.0': image('endpoint-controller'),
+  'balanced/cgroup-resolver:0.2.0': image('cgroup-resolver'),
+  'balanced/policy-webhook:0.2.0': image('policy-webhook', { user: '65532:65532' }),
   'balanced/bird:2.0.12': image('bird', { rootfs: '/trees/bird', workingDir: '/', env: ['PATH=/usr/bin:/bin'], entrypoint: [], cmd: ['bird', '-f', '-c', '/etc/bird/bird.conf', '-s', '/run/bird/bird.ctl'] }),
 };
 
@@ -181,6 +183,21 @@ describe('planPod: a pod as the kubelet would start it', () => {
     expect(p.containers[0]!.env).toContainEqual(['KUBECONFIG', '/var/run/secrets/kubernetes.io/serviceaccount/kubeconfig']);
   });
 
+  it('hostPathOverrides point a declared hostPath volume elsewhere (type and mounts kept), and nothing else', () => {
+    const w = deployment(
+      { volumeMounts: [{ name: 'cgroup', mountPath: '/host/cgroup', readOnly: true }, { name: 'scratch', mountPath: '/tmp' }] },
+      { volumes: [{ name: 'cgroup', hostPath: { path: '/sys/fs/cgroup', type: 'Directory' } }, { name: 'scratch', emptyDir: {} }] },
+    );
+    const p = plan(w, { hostPathOverrides: { cgroup: '/sys/fs/cgroup/unified/test-1' } });
+    expect(p.volumes).toEqual([{ name: 'cgroup', kind: 'hostPath', path: '/sys/fs/cgroup/unified/test-1', type: 'Directory' }, { name: 'scratch', kind: 'emptyDir' }]);
+    expect(p.containers[0]!.mounts[0]).toEqual({ volume: 'cgroup', containerPath: '/host/cgroup', subPath: '', readOnly: true, propagation: 'None' });
+    expect(p.containers[0]!.argv).toEqual(plan(w).containers[0]!.argv);
+    expect(plan(w).volumes[0]).toMatchObject({ path: '/sys/fs/cgroup' });
+    expect(() => plan(w, { hostPathOverrides: { bpffs: '/x' } })).toThrow(/hostPath override bpffs: the manifest declares no such volume/);
+    expect(() => plan(w, { hostPathOverrides: { scratch: '/x' } })).toThrow(/hostPath override scratch: a emptyDir volume, not a hostPath/);
+    expect(() => plan(w, { hostPathOverrides: { cgroup: 'relative' } })).toThrow(/not an absolute path/);
+  });
+
   it('envOverrides replace a value the manifest sets, and nothing else', () => {
     const w = deployment({ env: [{ name: 'TOR_IP', value: '10.0.1.1' }] });
     expect(plan(w, { envOverrides: { c: { TOR_IP: '10.202.1.1' } } }).containers[0]!.env).toContainEqual(['TOR_IP', '10.202.1.1']);
@@ -216,6 +233,37 @@ describe('the deploy/ manifests plan as written', () => {
     const ec = planPod({ workload: findWorkload(docs, 'balanced-endpoint-controller'), objects: docs, image: lookup, facts });
     expect(ec).toMatchObject({ hostPID: true, hostNetwork: true });
     expect(ec.containers[0]!.privileged).toBe(true);
+  });
+});
+
+describe('the deploy/ manifests plan as written: cgroup-resolver and policy-webhook', () => {
+  const docs = readDeployDocuments();
+  const facts = { podName: 'p', nodeName: 'n', podIP: '10.0.0.9', hostIP: '10.0.0.1' };
+
+  it('cgroup-resolver: root with exactly its six capabilities, hostPID + hostNetwork, the cgroup read-only and bpffs HostToContainer', () => {
+    const p = planPod({ workload: findWorkload(docs, 'balanced-cgroup-resolver'), objects: docs, image: lookup, facts });
+    expect(p).toMatchObject({ hostPID: true, hostNetwork: true });
+    expect(p.containers[0]).toMatchObject({ uid: 0, privileged: false, capabilities: ['net_admin', 'sys_ptrace', 'sys_admin', 'sys_resource', 'perfmon', 'bpf'] });
+    expect(p.containers[0]!.argv).toEqual(['/usr/local/bin/node', '/app/packages/cgroup-resolver/dist/main.js', '--cgroup=/host/cgroup', '--pin-root=/sys/fs/bpf/balanced', '--metrics-host=127.0.0.1', '--metrics-port=9745']);
+    expect(p.containers[0]!.mounts.map((m) => [m.volume, m.containerPath, m.readOnly, m.propagation])).toEqual([
+      ['cgroup', '/host/cgroup', true, 'None'],
+      ['bpffs', '/sys/fs/bpf', false, 'HostToContainer'],
+    ]);
+    expect(p.volumes).toEqual([
+      { name: 'cgroup', kind: 'hostPath', path: '/sys/fs/cgroup', type: 'Directory' },
+      { name: 'bpffs', kind: 'hostPath', path: '/sys/fs/bpf', type: 'Directory' },
+    ]);
+  });
+
+  it('policy-webhook: 65532 with no capability, read-only root, its TLS Secret mounted read-only, an HTTPS readiness probe on the pod IP', () => {
+    const secret = { apiVersion: 'v1', kind: 'Secret', type: 'kubernetes.io/tls', metadata: { name: 'balanced-policy-webhook-tls', namespace: 'balanced-system' }, data: { 'tls.crt': 'Y2VydA==', 'tls.key': 'a2V5' } };
+    const workload = findWorkload(docs, 'balanced-policy-webhook');
+    expect(() => planPod({ workload, objects: docs, image: lookup, facts })).toThrow(/no Secret balanced-system\/balanced-policy-webhook-tls/);
+    const p = planPod({ workload, objects: [...docs, secret], image: lookup, facts });
+    expect(p.containers[0]).toMatchObject({ uid: 65532, gid: 65532, capabilities: [], readOnlyRootFilesystem: true, noNewPrivileges: true });
+    expect(p.volumes[0]).toEqual({ name: 'tls', kind: 'files', source: 'Secret balanced-system/balanced-policy-webhook-tls', files: [{ path: 'tls.crt', content: 'cert', mode: 0o644 }, { path: 'tls.key', content: 'key', mode: 0o644 }] });
+    expect(p.containers[0]!.mounts[0]).toMatchObject({ containerPath: '/etc/balanced/webhook-tls', readOnly: true });
+    expect(p.containers[0]!.readinessProbe).toMatchObject({ kind: 'http', scheme: 'HTTPS', host: '10.0.0.9', port: 9443, path: '/readyz' });
   });
 });
 
@@ -259,5 +307,8 @@ describe('the container command', () => {
 
   it('probes: wget from the pod’s namespace, at least the given timeout', () => {
     expect(probeArgv(p, c, '/run/netns/d1', 42, c.readinessProbe!)).toEqual(['nsenter', '--net=/run/netns/d1', '--', 'busybox', 'wget', '-O', '-', 'http://127.0.0.1:9742/readyz']);
+    // HTTPS as the kubelet probes it: the certificate is not verified.
+    const https = { ...c.readinessProbe!, scheme: 'HTTPS' as const, host: '10.0.0.9', port: 9443 };
+    expect(probeArgv(p, c, '/run/netns/w', 42, https)).toEqual(['nsenter', '--net=/run/netns/w', '--', 'busybox', 'wget', '--no-check-certificate', '-O', '-', 'https://10.0.0.9:9443/readyz']);
   });
 });

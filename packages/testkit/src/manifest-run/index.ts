@@ -2,7 +2,7 @@ export { ManifestRunError, type ContainerPlan, type FilePlan, type HostPathType,
 export { findWorkload, podTemplate } from './manifest.js';
 export { containerEnv, expandReferences, fieldRefValue, mergeEnv } from './env.js';
 export { ALL_CAPABILITIES, DEFAULT_CAPABILITIES, capabilityName, containerSecurity, effectiveCapabilities, passwdGroup, setprivCapability } from './security.js';
-export { SERVICE_ACCOUNT_DIR, containerMounts, podVolumes } from './volumes.js';
+export { SERVICE_ACCOUNT_DIR, containerMounts, podVolumes, remapHostPaths } from './volumes.js';
 export { planPod, type PlanPodOptions } from './plan.js';
 export { DEVICES, PROC_READONLY, containerArgv, containerScript, execInContainerArgv, identityArgv, type ContainerPaths } from './container-command.js';
 export { probeArgv, probeUrl } from './probe.js';

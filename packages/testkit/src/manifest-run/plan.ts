@@ -7,7 +7,7 @@ import { containerEnv, expandReferences, mergeEnv, parseEnvEntries, type EnvCont
 import { list, optionalBoolean, optionalInteger, optionalString, podTemplate, record, strings, objectKey, type Fields } from './manifest.js';
 import { containerSecurity, setprivCapability } from './security.js';
 import { ManifestRunError, type ContainerPlan, type ImageConfig, type PodFacts, type PodLaunchPlan, type PortPlan, type ProbePlan } from './types.js';
-import { containerMounts, podVolumes, SERVICE_ACCOUNT_DIR, SERVICE_ACCOUNT_VOLUME, serviceAccountVolume } from './volumes.js';
+import { containerMounts, podVolumes, remapHostPaths, SERVICE_ACCOUNT_DIR, SERVICE_ACCOUNT_VOLUME, serviceAccountVolume } from './volumes.js';
 
 export interface PlanPodOptions {
   /** The DaemonSet, Deployment, StatefulSet, Job or Pod (e.g. from findWorkload). */
@@ -22,6 +22,12 @@ export interface PlanPodOptions {
    * router a director peers with): only names the manifest already sets may be replaced.
    */
   readonly envOverrides?: Readonly<Record<string, Readonly<Record<string, string>>>>;
+  /**
+   * hostPath volumes pointed at another node path, by volume name (remapHostPaths), e.g. a
+   * test-made cgroup instead of /sys/fs/cgroup: the container mounts it where the manifest
+   * says, with the manifest's args unchanged.
+   */
+  readonly hostPathOverrides?: Readonly<Record<string, string>>;
   /**
    * How the pod reaches the API server, the one thing that differs from a kubelet: the
    * ServiceAccount's token and a kubeconfig for it, mounted at SERVICE_ACCOUNT_DIR in every
@@ -141,7 +147,7 @@ export function planPod(options: PlanPodOptions): PodLaunchPlan {
   const podIP = hostNetwork ? options.facts.hostIP : options.facts.podIP;
   const facts = { ...options.facts, podIP, namespace, serviceAccountName };
   const ctx: EnvContext = { facts, metadata, objects: options.objects };
-  const volumes = podVolumes(spec, options.objects, namespace);
+  const volumes = remapHostPaths(podVolumes(spec, options.objects, namespace), options.hostPathOverrides ?? {});
   const automount = optionalBoolean(spec['automountServiceAccountToken'], 'spec.automountServiceAccountToken') ?? true;
   const withToken: PlanPodOptions = automount ? options : { ...options, apiAccess: undefined };
   if (automount && options.apiAccess !== undefined) volumes.push(serviceAccountVolume(options.apiAccess.token, namespace, options.apiAccess.kubeconfig));

@@ -24,7 +24,9 @@ export function probeArgv(pod: PodLaunchPlan, c: ContainerPlan, netns: string, p
       // The kubelet counts 200..399 as success; busybox wget fails on >= 400 and follows redirects.
       // No -T: Debian's busybox-static wget crashes with it on a refused connection (probeOnce
       // enforces the timeout by killing it).
-      return ['nsenter', `--net=${netns}`, '--', 'busybox', 'wget', '-O', '-', probeUrl(p)];
+      // HTTPS: the kubelet does not verify the certificate; busybox wget (which hands TLS to
+      // `openssl s_client -verify_return_error`) would, without --no-check-certificate.
+      return ['nsenter', `--net=${netns}`, '--', 'busybox', 'wget', ...(p.scheme === 'HTTPS' ? ['--no-check-certificate'] : []), '-O', '-', probeUrl(p)];
     case 'tcp':
       // (stdin closed: nc exits once connected)
       return ['nsenter', `--net=${netns}`, '--', 'sh', '-c', 'exec busybox nc -w "$1" "$2" "$3" </dev/null', 'sh', String(timeoutSeconds), p.host, String(p.port)];

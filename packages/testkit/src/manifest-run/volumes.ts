@@ -64,6 +64,23 @@ export function podVolumes(podSpec: Fields, objects: readonly Fields[], namespac
   return out;
 }
 
+/**
+ * The volumes with some hostPath volumes pointed at another node path, by volume name: what a
+ * test substitutes for the node's (a test-made cgroup for /sys/fs/cgroup, a test-made bpffs
+ * folder for /sys/fs/bpf) without touching the container's args or mounts. Only hostPath
+ * volumes the manifest declares may be remapped; the volume's type check then applies to the
+ * new path.
+ */
+export function remapHostPaths(volumes: readonly VolumePlan[], overrides: Readonly<Record<string, string>>): VolumePlan[] {
+  for (const [name, path] of Object.entries(overrides)) {
+    const v = volumes.find((x) => x.name === name);
+    if (v === undefined) throw new ManifestRunError(`hostPath override ${name}: the manifest declares no such volume`);
+    if (v.kind !== 'hostPath') throw new ManifestRunError(`hostPath override ${name}: a ${v.kind} volume, not a hostPath`);
+    if (!path.startsWith('/')) throw new ManifestRunError(`hostPath override ${name}: not an absolute path: ${JSON.stringify(path)}`);
+  }
+  return volumes.map((v) => (v.kind === 'hostPath' && overrides[v.name] !== undefined ? { ...v, path: overrides[v.name]! } : v));
+}
+
 /** The ServiceAccount volume: token, namespace and (the runner's one difference) a kubeconfig. */
 export function serviceAccountVolume(token: string, namespace: string, kubeconfig: string): VolumePlan {
   return {
