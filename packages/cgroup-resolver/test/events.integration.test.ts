@@ -7,6 +7,8 @@ import { pino } from 'pino';
 import type { Redis } from 'ioredis';
 import {
   addLocalAddresses,
+  addressFrontend,
+  bp,
   createNetns,
   createTestCgroup,
   createTestPinRoot,
@@ -22,6 +24,7 @@ import {
 } from '@balanced/testkit';
 import { startResolver, type RunningResolver } from '../src/app.js';
 import { eventually, node, NODE, NODE_IP, OTHER_NODE, NAMESPACE, service, slice, TARGET_PORT, BACKENDS } from './support/resolver-e2e.js';
+import { policyServiceKey } from '../src/desired/policy-candidates.js';
 import { redisServerAvailable, TestRedis } from './support/redis-server.js';
 
 // Resolution events end to end: the real BPF programs on this kernel write them to the ring
@@ -39,6 +42,8 @@ const QUEUE_LIMIT = 1000;
 const OUTAGE_CONNECTS = 3000;
 const VIP = '10.96.0.10';
 const PROBE_VIP = '10.96.0.30';
+/** A BalancingPolicy's addressMatcher frontend. */
+const POLICY_VIP = '10.96.0.40';
 
 let server: TestApiServer;
 let netns: string;
@@ -81,7 +86,13 @@ beforeAll(async () => {
   redis = new TestRedis();
   await redis.start();
   reader = redis.client();
-  server = await TestApiServer.start({ bookmarkIntervalMs: 500 });
+  server = await TestApiServer.start({
+    bookmarkIntervalMs: 500,
+    customResources: [
+      { group: 'balanced.dev', version: 'v1alpha1', plural: 'localredirectpolicies', kind: 'LocalRedirectPolicy', namespaced: false },
+      { group: 'balanced.dev', version: 'v1alpha1', plural: 'balancingpolicies', kind: 'BalancingPolicy', namespaced: false },
+    ],
+  });
   netns = await createNetns();
   cgroup = await createTestCgroup('bdre');
   pinRoot = await createTestPinRoot('bdre');
@@ -215,6 +226,41 @@ suite('resolution events: ring buffer → pod names → Redis stream, counters',
     expect(refused.length).toBeGreaterThanOrEqual(5);
     for (const e of refused) expect(e).toMatchObject({ result: 'refused', backend: '', service: 'shop/empty:http/TCP IPv4', pod: 'checkout-7d4f9' });
     await eventually('failures counted', () => metric('balanced_resolver_resolution_failures_total', { reason: 'refused' }), (n) => n - before >= 5);
+  });
+
+  test('connects through a BalancingPolicy frontend are entries naming the policy (kind/name) and counted under its key', async () => {
+    await reader!.del(STREAM);
+    server.store.put(
+      'balancingpolicies',
+      bp('legacy-web', { frontend: addressFrontend(POLICY_VIP), backend: { addressEndpoint: { addresses: [BACKENDS.a2.address], toPorts: [{ port: TARGET_PORT, protocol: 'TCP' }] } } }),
+    );
+    // Unprogrammed, the address goes nowhere (no event); the one connect that resolves is one entry.
+    await eventually('the policy resolves', () => podClient.tcp({ address: POLICY_VIP, port: 80, count: 1, concurrency: 1 }), (r) => Object.keys(r.failures).length === 0, 20_000, 50);
+    const mine = (list: Entry[]) => list.filter((e) => e['frontend'] === `${POLICY_VIP}:80`);
+    // That entry written (so counted) before the counter is read.
+    await eventually('the first policy entry', () => entries(), (e) => mine(e).length >= 1);
+    const key = policyServiceKey('BalancingPolicy', 'legacy-web', 80, 'TCP', 'IPv4');
+    const before = await metric('balanced_resolver_resolutions_total', { service: key, kind: 'balancing', result: 'resolved' });
+    expect(before).toBe(1);
+    const K = 25;
+    const r = await podClient.tcp({ address: POLICY_VIP, port: 80, count: K, concurrency: 4 });
+    expect(r).toMatchObject({ counts: { a2: K }, failures: {} });
+    const got = mine(await eventually('K + 1 policy entries', () => entries(), (e) => mine(e).length >= K + 1));
+    expect(got).toHaveLength(K + 1);
+    for (const e of got) {
+      expect(e).toMatchObject({
+        result: 'resolved',
+        kind: 'balancing',
+        service: key,
+        object: 'BalancingPolicy/legacy-web',
+        backend: `${BACKENDS.a2.address}:${TARGET_PORT}`,
+        pod: 'checkout-7d4f9',
+        container: 'app',
+      });
+    }
+    await eventually('resolutions counted under the policy', () => metric('balanced_resolver_resolutions_total', { service: key, kind: 'balancing', result: 'resolved' }), (n) => n - before === K);
+    server.store.delete('balancingpolicies', 'legacy-web');
+    await eventually('the policy frontend removed', () => podClient.tcp({ address: POLICY_VIP, port: 80, count: 1 }), (x) => Object.keys(x.failures).join() === 'ENETUNREACH', 20_000, 50);
   });
 
   test('Redis killed mid-run: every connect still resolves, events beyond the queue are dropped and counted, entries resume once Redis is back', async () => {

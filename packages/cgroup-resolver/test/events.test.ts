@@ -14,11 +14,13 @@ import {
   indexPods,
   LogLimiter,
   recordFields,
+  recordLog,
   ServiceDirectory,
   serviceOwner,
   type EventsMetricsPort,
 } from '../src/events/index.js';
 import { RESOLUTION_EVENT, type ResolutionEvent } from '../src/maps/layout.js';
+import { policyServiceKey } from '../src/desired/policy-candidates.js';
 
 const UID = '0b1c2d3e-4f50-6172-8394-a5b6c7d8e9f0';
 const CID = 'a'.repeat(64);
@@ -84,8 +86,15 @@ describe('ServiceDirectory: service ids from the agent plans', () => {
     d.learn({ serviceIds: new Map([['shop/other:dns/UDP IPv4', 4]]), ops: [{ op: 'service-delete', id: 4 }] });
     expect(d.get(4)?.object).toBe('shop/other');
   });
+  it('a policy frontend names the policy (kind/name) and its frontend port, from the key the resolver makes', () => {
+    const lrpKey = policyServiceKey('LocalRedirectPolicy', 'node-local-dns', 53, 'UDP', 'IPv4');
+    const bpKey = policyServiceKey('BalancingPolicy', 'legacy-db.v2', 5432, 'TCP', 'IPv6');
+    expect(serviceOwner(lrpKey)).toEqual({ key: lrpKey, object: 'LocalRedirectPolicy/node-local-dns', port: '53' });
+    expect(serviceOwner(bpKey)).toEqual({ key: bpKey, object: 'BalancingPolicy/legacy-db.v2', port: '5432' });
+  });
   it('a key that names no object is kept as is', () => {
     expect(serviceOwner('policy:node-local-dns')).toEqual({ key: 'policy:node-local-dns' });
+    expect(serviceOwner('policy NotAKind/x:53/UDP IPv4')).toEqual({ key: 'policy NotAKind/x:53/UDP IPv4' });
   });
 });
 
@@ -131,6 +140,21 @@ describe('enrich and stream fields', () => {
     );
     expect(r).toMatchObject({ result: 'refused', backend: '', frontend: '[fd00::10]:53', service: 'id:99', client: { kind: 'host' }, comm: 'curl' });
     expect(r.object).toBeUndefined();
+  });
+  it('a resolution through a LocalRedirectPolicy frontend names the policy in the record, the stream entry and the log line', () => {
+    const key = policyServiceKey('LocalRedirectPolicy', 'node-local-dns', 53, 'UDP', 'IPv4');
+    const dir = new ServiceDirectory();
+    dir.learn({ serviceIds: new Map([[key, 7]]), ops: [] });
+    const r = enrich(
+      event({ serviceId: 7, kind: 'redirect', hook: 'sendmsg4', protocol: 'UDP', frontend: { address: '10.96.0.10', port: 53 }, backend: { address: '10.244.1.31', port: 53 } }),
+      { kind: 'pod', podUid: UID, containerId: CID },
+      { ...lookups, service: (id) => dir.get(id) },
+      0,
+    );
+    expect(r).toMatchObject({ kind: 'redirect', service: key, object: 'LocalRedirectPolicy/node-local-dns', backend: '10.244.1.31:53' });
+    const fields = recordFields(r);
+    expect(fields.slice(fields.indexOf('kind'), fields.indexOf('client'))).toEqual(['kind', 'redirect', 'service', key, 'object', 'LocalRedirectPolicy/node-local-dns']);
+    expect(recordLog(r)).toMatchObject({ kind: 'redirect', service: key, object: 'LocalRedirectPolicy/node-local-dns' });
   });
 });
 

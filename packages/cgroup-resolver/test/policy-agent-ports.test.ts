@@ -1,11 +1,12 @@
-// What the resolver agent tells the policy status writer: Programmed from the state its last
-// pass applied, backends per node from the pods it caches.
+// What the resolver agent tells the policy status writer: Programmed and frontend conflicts from
+// the state its last pass applied, backends per node from the pods it caches.
 import { describe, expect, it } from '@jest/globals';
-import { lrp } from '@balanced/testkit';
+import { addressFrontend, bp, lrp, serviceFrontend } from '@balanced/testkit';
 import { agentPolicyPorts, backendsPerNode, programmedState } from '../src/policy-status/agent-ports.js';
+import { desiredStatuses } from '../src/policy-status/compute.js';
 import { readPolicy } from '../src/desired/policy-read.js';
 import type { DesiredState } from '../src/model.js';
-import { pod } from './policy-fixtures.js';
+import { build, kubeDns, pod } from './policy-fixtures.js';
 
 const ref = { kind: 'LocalRedirectPolicy', name: 'dns' } as const;
 const key = 'policy LocalRedirectPolicy/dns:53/UDP IPv4';
@@ -48,5 +49,46 @@ describe('backendsPerNode', () => {
     const ports = agentPolicyPorts({ nodeName: 'n1', applied: () => undefined, policies: (kind) => (kind === 'LocalRedirectPolicy' ? [lrp('dns')] : []), pods: () => [pod('a', { node: 'n1' })] });
     expect(Object.fromEntries(ports.backendsPerNode(ref)!)).toEqual({ n1: 1 });
     expect(ports.backendsPerNode({ kind: 'BalancingPolicy', name: 'dns' })).toBeUndefined();
+  });
+});
+
+describe('frontendConflicts: an addressMatcher on a Service’s ClusterIP vs a serviceMatcher on that Service', () => {
+  const dnsOnly = (ports: Record<string, unknown>[]) => ({ addressEndpoint: { addresses: ['192.0.2.10'], toPorts: ports } });
+  const udp = [{ port: 53, protocol: 'UDP', name: 'dns' }];
+  const both = [...udp, { port: 53, protocol: 'TCP', name: 'dns-tcp' }];
+  const byAddress = bp('by-address', { frontend: addressFrontend('10.96.0.10', [{ port: 53, protocol: 'UDP' }]), backend: dnsOnly([{ port: 53, protocol: 'UDP' }]) }, { creationTimestamp: '2024-01-01T00:00:00Z', generation: 1 });
+  const byService = (toPorts: Record<string, unknown>[]) =>
+    bp('by-service', { frontend: serviceFrontend('kube-system', 'kube-dns', toPorts), backend: dnsOnly(toPorts) }, { creationTimestamp: '2024-02-01T00:00:00Z', generation: 4 });
+  const portsFor = (policies: unknown[]) => {
+    const state = build({ bps: policies, services: [kubeDns({ clusterIPs: ['10.96.0.10'] })] });
+    return agentPolicyPorts({ nodeName: 'n1', applied: () => state, policies: (kind) => (kind === 'BalancingPolicy' ? policies : []), pods: () => [] });
+  };
+  const conditionsOf = (policies: unknown[], name: string) => {
+    const planned = desiredStatuses(policies, portsFor(policies), Date.parse('2026-01-01T00:00:00Z')).find((p) => p.target.name === name);
+    return Object.fromEntries((planned?.desired.conditions ?? []).map((c) => [c.type, c]));
+  };
+
+  it('the agent’s settled state names the older winner for the newer policy, nothing for the winner', () => {
+    const ports = portsFor([byService(both), byAddress]);
+    expect(ports.frontendConflicts?.({ kind: 'BalancingPolicy', name: 'by-service' })).toEqual([{ frontend: '10.96.0.10:53/UDP', winner: { kind: 'BalancingPolicy', name: 'by-address' } }]);
+    expect(ports.frontendConflicts?.({ kind: 'BalancingPolicy', name: 'by-address' })).toEqual([]);
+    expect(agentPolicyPorts({ nodeName: 'n1', applied: () => undefined, policies: () => [], pods: () => [] }).frontendConflicts?.({ kind: 'BalancingPolicy', name: 'by-service' })).toEqual([]);
+  });
+
+  it('status: the newer is Conflicted (FrontendClaimed, naming the winner), still Accepted and Programmed for what it holds; the older is not Conflicted', () => {
+    const policies = [byService(both), byAddress];
+    const loser = conditionsOf(policies, 'by-service');
+    expect(loser['Conflicted']).toMatchObject({ status: 'True', reason: 'FrontendClaimed', observedGeneration: 4 });
+    expect(loser['Conflicted']?.message).toContain('10.96.0.10:53/UDP is held by BalancingPolicy/by-address, which is older');
+    expect(loser['Accepted']).toMatchObject({ status: 'True', reason: 'Accepted' });
+    // 53/TCP is not contested: the policy resolves it.
+    expect(loser['Programmed']).toMatchObject({ status: 'True', reason: 'Programmed' });
+    expect(conditionsOf(policies, 'by-address')['Conflicted']).toMatchObject({ status: 'False', reason: 'NoConflict' });
+  });
+
+  it('status: a newer policy that lost its whole frontend is Conflicted and not Programmed, both naming the winner', () => {
+    const loser = conditionsOf([byAddress, byService(udp)], 'by-service');
+    expect(loser['Conflicted']).toMatchObject({ status: 'True', reason: 'FrontendClaimed', message: expect.stringContaining('BalancingPolicy/by-address') });
+    expect(loser['Programmed']).toMatchObject({ status: 'False', reason: 'NotProgrammed', message: expect.stringContaining('older BalancingPolicy by-address') });
   });
 });

@@ -7,7 +7,7 @@ import { afterEach, describe, expect, test } from '@jest/globals';
 import { CustomObjectsApi, PatchStrategy, setHeaderOptions } from '@kubernetes/client-node';
 import { createClusterCache, type CacheLog, type ClusterCache } from '@balanced/k8s';
 import { POLICY_GROUP, POLICY_RESOURCES, POLICY_VERSION } from '@balanced/policies';
-import { TestApiServer, addressFrontend, bp, lrp, type Json } from '@balanced/testkit';
+import { TestApiServer, addressFrontend, bp, lrp, serviceFrontend, type Json } from '@balanced/testkit';
 import { Registry } from 'prom-client';
 
 import {
@@ -22,6 +22,8 @@ import {
   type StatusLog,
   type StatusPassReport,
 } from '../src/policy-status/index.js';
+import { agentPolicyPorts } from '../src/policy-status/agent-ports.js';
+import { build, kubeDns } from './policy-fixtures.js';
 
 const POLICY_CRDS = Object.values(POLICY_RESOURCES).map((r) => ({ group: POLICY_GROUP, version: POLICY_VERSION, plural: r.plural, kind: r.kind, namespaced: false }));
 const LRP = 'localredirectpolicies.balanced.dev';
@@ -143,6 +145,32 @@ describe('policy status against the test API server', () => {
     const third = await writer.runOnce();
     expect(third).toMatchObject({ policies: 3, unchanged: 3, written: [] });
     expect(patches(api)).toEqual([]);
+  });
+
+  test('an addressMatcher on a Service’s ClusterIP vs a serviceMatcher on that Service: the agent’s settled state makes the newer Conflicted, naming the older', async () => {
+    const api = await start();
+    const toPorts = [{ port: 53, protocol: 'UDP', name: 'dns' }];
+    const backend = { addressEndpoint: { addresses: ['192.0.2.10'], toPorts } };
+    api.store.put(BP, bp('by-address', { frontend: addressFrontend('10.96.0.10', [{ port: 53, protocol: 'UDP' }]), backend: { addressEndpoint: { addresses: ['192.0.2.10'], toPorts: [{ port: 53, protocol: 'UDP' }] } } }, { creationTimestamp: '2026-01-01T00:00:00Z' }));
+    api.store.put(BP, bp('by-service', { frontend: serviceFrontend('kube-system', 'kube-dns', toPorts), backend }, { creationTimestamp: '2026-01-02T00:00:00Z' }));
+    const cache = await cacheOf(api);
+    // The agent's pass over what the cache holds, with the Service only an agent sees.
+    const applied = () => build({ bps: cache.balancingPolicies(), services: [kubeDns({ clusterIPs: ['10.96.0.10'] })] });
+    const agentPorts = agentPolicyPorts({ nodeName: 'n1', applied, policies: (kind) => (kind === 'BalancingPolicy' ? cache.balancingPolicies() : []), pods: () => [] });
+    const writer = new PolicyStatusWriter({ objects: policiesOf(cache), synced: () => cache.synced(), ports: agentPorts, api: policyStatusApi(api.kubeConfig()), isLeader: () => true });
+    expect([...((await writer.runOnce())?.written ?? [])].sort()).toEqual(['BalancingPolicy/by-address', 'BalancingPolicy/by-service']);
+    expect(conditions(api, BP, 'by-address')).toEqual([
+      ['Accepted', 'True', 'Accepted'],
+      ['Conflicted', 'False', 'NoConflict'],
+      ['Programmed', 'True', 'Programmed'],
+    ]);
+    expect(conditions(api, BP, 'by-service')).toEqual([
+      ['Accepted', 'True', 'Accepted'],
+      ['Conflicted', 'True', 'FrontendClaimed'],
+      ['Programmed', 'False', 'NotProgrammed'],
+    ]);
+    const loser = stored(api, BP, 'by-service')['status'] as { conditions: { type: string; message: string }[] };
+    expect(loser.conditions.find((c) => c.type === 'Conflicted')?.message).toContain('10.96.0.10:53/UDP is held by BalancingPolicy/by-address, which is older');
   });
 
   test('a pass over 100 unchanged policies writes nothing', async () => {

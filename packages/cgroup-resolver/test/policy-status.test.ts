@@ -134,6 +134,33 @@ describe('desiredStatuses', () => {
     expect(alpha?.conditions.find((c) => c.type === 'Conflicted')).toMatchObject({ status: 'True', message: expect.stringContaining('LocalRedirectPolicy/zulu') });
   });
 
+  test('a frontend the agent gave to an older policy (a conflict the specs do not show): Conflicted naming each winner once, still Accepted, Programmed as the agent says; the conflict clears with the agent’s answer', () => {
+    const held = [
+      { frontend: '10.96.0.10:53/UDP', winner: { kind: 'LocalRedirectPolicy', name: 'by-address' } },
+      { frontend: '10.96.0.10:53/TCP', winner: { kind: 'LocalRedirectPolicy', name: 'by-address' } },
+      { frontend: '[fd00::10]:53/UDP', winner: { kind: 'LocalRedirectPolicy', name: 'other' } },
+    ] as const;
+    const ports: PolicyStatusPorts = { ...fakePorts({ loser: { status: 'False', reason: 'NotProgrammed', message: 'node n1: refused' } }), frontendConflicts: (ref) => (ref.name === 'loser' ? held : []) };
+    const object = lrp('loser', {}, meta({ generation: 2 }));
+    const status = only([object], ports);
+    const at2 = { observedGeneration: 2, lastTransitionTime: T0S };
+    expect(status.conditions).toEqual([
+      { type: 'Accepted', status: 'True', reason: 'Accepted', message: expect.stringContaining('see Conflicted'), ...at2 },
+      {
+        type: 'Conflicted',
+        status: 'True',
+        reason: 'FrontendClaimed',
+        message: expect.stringMatching(/^10\.96\.0\.10:53\/UDP, 10\.96\.0\.10:53\/TCP are held by LocalRedirectPolicy\/by-address, which is older .*; \[fd00::10\]:53\/UDP is held by LocalRedirectPolicy\/other, which is older .*delete LocalRedirectPolicy "other"$/),
+        ...at2,
+      },
+      { type: 'Programmed', status: 'False', reason: 'NotProgrammed', message: 'node n1: refused', ...at2 },
+    ]);
+    // The agent settles it no more (the winner deleted): Conflicted flips back, with a new time.
+    const cleared = only([withStatus(object, status)], { ...ports, frontendConflicts: () => [] }, T1);
+    expect(cleared.conditions.find((c) => c.type === 'Conflicted')).toMatchObject({ status: 'False', reason: 'NoConflict', lastTransitionTime: T1S });
+    expect(cleared.conditions.find((c) => c.type === 'Accepted')).toMatchObject({ status: 'True', lastTransitionTime: T0S });
+  });
+
   test('a LocalRedirectPolicy and a BalancingPolicy on one frontend do not conflict', () => {
     const frontend = addressFrontend('169.254.20.10');
     const backend = { endpointSelector: { matchLabels: { app: 'cache' } }, toPorts: [{ port: 8080, protocol: 'TCP' }] };

@@ -24,4 +24,4 @@ export { createdAtOf } from './meta.js';
 export { claimsOverlap, describeClaim, frontendClaims, frontendTarget, overlap, policyKey, refOf, type FrontendClaim, type PolicyRef } from './claims.js';
 export { claimOrder, claimedBy, resolveConflicts, type Resolution } from './conflicts.js';
 export { defaultingPatch, type AddOperation } from './defaults.js';
-export { REASONS, mergeConditions, refusalConditions, resolutionConditions, type ConditionType, type PolicyCondition } from './status.js';
+export { REASONS, heldFrontendConditions, mergeConditions, refusalConditions, resolutionConditions, type ConditionType, type HeldFrontend, type PolicyCondition } from './status.js';

@@ -1,6 +1,6 @@
 import { describe, expect, test } from '@jest/globals';
 
-import { mergeConditions, parsePolicy, refusalConditions, resolutionConditions, resolveConflicts, type PolicyCondition } from '../src/index.js';
+import { heldFrontendConditions, mergeConditions, parsePolicy, refusalConditions, resolutionConditions, resolveConflicts, type PolicyCondition } from '../src/index.js';
 import { lrp } from '@balanced/testkit';
 
 const T0 = '2026-01-01T00:00:00Z';
@@ -15,6 +15,16 @@ describe('status conditions', () => {
       { type: 'Accepted', status: 'True', reason: 'Accepted', message: expect.any(String), observedGeneration: 7, lastTransitionTime: T0 },
       { type: 'Conflicted', status: 'False', reason: 'NoConflict', message: expect.any(String), observedGeneration: 7, lastTransitionTime: T0 },
     ]);
+  });
+
+  test('frontends an agent found held by older policies: Accepted True, Conflicted True (FrontendClaimed), each winner named once with what it holds', () => {
+    const r = parsePolicy(lrp('b', {}, { generation: 3 }));
+    if (!r.ok) throw new Error(r.refusal.message);
+    const a = { kind: 'LocalRedirectPolicy', name: 'a' } as const;
+    const [accepted, conflicted] = heldFrontendConditions(r.policy, [{ frontend: '10.96.0.10:53/UDP', winner: a }, { frontend: '10.96.0.10:53/UDP', winner: a }], T0);
+    expect(accepted).toMatchObject({ type: 'Accepted', status: 'True', reason: 'Accepted', observedGeneration: 3, lastTransitionTime: T0 });
+    expect(conflicted).toMatchObject({ type: 'Conflicted', status: 'True', reason: 'FrontendClaimed', observedGeneration: 3, lastTransitionTime: T0 });
+    expect(conflicted!.message).toMatch(/^10\.96\.0\.10:53\/UDP is held by LocalRedirectPolicy\/a, which is older .*delete LocalRedirectPolicy "a"$/);
   });
 
   test('an invalid object: Accepted False, reason Invalid, the refusal as message', () => {

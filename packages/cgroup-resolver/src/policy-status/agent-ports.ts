@@ -5,6 +5,7 @@
 // the same fact as metrics): True with the frontend and backend counts when the policy's services
 // were applied by a successful pass; False with the agent's refusal when it could not program it;
 // Unknown when the policy does not apply on this node (nodeLabelSelector) or no pass succeeded.
+// frontendConflicts: what of the policy's frontend its pass gave to an older policy (Conflicted).
 // backendsPerNode counts the pods the policy selects, usable (Ready, not deleting), per node: the
 // same pure reading every agent makes, so it says what the agent on each node resolves to.
 import type { Policy, PolicyKind, PolicyRef } from '@balanced/policies';
@@ -12,6 +13,7 @@ import { readPolicy } from '../desired/policy-read.js';
 import { readPod } from '../desired/policy-pods.js';
 import { podSelected, selectsPods } from '../desired/policy-candidates.js';
 import type { DesiredState } from '../model.js';
+import { frontendConflicts } from './frontend-conflicts.js';
 import type { PolicyStatusPorts, ProgrammedState } from './types.js';
 
 export const AGENT_PROGRAMMED_REASONS = {
@@ -80,6 +82,7 @@ export function agentPolicyPorts(input: AgentPortsInput): PolicyStatusPorts {
   };
   return {
     programmed: (ref) => programmedState(input.applied(), ref, input.nodeName),
+    frontendConflicts: (ref) => frontendConflicts(input.applied(), ref),
     backendsPerNode: (ref) => {
       const policy = find(ref);
       return policy === undefined ? undefined : backendsPerNode(policy, input.pods());

@@ -2,7 +2,10 @@
 //
 // - Accepted and Conflicted come from @balanced/policies (parse, then resolveConflicts), so every
 //   agent and the webhook give the same answer; an object that does not parse gets
-//   Accepted=False reason Invalid and no Conflicted.
+//   Accepted=False reason Invalid and no Conflicted. One conflict the specs do not show (an
+//   addressMatcher on a Service's ClusterIP vs a serviceMatcher on that Service) is the agent's
+//   to report (ports.frontendConflicts): the newer policy stays Accepted and is Conflicted
+//   (reason FrontendClaimed, the message naming the winner).
 // - Programmed is the agent's answer for an accepted policy; a policy that is not accepted is
 //   never programmed (no agent puts it in its maps).
 // - nodes: backends per node, for an accepted policy when the agent computed them.
@@ -11,6 +14,7 @@
 
 import { asArray, asString, prop } from '@balanced/k8s';
 import {
+  heldFrontendConditions,
   mergeConditions,
   parsePolicy,
   policyKey,
@@ -80,7 +84,8 @@ export function desiredStatuses(objects: readonly unknown[], ports: PolicyStatus
     let computed: PolicyCondition[];
     let nodes: readonly NodeBackends[] | undefined;
     if (resolution !== undefined) {
-      computed = resolutionConditions(resolution, now);
+      const held = resolution.state === 'Accepted' ? (ports.frontendConflicts?.(ref) ?? []) : [];
+      computed = held.length > 0 ? heldFrontendConditions(resolution.policy, held, now) : resolutionConditions(resolution, now);
       if (resolution.state === 'Accepted') {
         computed.push(programmedCondition(ports.programmed(ref), generation, now));
         nodes = nodeList(ports.backendsPerNode(ref));

@@ -8,5 +8,6 @@ export { runStatusPass, type FailedWrite, type StatusLog, type StatusPassInput, 
 export { statusPatch, statusUpToDate } from './patch.js';
 export { RecentWrites } from './recent-writes.js';
 export { POLICY_STATUS_LEASE, startPolicyStatus, type PolicyStatusConfig, type RunningPolicyStatus } from './start.js';
-export type { NodeBackends, PolicyStatus, PolicyStatusPorts, ProgrammedState, StatusTarget } from './types.js';
+export { frontendConflicts } from './frontend-conflicts.js';
+export type { FrontendConflict, NodeBackends, PolicyStatus, PolicyStatusPorts, ProgrammedState, StatusTarget } from './types.js';
 export { PolicyStatusWriter, type PolicyStatusWriterOptions } from './writer.js';

@@ -12,11 +12,24 @@ export interface ProgrammedState {
   readonly message: string;
 }
 
+/**
+ * A frontend an older policy of the same kind holds in the agent's maps, though the two specs do
+ * not overlap as written: an addressMatcher on a Service's ClusterIP and a serviceMatcher on that
+ * Service (only an agent, holding the Service, sees it; its builder keeps the older one).
+ */
+export interface FrontendConflict {
+  /** `10.96.0.10:53/UDP`. */
+  readonly frontend: string;
+  readonly winner: PolicyRef;
+}
+
 /** What the agent knows that the API objects do not say. Asked only about accepted policies. */
 export interface PolicyStatusPorts {
   programmed(ref: PolicyRef): ProgrammedState;
   /** Backends per node name; undefined = not computed (status.nodes is then left out). */
   backendsPerNode(ref: PolicyRef): ReadonlyMap<string, number> | undefined;
+  /** Frontends of this policy the agent gave to an older policy; absent or empty: none. */
+  frontendConflicts?(ref: PolicyRef): readonly FrontendConflict[];
 }
 
 export interface NodeBackends {
