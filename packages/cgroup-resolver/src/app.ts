@@ -166,11 +166,13 @@ export async function startResolver(config: ResolverConfig, log: Logger): Promis
     onPass: (report: PassReport) => {
       lastApplied = report.desired;
       metrics.recordPass(report);
-      if (report.plan.ops.length > 0 && report.step.index === report.step.of - 1) policyStatus?.writer.markDirty();
       resolutionEvents?.services.learn(report.plan);
       const refusals = report.desired.refusals;
       const inStatus = (r: (typeof refusals)[number]): boolean => STATUS_REFUSALS.has(r.reason);
       const fresh = [...reporter.report(refusals.filter((r) => !inStatus(r))), ...statusOnly.report(refusals.filter(inStatus))];
+      // Status follows the applied state: after a pass that changed the maps, or that found a new
+      // refusal with no map change (a frontend lost to an older policy before it was ever held).
+      if ((report.plan.ops.length > 0 || fresh.length > 0) && report.step.index === report.step.of - 1) policyStatus?.writer.markDirty();
       for (const r of fresh) log.warn({ object: r.object, reason: r.reason }, r.message);
       for (const f of report.apply.failed) log.error({ op: f.op.op, err: f.error.message }, 'map operation failed');
       if (report.plan.ops.length) {
