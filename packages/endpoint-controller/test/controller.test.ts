@@ -1,13 +1,8 @@
 import { describe, expect, test } from '@jest/globals';
-import {
-  EndpointController,
-  PodTunnelError,
-  type DesiredPods,
-  type PassReport,
-  type PodOutcome,
-  type PodProgrammer,
-  type PodTarget,
-} from '../src/index.js';
+import type { DesiredPods, PodTarget } from '../src/index.js';
+import { EndpointController, type PassReport, type PodOutcome } from '../src/controller.js';
+import { PodTunnelError } from '../src/errors.js';
+import type { PodProgrammer } from '../src/programmer.js';
 import { manualTimers } from '@balanced/testkit';
 
 

@@ -3,7 +3,9 @@ import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { logVerbosity, Server, ServerCredentials, setLogVerbosity, status, type ServiceDefinition, type sendUnaryData, type ServerUnaryCall } from '@grpc/grpc-js';
-import { CRI_RUNTIME_SERVICE, CriError, CriResolver, loadCriPackage, sandboxNetns, type PodRef } from '../src/index.js';
+import { CRI_RUNTIME_SERVICE, CriError, CriResolver, loadCriPackage } from '../src/netns/cri.js';
+import { sandboxNetns } from '../src/netns/cri-info.js';
+import type { PodRef } from '../src/pod-view.js';
 
 // A real gRPC server implementing runtime.v1.RuntimeService on a unix socket in a temp dir;
 // the resolver talks to it exactly as it would to containerd or CRI-O.

@@ -1,7 +1,8 @@
 import { describe, expect, test } from '@jest/globals';
 import fc from 'fast-check';
 import type { V1EndpointSlice, V1Pod, V1Service } from '@kubernetes/client-node';
-import { cidrOwnership, desiredPods, type DesiredInput } from '../src/index.js';
+import { desiredPods, type DesiredInput } from '../src/index.js';
+import { cidrOwnership } from '@balanced/k8s';
 import { NODE, pod, service, slice } from './fixtures.js';
 
 const owns = cidrOwnership(['10.96.0.0/24']);

@@ -5,7 +5,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { pino } from 'pino';
 import { createNetns, createVethPair, deleteNetns, execInNetns, runChecked, TestApiServer, uniqueName } from '@balanced/testkit';
-import { startEndpointController, type EndpointControllerConfig, type PodNetnsResolver, type RunningEndpointController } from '../src/index.js';
+import { startEndpointController, type EndpointControllerConfig, type RunningEndpointController } from '../src/index.js';
+import type { PodNetnsResolver } from '../src/netns/resolver.js';
 import { pod, service, slice } from './fixtures.js';
 
 // Inside the lab VM (Debian 6.1 kernel: ipip/tunl0, nf_tables, xt_TCPMSS): the controller app,

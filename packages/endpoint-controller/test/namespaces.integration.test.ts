@@ -4,18 +4,14 @@ import { closeSync, existsSync, mkdirSync, openSync, readFileSync, readlinkSync,
 import { join } from 'node:path';
 import { randomUUID } from 'node:crypto';
 import { createNetns, createVethPair, deleteNetns, execInNetns, uniqueName } from '@balanced/testkit';
-import {
-  cidrOwnership,
-  nsenterIptables,
-  parseMangleSave,
-  PodNamespace,
-  PodTunnelError,
-  ProcScanResolver,
-  renderMssRestore,
-  renderMssRules,
-  TunnelProgrammer,
-  type PodNetnsResolver,
-} from '../src/index.js';
+import { cidrOwnership } from '@balanced/k8s';
+import { nsenterIptables } from '../src/iptables.js';
+import { parseMangleSave, renderMssRestore, renderMssRules } from '../src/mss-rules.js';
+import { PodNamespace } from '../src/pod-namespace.js';
+import { PodTunnelError } from '../src/errors.js';
+import { ProcScanResolver } from '../src/netns/proc-scan.js';
+import { TunnelProgrammer } from '../src/programmer.js';
+import type { PodNetnsResolver } from '../src/netns/resolver.js';
 
 // On this host, as root (its kernel has netns, veth and nf_tables, but no ipip: tunl0 itself is
 // covered by the kernel tests in the VM): real processes in a real network namespace, placed in

@@ -2,7 +2,9 @@ import { afterAll, beforeAll, describe, expect, test } from '@jest/globals';
 import { mkdirSync, mkdtempSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { cgroupMentionsPod, FirstFoundResolver, NetnsResolveError, ProcScanResolver, type PodNetnsResolver, type PodRef } from '../src/index.js';
+import { cgroupMentionsPod, ProcScanResolver } from '../src/netns/proc-scan.js';
+import { FirstFoundResolver, NetnsResolveError, type PodNetnsResolver } from '../src/netns/resolver.js';
+import type { PodRef } from '../src/pod-view.js';
 
 const UID = '0f2e6c1a-3b4d-4e5f-8a9b-0c1d2e3f4a5b';
 const UNDERSCORED = UID.replaceAll('-', '_');

@@ -1,16 +1,8 @@
 import { describe, expect, test } from '@jest/globals';
 import fc from 'fast-check';
-import {
-  cidrOwnership,
-  describeTunnelOps,
-  parseMangleSave,
-  planTunnel,
-  renderMssRestore,
-  RP_FILTER_LOOSE,
-  type MssOp,
-  type TunnelActual,
-  type TunnelOp,
-} from '../src/index.js';
+import { cidrOwnership } from '@balanced/k8s';
+import { describeTunnelOps, planTunnel, RP_FILTER_LOOSE, type TunnelActual, type TunnelOp } from '../src/tunnel-plan.js';
+import { parseMangleSave, renderMssRestore, type MssOp } from '../src/mss-rules.js';
 
 const owns = cidrOwnership(['10.96.0.0/24']);
 const POD_IP = '10.244.0.2';

@@ -11,7 +11,7 @@ import { TestApiServer, findRepoRoot } from '@balanced/testkit';
 import { pino } from 'pino';
 import { parseAllDocuments } from 'yaml';
 import { startEndpointController, type RunningEndpointController } from '../src/app.js';
-import type { PodNetnsResolver } from '../src/index.js';
+import type { PodNetnsResolver } from '../src/netns/resolver.js';
 
 const NS = 'balanced-system';
 const SA = 'balanced-endpoint-controller';

@@ -1,15 +1,11 @@
 import { describe, expect, test } from '@jest/globals';
-import {
-  chooseResolver,
-  cidrOwnership,
-  EndpointMetrics,
-  InvalidCidrError,
-  PodEventReporter,
-  PodTunnelError,
-  type EventSink,
-  type PodOutcome,
-  type PodTarget,
-} from '../src/index.js';
+import type { PodTarget } from '../src/index.js';
+import { chooseResolver } from '../src/resolvers.js';
+import { cidrOwnership, InvalidCidrError } from '@balanced/k8s';
+import { EndpointMetrics } from '../src/metrics.js';
+import { PodEventReporter, type EventSink } from '../src/event-reporter.js';
+import { PodTunnelError } from '../src/errors.js';
+import type { PodOutcome } from '../src/controller.js';
 
 const target: PodTarget = { namespace: 'shop', name: 'web-0', uid: 'u0', podIP: '10.244.0.2', vips: ['10.96.0.10'], services: ['shop/web'] };
 const programmed = (ops: number): PodOutcome => ({

@@ -1,24 +1,15 @@
-export { plan, type Plan, type PlanContext } from './plan.js';
-export { directorCompare, inDirectorOrder } from './order.js';
-export { applyToModel, dumpModel, ModelError, type ModelDestination, type ModelService } from './kernel-model.js';
-export type { ActualService, DesiredDestination, DesiredService } from './model.js';
-export { drainKey } from './keys.js';
+// The director controller: startController (the binary's wiring), its Controller/Reconciler/DesiredIndex parts, and the pure planner and kernel model the cli and benches use.
+export { startController, type ControllerConfig, type RunningController } from './app.js';
+export { Controller, type ControllerOptions } from './controller.js';
 export { Reconciler, describeOp, type ReconcileOptions, type ReconcileReport, type ReconcilerOptions } from './reconciler.js';
 export { ipvsKernel, type IpvsKernel } from './kernel.js';
-export { planVips, syncVips, type VipSyncResult } from './vips.js';
-export { renderSourceRanges, sourceRangeRules, SOURCE_RANGE_TABLE, type SourceRangePlan, type SourceRangeRule } from './source-ranges.js';
-export { SourceRangeFirewall, type SourceRangeFirewallOptions } from './source-range-firewall.js';
-export { renderNotrack, applyNotrack, commandRunner, notrackLines, NotrackGuard, NOTRACK_CHAIN, type CommandRunner, type NotrackFamily, type NotrackLog, type NotrackRules, type NotrackOptions } from './notrack.js';
-export { Controller, type ControllerOptions, type Timers } from './controller.js';
-export { ServiceBackoff, type ServiceBackoffOptions } from './service-backoff.js';
-export { ProgrammingHealth, isDirectorLevel, type HealthVerdict, type ProgrammingHealthOptions } from './programming-health.js';
-export { checkMetricsHosts, DEFAULT_METRICS_HOST, MetricsHostError } from '@balanced/k8s';
-export { controllerCommand, parseControllerArgs, type ParsedOptions } from './options.js';
+export { DesiredIndex, desiredSource, type DesiredIndexOptions } from './desired-index.js';
+export type { ActualService, DesiredDestination, DesiredService } from './model.js';
+export { plan, type Plan, type PlanContext } from './plan.js';
+export { inDirectorOrder } from './order.js';
+export { applyToModel, dumpModel, type ModelDestination, type ModelService } from './kernel-model.js';
+export { cidrOwnership, serviceOwnership } from './ownership.js';
 export { ControllerMetrics, type ControllerMetricsOptions } from './metrics.js';
-export { desiredNames, podsByAddress, type MetricNames, type VirtualServiceNames } from './metric-names.js';
-export { applySysctls, checkSysctls, DIRECTOR_SYSCTLS, type SysctlChange } from './sysctls.js';
-export { cidrOwnership, serviceOwnership, InvalidCidrError } from './ownership.js';
-export { RefusalReporter, type EventSink } from '@balanced/k8s';
-export { DesiredIndex, desiredSource, type ClusterSnapshot, type DesiredIndexOptions, type DesiredSnapshot, type VirtualServiceOwner } from './desired-index.js';
-export { startController, type ControllerConfig, type RunningController } from './app.js';
+export { desiredNames } from './metric-names.js';
+// The heap settings a director runs with (the benches start the controller the same way).
 export { DEFAULT_HEAP_GROWING_PERCENT, DIRECTOR_NODE_OPTIONS, limitHeapGrowth } from '@balanced/k8s';

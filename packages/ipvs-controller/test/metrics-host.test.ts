@@ -1,8 +1,9 @@
 import { describe, expect, test } from '@jest/globals';
 import { connect } from 'node:net';
 import { Registry } from 'prom-client';
-import { startHealthServer } from '@balanced/k8s';
-import { checkMetricsHosts, cidrOwnership, controllerCommand, MetricsHostError, parseControllerArgs } from '../src/index.js';
+import { startHealthServer, checkMetricsHosts, MetricsHostError } from '@balanced/k8s';
+import { cidrOwnership } from '../src/index.js';
+import { controllerCommand, parseControllerArgs } from '../src/options.js';
 
 const owns = cidrOwnership(['10.96.0.0/24', 'fd00:96::/64']);
 const quiet = () => controllerCommand().exitOverride().configureOutput({ writeOut: () => undefined, writeErr: () => undefined });

@@ -1,6 +1,7 @@
 import { describe, expect, test } from '@jest/globals';
 import type { KubernetesObject, V1EndpointSlice, V1Pod, V1Service } from '@kubernetes/client-node';
-import { applyToModel, ControllerMetrics, DesiredIndex, desiredNames, dumpModel, podsByAddress } from '../src/index.js';
+import { applyToModel, ControllerMetrics, DesiredIndex, desiredNames, dumpModel } from '../src/index.js';
+import { podsByAddress } from '../src/metric-names.js';
 
 // Metrics labels from the desired state the controller already holds (no second cache).
 

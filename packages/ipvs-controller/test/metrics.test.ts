@@ -1,5 +1,7 @@
 import { describe, expect, test } from '@jest/globals';
-import { applyToModel, ControllerMetrics, controllerCommand, dumpModel, parseControllerArgs, type ActualService, type MetricNames } from '../src/index.js';
+import { applyToModel, ControllerMetrics, dumpModel, type ActualService } from '../src/index.js';
+import { controllerCommand, parseControllerArgs } from '../src/options.js';
+import type { MetricNames } from '../src/metric-names.js';
 
 const key = { protocol: 'tcp' as const, address: '10.96.0.1', port: 80 };
 const ops = [

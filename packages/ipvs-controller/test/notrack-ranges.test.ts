@@ -2,7 +2,7 @@
 import { expect, test } from '@jest/globals';
 import { Registry } from 'prom-client';
 import { NotrackRanges } from '../src/notrack-ranges.js';
-import type { CommandRunner } from '../src/index.js';
+import type { CommandRunner } from '../src/notrack.js';
 
 /** iptables of one family, in memory: restore replaces our chain's rules, -S lists them. */
 function fakeIptables(): { run: CommandRunner; rules: () => string[]; failRestore: (fail: boolean) => void; restores: () => number } {

@@ -1,6 +1,6 @@
 import { describe, expect, test } from '@jest/globals';
 import { Registry } from 'prom-client';
-import { NotrackGuard, notrackLines, renderNotrack, type CommandRunner, type NotrackLog } from '../src/index.js';
+import { NotrackGuard, notrackLines, renderNotrack, type CommandRunner, type NotrackLog } from '../src/notrack.js';
 
 test('renders one transaction per family that refills only our chain', () => {
   const r = renderNotrack(['10.96.0.0/24', 'fd96::/64', '10.96.0.0/24', '192.0.2.7']);

@@ -1,7 +1,8 @@
 import { describe, expect, test } from '@jest/globals';
 import fc from 'fast-check';
 import { InvalidArgument, IpvsUnavailable, OutcomeUnknown, PermissionDenied, SchedulerMissing } from '@balanced/ipvs';
-import { isDirectorLevel, ProgrammingHealth, ServiceBackoff } from '../src/index.js';
+import { isDirectorLevel, ProgrammingHealth } from '../src/programming-health.js';
+import { ServiceBackoff } from '../src/service-backoff.js';
 
 const KEY = { protocol: 'tcp', address: '10.96.0.1', port: 80 } as const;
 

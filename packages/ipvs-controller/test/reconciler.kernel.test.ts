@@ -3,7 +3,8 @@ import { existsSync } from 'node:fs';
 import { IpvsClient, ServiceFlags, type IpvsOperation, type ServiceKey } from '@balanced/ipvs';
 import { RouteClient } from '@balanced/netlink';
 import { createNetns, deleteNetns, runChecked } from '@balanced/testkit';
-import { ipvsKernel, Reconciler, syncVips, type DesiredDestination, type DesiredService, type IpvsKernel } from '../src/index.js';
+import { ipvsKernel, Reconciler, type DesiredDestination, type DesiredService, type IpvsKernel } from '../src/index.js';
+import { syncVips } from '../src/vips.js';
 
 // Inside the lab VM: the reconciler against real IPVS in test namespaces (two "directors").
 const owns = (k: ServiceKey): boolean => !('fwmark' in k) && k.address.startsWith('10.96.');
@@ -126,7 +127,7 @@ describe('reconciler against real IPVS', () => {
 
 describe('raw-table NOTRACK for the VIP CIDRs', () => {
   test('installs the chain and one jump, idempotently, and leaves other rules alone', async () => {
-    const { applyNotrack } = await import('../src/index.js');
+    const { applyNotrack } = await import('../src/notrack.js');
     await runChecked('ip', ['netns', 'exec', a.ns, 'iptables', '-w', '-t', 'raw', '-A', 'PREROUTING', '-s', '192.0.2.1', '-j', 'ACCEPT']);
     await applyNotrack(['10.96.0.0/24'], { netns: a.ns });
     await applyNotrack(['10.96.0.0/24', '10.97.0.0/16'], { netns: a.ns });
@@ -141,7 +142,7 @@ describe('raw-table NOTRACK for the VIP CIDRs', () => {
 
 describe('director sysctls', () => {
   test('are set inside the target namespace only', async () => {
-    const { applySysctls } = await import('../src/index.js');
+    const { applySysctls } = await import('../src/sysctls.js');
     const read = async (ns: string) => (await runChecked('ip', ['netns', 'exec', ns, 'sysctl', '-n', 'net.ipv4.vs.sloppy_tcp', 'net.ipv4.vs.conntrack', 'net.ipv4.vs.conn_reuse_mode'])).split('\n').filter(Boolean);
     const before = await read(b.ns);
     const changed = applySysctls({ netns: `/run/netns/${a.ns}` });
@@ -152,7 +153,7 @@ describe('director sysctls', () => {
   });
 
   test('pod networking only checks them: what differs is reported, nothing is written', async () => {
-    const { checkSysctls } = await import('../src/index.js');
+    const { checkSysctls } = await import('../src/sysctls.js');
     const read = async (ns: string) => (await runChecked('ip', ['netns', 'exec', ns, 'sysctl', '-n', 'net.ipv4.vs.sloppy_tcp'])).trim();
     const before = await read(b.ns);
     const wrong = checkSysctls({ netns: `/run/netns/${b.ns}` });

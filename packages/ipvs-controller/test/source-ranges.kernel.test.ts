@@ -2,7 +2,9 @@ import { afterAll, beforeAll, expect, test } from '@jest/globals';
 import type { V1Service } from '@kubernetes/client-node';
 import { IpvsClient, ServiceFlags, type ServiceKey } from '@balanced/ipvs';
 import { clientAddress, createMhLab, runChecked, type Client, type MhLab } from '@balanced/testkit';
-import { ipvsKernel, Reconciler, SourceRangeFirewall, sourceRangeRules, type DesiredService } from '../src/index.js';
+import { ipvsKernel, Reconciler, type DesiredService } from '../src/index.js';
+import { SourceRangeFirewall } from '../src/source-range-firewall.js';
+import { sourceRangeRules } from '../src/source-ranges.js';
 
 // Inside the lab VM: a director namespace with real IPVS and real nftables, clients in their
 // own namespace (test-made; the VM has no network device). A Service with

@@ -1,7 +1,7 @@
 import { describe, expect, test } from '@jest/globals';
 import fc from 'fast-check';
 import type { V1Service } from '@kubernetes/client-node';
-import { renderSourceRanges, sourceRangeRules } from '../src/index.js';
+import { renderSourceRanges, sourceRangeRules } from '../src/source-ranges.js';
 
 const svc = (ranges: unknown, ingress: string[] = ['10.96.0.10'], ports: { protocol?: string; port: number }[] = [{ protocol: 'TCP', port: 80 }]): V1Service =>
   ({

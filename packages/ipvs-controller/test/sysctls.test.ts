@@ -2,7 +2,7 @@ import { expect, test } from '@jest/globals';
 import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { applySysctls, checkSysctls } from '../src/index.js';
+import { applySysctls, checkSysctls } from '../src/sysctls.js';
 
 function fakeProcSys(values: Record<string, string>): string {
   const root = mkdtempSync(join(tmpdir(), 'sysctl-'));

@@ -1,7 +1,9 @@
 import { describe, expect, test } from '@jest/globals';
 import type { V1EndpointSlice, V1Service } from '@kubernetes/client-node';
 import type { Refusal } from '@balanced/k8s';
-import { cidrOwnership, desiredSource, InvalidCidrError, RefusalReporter, serviceOwnership, type EventSink } from '../src/index.js';
+import { cidrOwnership, desiredSource, serviceOwnership } from '../src/index.js';
+import { InvalidCidrError } from '../src/ownership.js';
+import { RefusalReporter, type EventSink } from '@balanced/k8s';
 
 describe('cidrOwnership', () => {
   const owns = cidrOwnership(['10.96.0.0/24', 'fd96::/64']);

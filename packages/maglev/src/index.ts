@@ -1,9 +1,7 @@
+// Maglev: createMaglev (weighted lookup table), kernelMh/explain (exact model of the kernel's ip_vs_mh), the kernel's mh config, and table quality/disruption figures.
 export {
   ALLOWED_TABLE_SIZES,
-  DEFAULT_TABLE_SIZE,
-  SPARSE_FACTOR,
   createMaglev,
-  createSipHash128,
   type Backend,
   type Hash128,
   type Maglev,
@@ -13,54 +11,16 @@ export {
   type SlotTable,
 } from './maglev.js';
 export {
-  MH_DEFAULT_TAB_INDEX,
-  MH_HASH1_KEY,
-  MH_HASH2_KEY,
-  MH_PRIMES,
-  destinationKey,
   explain,
   kernelMh,
-  kernelMhTable,
   mhHashkey,
-  mhTableSize,
   type KernelMhModel,
   type MhDestination,
   type MhExplanation,
   type MhOptions,
   type MhService,
 } from './kernel-mh.js';
-export {
-  parseKernelMhConfig,
-  readKernelMhConfig,
-  type KernelMhConfig,
-  type ReadKernelMhConfigOptions,
-} from './kernel-config.js';
-export {
-  disruption,
-  disruptionScenarios,
-  formatReport,
-  quality,
-  type BackendShare,
-  type Disruption,
-  type DisruptionScenarioOptions,
-  type DisruptionScenarios,
-  type QualityReport,
-  type ReportInput,
-  type ScenarioResult,
-} from './quality.js';
-export { createHsiphash1u32, hsiphash, sipHash, type SipHashKey } from './siphash.js';
-export { foldAddress, parseAddress, type AddressFamily, type ParsedAddress } from './address.js';
-export {
-  AddressFamilyMismatchError,
-  DuplicateBackendError,
-  InvalidAddressError,
-  InvalidBackendError,
-  InvalidDestinationError,
-  InvalidHashError,
-  InvalidTabIndexError,
-  MaglevError,
-  TableSizeNotAllowedError,
-  TableTooSmallError,
-  TooManyDestinationsError,
-  type MaglevErrorCode,
-} from './errors.js';
+export { readKernelMhConfig, type KernelMhConfig, type ReadKernelMhConfigOptions } from './kernel-config.js';
+export { disruption, quality, type Disruption, type QualityReport } from './quality.js';
+export type { AddressFamily } from './address.js';
+export { MaglevError, type MaglevErrorCode } from './errors.js';

@@ -1,5 +1,6 @@
 import { describe, expect, it } from '@jest/globals';
-import { InvalidAddressError, foldAddress, parseAddress } from '../src/index.js';
+import { InvalidAddressError } from '../src/errors.js';
+import { foldAddress, parseAddress } from '../src/address.js';
 
 describe('parseAddress', () => {
   it.each([

@@ -4,7 +4,9 @@ import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { gzipSync } from 'node:zlib';
-import { InvalidTabIndexError, parseKernelMhConfig, readKernelMhConfig } from '../src/index.js';
+import { readKernelMhConfig } from '../src/index.js';
+import { InvalidTabIndexError } from '../src/errors.js';
+import { parseKernelMhConfig } from '../src/kernel-config.js';
 
 const DEBIAN = ['CONFIG_IP_VS=m', 'CONFIG_IP_VS_IPV6=y', 'CONFIG_IP_VS_MH=m', 'CONFIG_IP_VS_MH_TAB_INDEX=12', ''].join('\n');
 

@@ -1,24 +1,10 @@
 import { describe, expect, it } from '@jest/globals';
 import fc from 'fast-check';
 import { readFileSync } from 'node:fs';
-import {
-  AddressFamilyMismatchError,
-  InvalidAddressError,
-  InvalidDestinationError,
-  InvalidTabIndexError,
-  MH_HASH1_KEY,
-  MH_HASH2_KEY,
-  TooManyDestinationsError,
-  createHsiphash1u32,
-  destinationKey,
-  explain,
-  kernelMh,
-  kernelMhTable,
-  mhHashkey,
-  mhTableSize,
-  type MhDestination,
-  type MhService,
-} from '../src/index.js';
+import { explain, kernelMh, mhHashkey, type MhDestination, type MhService } from '../src/index.js';
+import { AddressFamilyMismatchError, InvalidAddressError, InvalidDestinationError, InvalidTabIndexError, TooManyDestinationsError } from '../src/errors.js';
+import { MH_HASH1_KEY, MH_HASH2_KEY, destinationKey, kernelMhTable, mhTableSize } from '../src/kernel-mh.js';
+import { createHsiphash1u32 } from '../src/siphash.js';
 import { naiveHsiphashU32, naiveKernelSchedule, naiveKernelTable } from './oracle.js';
 
 interface GoldenCase {

@@ -1,21 +1,9 @@
 import { describe, expect, it } from '@jest/globals';
 import fc from 'fast-check';
 import { readFileSync } from 'node:fs';
-import {
-  ALLOWED_TABLE_SIZES,
-  DEFAULT_TABLE_SIZE,
-  DuplicateBackendError,
-  InvalidBackendError,
-  InvalidHashError,
-  MaglevError,
-  TableSizeNotAllowedError,
-  TableTooSmallError,
-  createMaglev,
-  createSipHash128,
-  disruption,
-  quality,
-  type Backend,
-} from '../src/index.js';
+import { ALLOWED_TABLE_SIZES, MaglevError, createMaglev, disruption, quality, type Backend } from '../src/index.js';
+import { DEFAULT_TABLE_SIZE, createSipHash128 } from '../src/maglev.js';
+import { DuplicateBackendError, InvalidBackendError, InvalidHashError, TableSizeNotAllowedError, TableTooSmallError } from '../src/errors.js';
 import { naiveWeightedTable } from './oracle.js';
 
 const fixture = JSON.parse(readFileSync(new URL('./fixtures/weighted-m251.json', import.meta.url), 'utf8')) as {

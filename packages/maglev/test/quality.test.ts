@@ -1,15 +1,7 @@
 import { describe, expect, it } from '@jest/globals';
-import {
-  createMaglev,
-  destinationKey,
-  disruption,
-  disruptionScenarios,
-  formatReport,
-  kernelMhTable,
-  quality,
-  type MhService,
-  type SlotTable,
-} from '../src/index.js';
+import { createMaglev, disruption, quality, type MhService, type SlotTable } from '../src/index.js';
+import { destinationKey, kernelMhTable } from '../src/kernel-mh.js';
+import { disruptionScenarios, formatReport } from '../src/quality.js';
 
 const table = (slots: number[], keys: string[]): SlotTable => ({ slots: Int32Array.from(slots), keys });
 

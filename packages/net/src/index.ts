@@ -1,11 +1,10 @@
+// IP addresses, CIDRs and address ranges as text: strict parsing, canonical text, comparison, containment, range to CIDR cover.
 export { InvalidAddressError, InvalidCidrError, InvalidRangeError } from './errors.js';
 export {
   canonicalIp,
   compareIp,
-  familyBits,
   formatIp,
   ipFromBigInt,
-  ipFromBytes,
   ipToBigInt,
   isIpv4Mapped,
   parseIp,
@@ -13,6 +12,6 @@ export {
   type AddressFamily,
   type IpAddress,
 } from './ip.js';
-export { cidrContains, cidrOf, cidrOwnership, compareCidr, maskBytes, parseCidr, tryParseCidr, type Cidr } from './cidr.js';
+export { cidrContains, cidrOf, cidrOwnership, parseCidr, tryParseCidr, type Cidr } from './cidr.js';
 export { cidrRange, parseIpRange, rangeCidrs, rangeContains, tryParseIpRange, type IpRange } from './range.js';
 export { parseAddressPrefix, type AddressPrefix } from './address-prefix.js';

@@ -4,7 +4,6 @@ import {
   cidrOf,
   cidrOwnership,
   cidrRange,
-  compareCidr,
   InvalidCidrError,
   InvalidRangeError,
   parseCidr,
@@ -14,6 +13,7 @@ import {
   rangeContains,
   tryParseCidr,
 } from '../src/index.js';
+import { compareCidr } from '../src/cidr.js';
 
 describe('parseCidr', () => {
   const valid: [string, string][] = [

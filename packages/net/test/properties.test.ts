@@ -7,7 +7,6 @@ import ipaddr from 'ipaddr.js';
 import {
   cidrContains,
   cidrOf,
-  familyBits,
   formatIp,
   InvalidAddressError,
   ipFromBigInt,
@@ -18,6 +17,7 @@ import {
   rangeCidrs,
   type AddressFamily,
 } from '../src/index.js';
+import { familyBits } from '../src/ip.js';
 
 const ipText = fc.oneof(fc.ipV4(), fc.ipV6());
 const bytes4 = fc.uint8Array({ minLength: 4, maxLength: 4 });

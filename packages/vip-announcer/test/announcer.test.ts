@@ -1,5 +1,7 @@
 import { describe, expect, test } from '@jest/globals';
-import { Announcer, type AnnouncementPlan, type ApplyResult, type RenderedState } from '../src/index.js';
+import type { AnnouncementPlan } from '../src/index.js';
+import { Announcer, type RenderedState } from '../src/announcer.js';
+import type { ApplyResult } from '../src/bird-applier.js';
 
 const EMPTY_PLAN: AnnouncementPlan = { announced: [], withheld: [], problems: [] };
 

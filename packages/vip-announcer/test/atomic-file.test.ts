@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, test } from '@jest/globals';
 import { chmodSync } from 'node:fs';
-import { restrictFileMode, readTextIfExists, removeIfExists, writeFileAtomic } from '../src/index.js';
+import { restrictFileMode, readTextIfExists, removeIfExists, writeFileAtomic } from '../src/atomic-file.js';
 
 const dirs: string[] = [];
 afterEach(() => {

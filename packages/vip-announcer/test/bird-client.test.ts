@@ -1,6 +1,7 @@
 import { afterEach, describe, expect, test } from '@jest/globals';
 import type { BirdError} from '../src/index.js';
-import { BirdClient, isBirdError } from '../src/index.js';
+import { BirdClient } from '../src/index.js';
+import { isBirdError } from '../src/bird-errors.js';
 import { startFakeBird, type FakeBird, type Script } from './fake-bird.js';
 
 const open: { fake?: FakeBird; client?: BirdClient }[] = [];

@@ -1,7 +1,7 @@
 import { describe, expect, test } from '@jest/globals';
 import fc from 'fast-check';
 import type { BirdError} from '../src/index.js';
-import { BirdReplyReader, isErrorCode, replyText, type BirdMessage } from '../src/index.js';
+import { BirdReplyReader, isErrorCode, replyText, type BirdMessage } from '../src/bird-reply.js';
 
 // Byte-for-byte what BIRD 2.0.12 sent on its control socket (captured from the real daemon),
 // except the spontaneous "+" line, written the way BIRD's cli.c prints one.

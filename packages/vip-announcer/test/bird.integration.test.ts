@@ -6,16 +6,9 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, test } from '@jest/globals';
 import { createNetns, deleteNetns, startBird, uniqueName, type BirdDaemon } from '@balanced/testkit';
-import {
-  BirdClient,
-  BirdConfigApplier,
-  BirdConfigRejectedError,
-  BirdNotIncludingError,
-  STATIC_PROTOCOL,
-  announcerConfigFromObject,
-  isBirdError,
-  renderBirdConfig,
-} from '../src/index.js';
+import { BirdClient, STATIC_PROTOCOL, announcerConfigFromObject, renderBirdConfig } from '../src/index.js';
+import { BirdConfigApplier, BirdConfigRejectedError, BirdNotIncludingError } from '../src/bird-applier.js';
+import { isBirdError } from '../src/bird-errors.js';
 import { missingPrerequisite } from './prerequisites.js';
 
 const skip = missingPrerequisite({ root: true });

@@ -1,5 +1,7 @@
 import { describe, expect, test } from '@jest/globals';
-import { AnnouncerConfigError, DEFAULT_BFD, announcerConfigFromObject, expandEnvironment, parseAnnouncerConfig } from '../src/index.js';
+import { AnnouncerConfigError, announcerConfigFromObject, parseAnnouncerConfig } from '../src/index.js';
+import { DEFAULT_BFD } from '../src/config.js';
+import { expandEnvironment } from '../src/environment.js';
 
 const base = {
   localAsn: 65001,

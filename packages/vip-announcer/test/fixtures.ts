@@ -4,7 +4,8 @@ import { readdirSync, readFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parse } from 'yaml';
-import { announcerConfigFromObject, parseCommunity, type AnnouncerConfig, type VipAnnouncement } from '../src/index.js';
+import { announcerConfigFromObject, type AnnouncerConfig, type VipAnnouncement } from '../src/index.js';
+import { parseCommunity } from '../src/vip-pools.js';
 
 export const FIXTURES_DIR = join(dirname(fileURLToPath(import.meta.url)), 'fixtures');
 

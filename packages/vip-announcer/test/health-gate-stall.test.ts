@@ -1,5 +1,5 @@
 import { describe, expect, test } from '@jest/globals';
-import { HealthGate, type GateTimers, type ProbeResult } from '../src/index.js';
+import { HealthGate, type GateTimers, type ProbeResult } from '../src/health-gate.js';
 
 /**
  * Timers of a process that can be stalled: `stall` moves the clock without running anything

@@ -1,6 +1,6 @@
 import { describe, expect, test } from '@jest/globals';
 import { manualTimers } from '@balanced/testkit';
-import { HealthGate, type ProbeResult } from '../src/index.js';
+import { HealthGate, type ProbeResult } from '../src/health-gate.js';
 
 function gate(results: ProbeResult[], failureThreshold = 3, timeoutMs = 1000) {
   const changes: boolean[] = [];

@@ -1,7 +1,7 @@
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { afterEach, describe, expect, test } from '@jest/globals';
-import { httpReadyProbe } from '../src/index.js';
+import { httpReadyProbe } from '../src/http-probe.js';
 
 const servers: Server[] = [];
 afterEach(async () => {

@@ -4,7 +4,8 @@ import fc from 'fast-check';
 import { pino } from 'pino';
 import { TestApiServer } from '@balanced/testkit';
 import { cidrOwnership, parseCidr } from '@balanced/net';
-import { DEFAULT_METRICS_HOST, MetricsHostError, announcerConfigFromObject, checkMetricsHost, startAnnouncer } from '../src/index.js';
+import { announcerConfigFromObject, startAnnouncer } from '../src/index.js';
+import { DEFAULT_METRICS_HOST, MetricsHostError, checkMetricsHost } from '@balanced/k8s';
 
 const CIDRS = ['10.96.100.0/24', 'fd96::/64'];
 const ownsVip = cidrOwnership(CIDRS.map((c) => parseCidr(c)));

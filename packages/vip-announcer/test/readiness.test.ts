@@ -1,5 +1,5 @@
 import { describe, expect, test } from '@jest/globals';
-import { describeReadiness, type ReadinessInput } from '../src/index.js';
+import { describeReadiness, type ReadinessInput } from '../src/readiness.js';
 
 const base: ReadinessInput = {
   synced: true,

@@ -1,14 +1,9 @@
 import { describe, expect, test } from '@jest/globals';
 import fc from 'fast-check';
 import { cidrContains, tryParseIp } from '@balanced/net';
-import {
-  AnnouncerConfigError,
-  BirdSyntaxError,
-  announcerConfigFromObject,
-  renderBirdConfig,
-  type AnnouncerConfig,
-  type NeighborConfig,
-} from '../src/index.js';
+import { AnnouncerConfigError, announcerConfigFromObject, renderBirdConfig, type AnnouncerConfig } from '../src/index.js';
+import { BirdSyntaxError } from '../src/bird-syntax.js';
+import type { NeighborConfig } from '../src/config.js';
 import { announcements, config, rawConfig } from './arbitraries.js';
 import { offGrammarLines } from './bird-grammar.js';
 

@@ -4,7 +4,8 @@ import { describe, expect, test } from '@jest/globals';
 import fc from 'fast-check';
 import type { KubernetesObject, V1EndpointSlice, V1Service } from '@kubernetes/client-node';
 import { cidrOwnership, parseCidr } from '@balanced/net';
-import { announcerTransforms, endpointServes, planAnnouncements, servingView } from '../src/index.js';
+import { planAnnouncements } from '../src/index.js';
+import { announcerTransforms, endpointServes, servingView } from '../src/serving-view.js';
 import { service, slice } from './k8s-objects.js';
 
 const ownsVip = cidrOwnership([parseCidr('10.96.100.0/24')]);

@@ -4,10 +4,10 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, test } from '@jest/globals';
 import { findRepoRoot } from '@balanced/testkit';
-import { vipRangesFromPools } from '@balanced/k8s';
+import { vipRangesFromPools, DEFAULT_METRICS_HOST, checkMetricsHost } from '@balanced/k8s';
 import { cidrOwnership } from '@balanced/net';
 import { parseAllDocuments } from 'yaml';
-import { DEFAULT_METRICS_HOST, checkMetricsHost, parseAnnouncerConfig, renderBirdConfig } from '../src/index.js';
+import { parseAnnouncerConfig, renderBirdConfig } from '../src/index.js';
 import { deployConfigMap, deployContainer } from './shipped.js';
 
 const ENV = { NODE_IP: '10.0.1.2', TOR_IP: '10.0.1.1' };

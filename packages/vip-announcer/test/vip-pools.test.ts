@@ -1,6 +1,7 @@
 import { describe, expect, test } from '@jest/globals';
 import { tryParseIp } from '@balanced/net';
-import { parseCommunity, readVipPools } from '../src/index.js';
+import { readVipPools } from '../src/index.js';
+import { parseCommunity } from '../src/vip-pools.js';
 import { vipPool } from './k8s-objects.js';
 
 describe('readVipPools', () => {
