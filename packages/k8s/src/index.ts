@@ -104,6 +104,7 @@ export { DEFAULT_LEASE_DURATION_SECONDS, DEFAULT_RENEW_DEADLINE_MS, DEFAULT_RETR
 // The VIP ownership rule (one module for IP/CIDR text: @balanced/net), re-exported for the components built on this package.
 export { cidrOwnership, InvalidCidrError } from '@balanced/net';
 export { sameVipRanges, vipRangesFromPools, VipRangeWatch, type InvalidVipPool, type LastValidRanges, type VipRangeSet, type VipRangeWatchOptions } from './vip-ranges.js';
+export { ADDRESSES_IN_USE_FINALIZER, LAST_VALID_CIDRS_ANNOTATION, isTerminating, readPoolCidrs, recordedPoolRanges, vipPoolUpkeep, type HeldAddress, type PoolCidrs, type VipPoolUpkeep } from './vippool-upkeep.js';
 export { asArray, asBoolean, asPort, asRecord, asString, namespacedKey, prop, show, type Rec } from './read.js';
 export { runUntilSignal, type Stoppable } from './run-until-signal.js';
 export { DEFAULT_FAILURE_GRACE_MS, DEFAULT_STALL_MS, PassLoop, realTimers, type LoopTimers, type PassLoopOptions, type PassOutcome } from './pass-loop.js';

@@ -3,19 +3,23 @@
 // announces and a node's pods hold only VIPs inside them; extra CIDRs (--vip-cidr, the
 // announcer's `cidrs`) may be added on top, as an override.
 //
-// Invalid pools are treated as the vip-allocator treats them (vip-allocator pool-catalog.ts): a
-// pool whose spec.cidrs turned invalid keeps its last valid ranges (same uid), so a typo never
-// takes its VIPs away; a pool never valid in this process gives none. Only spec.cidrs counts
-// here: a pool with a wrong selector or community still holds the addresses the allocator gave
-// out from it (the allocator never releases them for that), and they stay served. A deleted
-// pool's ranges go: its VIPs are no longer owned, and what the kernel holds for them is left
-// as it is (a component touches only what it owns).
+// An address a Service holds stays inside the ranges as long as the vip-allocator keeps it
+// (its allocate.ts rule 5), restarts included (vippool-upkeep.ts says how and why):
+// - a pool whose spec.cidrs turned invalid counts with the last valid cidrs the allocator
+//   recorded on it (LAST_VALID_CIDRS_ANNOTATION); without a readable copy, with the last valid
+//   ranges this process saw (same uid); with neither, it gives none;
+// - a pool being deleted is still listed (Terminating) while the allocator's finalizer holds it,
+//   that is while a Service's status holds an address from it, and counts like any other. Once
+//   it is gone its ranges go, and what the kernel holds for them is left as it is (a component
+//   touches only what it owns).
+// Only spec.cidrs counts here: a pool with a wrong selector or community still holds the
+// addresses the allocator gave out from it (the allocator never releases them for that).
 
 import { Gauge, type Metric } from 'prom-client';
 import { cidrContains, ipFromBigInt, ipToBigInt, parseCidr, parseIpRange, rangeCidrs, tryParseIp, type AddressFamily, type Cidr, type IpRange } from '@balanced/net';
 import type { ChangeListener, ClusterCache } from './cluster-cache.js';
 import type { ProbeResult } from './health.js';
-import { asString, prop } from './read.js';
+import { readPoolCidrs, recordedPoolRanges } from './vippool-upkeep.js';
 
 export interface InvalidVipPool {
   readonly name: string;
@@ -24,6 +28,8 @@ export interface InvalidVipPool {
   readonly problems: readonly string[];
   /** Its last valid ranges are still used. */
   readonly keptLastValid: boolean;
+  /** Where they come from: the copy the allocator recorded on the pool, or this process's memory. */
+  readonly keptFrom: 'recorded' | 'process' | undefined;
 }
 
 export interface VipRangeSet {
@@ -36,23 +42,6 @@ export interface VipRangeSet {
 
 /** uid (or name) of a pool → its last valid ranges. */
 export type LastValidRanges = ReadonlyMap<string, readonly IpRange[]>;
-
-function poolRanges(object: unknown): { name: string; uid: string | undefined; ranges?: IpRange[]; problems: string[] } {
-  const name = asString(prop(prop(object, 'metadata'), 'name')) ?? '';
-  const uid = asString(prop(prop(object, 'metadata'), 'uid'));
-  const cidrs = prop(prop(object, 'spec'), 'cidrs');
-  if (!Array.isArray(cidrs) || cidrs.length === 0) return { name, uid, problems: ['spec.cidrs: must list at least one CIDR or range'] };
-  const ranges: IpRange[] = [];
-  const problems: string[] = [];
-  cidrs.forEach((c: unknown, i) => {
-    try {
-      ranges.push(parseIpRange(c));
-    } catch (e) {
-      problems.push(`spec.cidrs[${i}]: ${e instanceof Error ? e.message : String(e)}`);
-    }
-  });
-  return problems.length > 0 ? { name, uid, problems } : { name, uid, ranges, problems };
-}
 
 /** Overlapping and adjacent ranges joined, per family, as CIDRs. */
 function coverOf(ranges: readonly IpRange[]): Cidr[] {
@@ -79,7 +68,8 @@ function coverOf(ranges: readonly IpRange[]): Cidr[] {
 
 /**
  * Pure: the VIP range set of the cached VipPool objects, plus `extra` CIDRs. `lastValid` is
- * what the previous call returned (pass it back: it is how an invalid pool keeps its ranges).
+ * what the previous call returned (pass it back: an invalid pool with no readable recorded copy
+ * keeps its ranges by it).
  */
 export function vipRangesFromPools(objects: readonly unknown[], extra: readonly Cidr[] = [], lastValid: LastValidRanges = new Map()): { set: VipRangeSet; lastValid: LastValidRanges } {
   const next = new Map<string, readonly IpRange[]>();
@@ -87,10 +77,15 @@ export function vipRangesFromPools(objects: readonly unknown[], extra: readonly 
   const pools: string[] = [];
   const invalid: InvalidVipPool[] = [];
   for (const object of objects) {
-    const pool = poolRanges(object);
+    const pool = readPoolCidrs(object);
     const key = pool.uid ?? pool.name;
-    const use = pool.ranges ?? lastValid.get(key);
-    if (pool.ranges === undefined) invalid.push({ name: pool.name, uid: pool.uid, problems: pool.problems, keptLastValid: use !== undefined });
+    const recorded = pool.ranges === undefined ? recordedPoolRanges(object) : undefined;
+    const remembered = lastValid.get(key);
+    const use = pool.ranges ?? recorded ?? remembered;
+    if (pool.ranges === undefined) {
+      const keptFrom = recorded !== undefined ? 'recorded' : remembered !== undefined ? 'process' : undefined;
+      invalid.push({ name: pool.name, uid: pool.uid, problems: pool.problems, keptLastValid: use !== undefined, keptFrom });
+    }
     if (use === undefined) continue;
     next.set(key, use);
     ranges.push(...use);
@@ -173,7 +168,12 @@ export class VipRangeWatch {
     const invalidText = JSON.stringify(this.set.invalid);
     if (invalidText !== this.invalidText) {
       for (const p of this.set.invalid) {
-        const what = p.keptLastValid ? 'its last valid ranges are still owned' : 'it gives no VIP range (never valid since this process started)';
+        const what =
+          p.keptFrom === 'recorded'
+            ? 'its last valid ranges (recorded on it by the vip-allocator) are still owned'
+            : p.keptFrom === 'process'
+              ? 'its last valid ranges are still owned (seen by this process; none recorded on the pool: is the vip-allocator running, with patch on vippools?)'
+              : 'it gives no VIP range (never valid since this process started, and no valid copy recorded on it)';
         this.options.log?.warn({ vipPool: p.name, problems: p.problems }, `VipPool ${p.name} is invalid: ${p.problems.join('; ')}; ${what}`);
       }
       this.invalidText = invalidText;

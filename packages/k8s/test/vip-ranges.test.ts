@@ -21,7 +21,7 @@ describe('vipRangesFromPools', () => {
     const first = vipRangesFromPools([pool('web', ['10.96.100.0/24'])]);
     const typo = vipRangesFromPools([pool('web', ['10.96.100.1/24'])], [], first.lastValid);
     expect(texts(typo.set)).toEqual(['10.96.100.0/24']);
-    expect(typo.set.invalid).toEqual([{ name: 'web', uid: 'uid-web', keptLastValid: true, problems: [expect.stringMatching(/^spec\.cidrs\[0\]: .*host bits are set; did you mean "10\.96\.100\.0\/24"/)] }]);
+    expect(typo.set.invalid).toEqual([{ name: 'web', uid: 'uid-web', keptLastValid: true, keptFrom: 'process', problems: [expect.stringMatching(/^spec\.cidrs\[0\]: .*host bits are set; did you mean "10\.96\.100\.0\/24"/)] }]);
     // …and keeps them through further invalid versions, until a valid one replaces them.
     const again = vipRangesFromPools([pool('web', [])], [], typo.lastValid);
     expect(texts(again.set)).toEqual(['10.96.100.0/24']);
@@ -84,7 +84,7 @@ describe('VipRangeWatch', () => {
     put([pool('web', ['10.96.100.7/24'])]); // invalid: kept, logged once
     put([pool('web', ['10.96.100.7/24'])]);
     expect(watch.owns('10.96.100.10')).toBe(true);
-    expect(warned).toEqual([expect.stringMatching(/^VipPool web is invalid: .*host bits.*; its last valid ranges are still owned$/)]);
+    expect(warned).toEqual([expect.stringMatching(/^VipPool web is invalid: .*host bits.*; its last valid ranges are still owned \(seen by this process; none recorded on the pool.*$/)]);
 
     put([]);
     expect(watch.owns('10.96.100.10')).toBe(false);

@@ -14,7 +14,20 @@ import { inspect } from 'node:util';
 import { afterAll, describe, expect, it } from '@jest/globals';
 import fc from 'fast-check';
 import type { V1EndpointSlice, V1Node, V1Pod, V1Service } from '@kubernetes/client-node';
-import { Annotations, buildDesired, cidrOwnership, type DesiredService, type Refusal } from '@balanced/k8s';
+import {
+  ADDRESSES_IN_USE_FINALIZER,
+  Annotations,
+  LAST_VALID_CIDRS_ANNOTATION,
+  VipRangeWatch,
+  buildDesired,
+  cidrOwnership,
+  vipPoolUpkeep,
+  vipRangesFromPools,
+  type ChangeListener,
+  type DesiredService,
+  type Refusal,
+} from '@balanced/k8s';
+import { parseCidr } from '@balanced/net';
 import { desiredSource } from '@balanced/ipvs-controller';
 import { planAnnouncements, readVipPools, type LastGood } from '@balanced/vip-announcer';
 import { allocate, describeService, parseVipPool, type AllocationPlan, type VipPool } from '@balanced/vip-allocator';
@@ -154,7 +167,7 @@ function stillOursWithVip(service: unknown): boolean {
 const fromNeighbours = (services: readonly DesiredService[]): DesiredService[] => services.filter((s) => s.source.namespace === NS);
 
 const passed = new Set<string>();
-const PATHS = ['k8s', 'ipvs-controller', 'vip-announcer', 'vip-allocator', 'endpoint-controller', 'cgroup-resolver', 'policies'] as const;
+const PATHS = ['k8s', 'vip-ranges', 'ipvs-controller', 'vip-announcer', 'vip-allocator', 'endpoint-controller', 'cgroup-resolver', 'policies'] as const;
 function done(path: (typeof PATHS)[number]): void {
   passed.add(path);
 }
@@ -208,6 +221,53 @@ describe('malformed objects never throw and never disturb well-formed neighbours
       { numRuns: RUNS },
     );
     done('k8s');
+  });
+
+  it("@balanced/k8s vipRangesFromPools + VipRangeWatch + vipPoolUpkeep (every director's and announcer's VIP ranges; the allocator's pool upkeep)", () => {
+    // The template as the allocator leaves it on a pool being deleted: the recorded copy and the finalizer are fuzzed too.
+    const kept = poolTemplate as { metadata: Record<string, unknown> };
+    const recordedTemplate = {
+      ...poolTemplate,
+      metadata: { ...kept.metadata, annotations: { [LAST_VALID_CIDRS_ANNOTATION]: '["10.0.1.0/28"]' }, finalizers: [ADDRESSES_IN_USE_FINALIZER], deletionTimestamp: '2000-01-01T00:00:00Z' },
+    };
+    const pools = fc.oneof(malformed(poolTemplate), malformed(recordedTemplate));
+    const view = (r: ReturnType<typeof vipRangesFromPools>) => ({ cidrs: r.set.cidrs.map((c) => c.text), pools: r.set.pools, invalid: r.set.invalid, lastValid: [...r.lastValid] });
+    const extra = [parseCidr('192.0.2.0/24')];
+    const remembered = vipRangesFromPools([poolTemplate, recordedTemplate]).lastValid; // as if both had been valid before
+    const base = vipRangesFromPools([goodPool], extra);
+    expect(base.set.cidrs.map((c) => c.text)).toEqual(['10.0.0.0/28', '192.0.2.0/24']);
+    const held = [{ ip: '10.0.1.3', by: `${NS}/web` }, { ip: 'nonsense', by: 'x/y' }];
+    fc.assert(
+      fc.property(pools, fc.boolean(), showing((pool, before) => {
+        const input = [pool, goodPool];
+        const out = vipRangesFromPools(input, extra, before ? remembered : new Map());
+        // deterministic: the same input gives the same set
+        expect(view(vipRangesFromPools(input, extra, before ? remembered : new Map()))).toEqual(view(out));
+        for (const c of out.set.cidrs) expect(parseCidr(c.text).text).toBe(c.text);
+        for (const p of out.set.invalid) expect(p.problems.length > 0 && p.problems.every((m) => /\S/.test(m))).toBe(true);
+        // the neighbour and the extra CIDRs are always owned
+        const owns = cidrOwnership(out.set.cidrs.map((c) => c.text));
+        expect([owns('10.0.0.1'), owns('10.0.0.15'), owns('192.0.2.7')]).toEqual([true, true, true]);
+        // the watch over a cache holding them: never throws, owns the neighbour
+        let listener: ChangeListener | undefined;
+        const watch = new VipRangeWatch({ vipPools: () => input as never[], onChange: (l) => ((listener = l), () => undefined) }, { extra: ['192.0.2.0/24'], log: { warn: () => undefined } });
+        listener?.('vippools');
+        expect(watch.current.cidrs.map((c) => c.text)).toEqual(vipRangesFromPools(input, extra).set.cidrs.map((c) => c.text)); // a new process: nothing remembered
+        expect(watch.owns('10.0.0.1')).toBe(true);
+        watch.stop();
+        // the allocator's upkeep of the pool: never throws; whatever it writes is guarded and well formed
+        const upkeep = vipPoolUpkeep(pool, held);
+        expect(vipPoolUpkeep(pool, held)).toEqual(upkeep);
+        if (upkeep?.patch !== undefined) {
+          const finalizers = upkeep.patch.metadata['finalizers'];
+          if (finalizers !== undefined) expect(Array.isArray(finalizers) && finalizers.every((f) => typeof f === 'string')).toBe(true);
+          const recorded = (upkeep.patch.metadata['annotations'] as Record<string, string> | undefined)?.[LAST_VALID_CIDRS_ANNOTATION];
+          if (recorded !== undefined) expect(vipRangesFromPools([{ metadata: { name: 'r', annotations: { [LAST_VALID_CIDRS_ANNOTATION]: recorded } }, spec: {} }]).set.cidrs.length).toBeGreaterThan(0);
+        }
+      })),
+      { numRuns: RUNS },
+    );
+    done('vip-ranges');
   });
 
   it('ipvs-controller desiredSource (DesiredIndex)', () => {

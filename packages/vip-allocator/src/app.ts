@@ -1,7 +1,9 @@
 // Wiring: informers (Services; VipPools), the Lease elector, the allocator loop, Events and
 // the health/metrics server. Everything here is glue; the decisions are in allocate.ts.
 // The leader also records each Service's valid balanced annotations after every pass
-// (LastAcceptedRecorder, @balanced/k8s last-good.ts): the directors' last good state.
+// (LastAcceptedRecorder, @balanced/k8s last-good.ts): the directors' last good state; and keeps
+// the VipPools' recorded cidrs and finalizer current (PoolUpkeepWriter): the ranges every
+// director and announcer keeps while a pool is invalid or being deleted.
 // /readyz = the cache's readiness (synced; no kind refused past its grace) AND the loop's
 // (passes succeed); /healthz = the loop makes progress (health.ts in @balanced/k8s).
 
@@ -14,6 +16,7 @@ import { AllocatorMetrics } from './metrics.js';
 import { OncePerAppearance } from './once-per-appearance.js';
 import type { InvalidPool } from './pool-catalog.js';
 import { PoolCatalog } from './pool-catalog.js';
+import { PoolUpkeepWriter } from './pool-upkeep-writer.js';
 import type { VipPool } from './pool.js';
 import { VIPPOOL_API_VERSION, VIPPOOL_KIND, describeProblems } from './pool.js';
 import { serviceStatusApi } from './status-api.js';
@@ -69,6 +72,8 @@ export async function startAllocator(config: AllocatorConfig, log: Logger): Prom
     ...(config.errorGraceMs !== undefined ? { errorGraceMs: { ...config.errorGraceMs } } : {}),
   });
   const lastAccepted = new LastAcceptedRecorder(kc, { defaultClass: config.defaultClass });
+  const poolUpkeep = new PoolUpkeepWriter(kc);
+  const deletionWaits = new OncePerAppearance<{ name: string; heldBy: readonly string[] }>((p) => `${p.name}|${p.heldBy.join(',')}`);
   const catalog = new PoolCatalog();
   const invalidReports = new OncePerAppearance<InvalidPool>((p) => `${p.uid ?? p.name}|${describeProblems(p.problems)}`);
   let pools: readonly VipPool[] = [];
@@ -100,6 +105,15 @@ export async function startAllocator(config: AllocatorConfig, log: Logger): Prom
       const recorded = await lastAccepted.record(services);
       for (const key of recorded.written) log.info({ service: key }, 'recorded its balanced annotations as the last accepted');
       for (const f of recorded.failed) log.warn({ service: f.service, err: f.message }, 'could not record the last accepted annotations (is `patch` on services granted?); the directors keep the previous copy');
+      const upkeep = await poolUpkeep.apply(cache.vipPools(), services);
+      for (const p of upkeep.written) log.info({ pool: p.name, recorded: p.recorded, finalizer: p.finalizer }, p.finalizer === 'removed' ? 'no Service holds an address from the VipPool being deleted: finalizer removed' : 'VipPool upkeep written');
+      for (const f of upkeep.failed) log.warn({ pool: f.pool, err: f.message }, 'could not update the VipPool (is `patch` on vippools granted?); its recorded cidrs or finalizer are not current');
+      metrics.setPoolsDeletionWaiting(upkeep.waiting.length);
+      for (const p of deletionWaits.fresh(upkeep.waiting)) {
+        const message = `being deleted, kept while Services hold addresses from it (they keep them; the directors keep serving them): ${p.heldBy.join(', ')}. It goes once none does (give them balanced.dev/ip-pool or ip-request elsewhere, or delete them)`;
+        log.warn({ pool: p.name, heldBy: p.heldBy }, message);
+        void events.record({ kind: VIPPOOL_KIND, apiVersion: VIPPOOL_API_VERSION, name: p.name }, 'Warning', 'VipPoolInUse', message);
+      }
     },
     ...(config.failureGraceMs !== undefined ? { failureGraceMs: config.failureGraceMs } : {}),
   });
@@ -130,6 +144,7 @@ export async function startAllocator(config: AllocatorConfig, log: Logger): Prom
     onStoppedLeading: () => {
       log.warn('stopped leading: this replica only plans');
       leading = false;
+      deletionWaits.reset();
       allocator.leadershipStopped();
     },
     onNewLeader: (holder) => log.info({ leader: holder === '' ? null : holder }, 'leader observed'),

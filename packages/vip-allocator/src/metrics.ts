@@ -18,6 +18,11 @@ export class AllocatorMetrics {
     help: 'Addresses held by Services that lie in no valid VipPool (pool deleted or invalid): kept, never released or handed out',
     registers: [this.registry],
   });
+  private readonly deletionWaiting = new Gauge({
+    name: 'balanced_vip_pools_deletion_waiting',
+    help: 'VipPools being deleted that stay (the allocator finalizer) while Services hold addresses from them',
+    registers: [this.registry],
+  });
   private readonly leader = new Gauge({ name: 'balanced_vip_leader', help: '1 while this replica holds the Lease', registers: [this.registry] });
   private readonly passes = new Counter({ name: 'balanced_vip_passes_total', help: 'Planning passes', registers: [this.registry] });
   private readonly duration = new Histogram({ name: 'balanced_vip_pass_duration_seconds', help: 'Duration of a planning pass (with its writes)', buckets: [0.001, 0.005, 0.01, 0.05, 0.1, 0.5, 1, 5, 10], registers: [this.registry] });
@@ -55,6 +60,10 @@ export class AllocatorMetrics {
 
   recordRelease(count: number): void {
     if (count > 0) this.releases.inc(count);
+  }
+
+  setPoolsDeletionWaiting(count: number): void {
+    this.deletionWaiting.set(count);
   }
 
   setLeader(leading: boolean): void {

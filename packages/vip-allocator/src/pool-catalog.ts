@@ -3,7 +3,11 @@
 // address of the pool. A pool that was never valid (by this process: e.g. it turned invalid
 // before a restart) is not used; the addresses Services hold from it are still kept, by
 // allocate's rule 5 (an address in no valid pool is never released for that reason).
+// A pool being deleted (held Terminating by the allocator's finalizer while Services hold
+// addresses from it: @balanced/k8s vippool-upkeep.ts) is not planned with: it hands out no new
+// address, and the addresses Services hold from it are kept by the same rule 5.
 
+import { isTerminating } from '@balanced/k8s';
 import type { PoolProblem, VipPool } from './pool.js';
 import { parseVipPool } from './pool.js';
 
@@ -29,6 +33,7 @@ export class PoolCatalog {
     const invalid: InvalidPool[] = [];
     const next = new Map<string, VipPool>();
     for (const object of objects) {
+      if (isTerminating(object)) continue;
       const parsed = parseVipPool(object);
       if (parsed.ok) {
         next.set(parsed.pool.uid ?? parsed.pool.name, parsed.pool);

@@ -83,7 +83,7 @@ describe('deploy/vip-allocator.yaml', () => {
     const cluster = byKind('ClusterRole')[0]!['rules'] as Doc[];
     for (const verb of ['get', 'list', 'watch']) expect(allows(cluster, '', 'services', verb)).toBe(true);
     expect(allows(cluster, '', 'services/status', 'patch')).toBe(true);
-    for (const verb of ['get', 'list', 'watch']) expect(allows(cluster, VIPPOOL_GROUP, VIPPOOL_PLURAL, verb)).toBe(true);
+    for (const verb of ['get', 'list', 'watch', 'patch']) expect(allows(cluster, VIPPOOL_GROUP, VIPPOOL_PLURAL, verb)).toBe(true);
     for (const verb of ['create', 'patch']) expect(allows(cluster, '', 'events', verb)).toBe(true);
 
     const role = byKind('Role')[0]!;

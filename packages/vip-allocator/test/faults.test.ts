@@ -1,8 +1,12 @@
 // The allocator under faults (issue 13, item 4), end to end: the real startAllocator against
 // the test API server over HTTP, restarted while a VipPool is invalid or deleted, and with the
-// API server refusing or failing one Service's status write.
+// API server refusing or failing one Service's status write. A pool being deleted stays
+// (Terminating, by the allocator's finalizer) while Services hold addresses from it, and an
+// invalid pool keeps its last valid cidrs recorded on it: what the directors and announcers read.
 
 import { afterEach, beforeEach, describe, expect, it } from '@jest/globals';
+import { CustomObjectsApi } from '@kubernetes/client-node';
+import { ADDRESSES_IN_USE_FINALIZER, LAST_VALID_CIDRS_ANNOTATION, vipRangesFromPools } from '@balanced/k8s';
 import { faultScenario, secondsSince, type TestApiServer } from '@balanced/testkit';
 
 import { events, putPool, putService, startApiServer, startReplica, statusIps, type Replica } from './harness.js';
@@ -38,6 +42,34 @@ const ips = (key: string): string[] | undefined => statusIps(server)[key];
 const statusWrites = (name: string) => log.entries.filter((e) => e.method === 'PATCH' && e.path === `/api/v1/namespaces/default/services/${name}/status`);
 const metricsOf = async (r: Replica): Promise<string> => (await fetch(`${r.running.health.url}/metrics`)).text();
 
+/** The pool's finalizers and recorded cidrs, as stored. */
+function upkeepOf(name: string): { present: boolean; deleting: boolean; recorded: string | undefined; finalizers: string[] } {
+  const pool = server.store.get('vippools', name) as { metadata: { deletionTimestamp?: string; finalizers?: string[]; annotations?: Record<string, string> } } | undefined;
+  return {
+    present: pool !== undefined,
+    deleting: pool?.metadata.deletionTimestamp !== undefined,
+    recorded: pool?.metadata.annotations?.[LAST_VALID_CIDRS_ANNOTATION],
+    finalizers: pool?.metadata.finalizers ?? [],
+  };
+}
+
+/** A new spec for the pool, its metadata (finalizers, annotations) kept, as `kubectl edit` does. */
+function editPoolSpec(name: string, spec: Record<string, unknown>): void {
+  const pool = server.store.get('vippools', name) as Record<string, unknown> | undefined;
+  if (pool === undefined) throw new Error(`no VipPool ${name}`);
+  server.store.put('vippools', { ...pool, spec });
+}
+
+async function waitForMetric(r: Replica, line: RegExp): Promise<void> {
+  const deadline = Date.now() + 5000;
+  let text = await metricsOf(r);
+  while (!line.test(text)) {
+    if (Date.now() > deadline) throw new Error(`no ${line.source} in the metrics: ${text.split('\n').filter((l) => l.startsWith('balanced_vip_')).join(' ')}`);
+    await new Promise((resolve) => setTimeout(resolve, 10));
+    text = await metricsOf(r);
+  }
+}
+
 /** A Kubernetes Status, as the API server (or an admission webhook through it) refuses with. */
 function refusal(code: number, reason: string, message: string): ProxyReply {
   return { status: code, body: { kind: 'Status', apiVersion: 'v1', metadata: {}, status: 'Failure', message, reason, code } };
@@ -45,8 +77,11 @@ function refusal(code: number, reason: string, message: string): ProxyReply {
 
 describe('allocator restarts while a VipPool is unreadable', () => {
   for (const fault of ['invalid', 'deleted'] as const) {
-    it(`a pool ${fault} across a restart: every address in use stays, with an AddressOutsidePools Event and metric; new Services still get addresses`, async () => {
-      const saw = 'AddressOutsidePools Warning Event per address kept; balanced_vip_addresses_outside_pools metric; no IPReleased';
+    it(`a pool ${fault} across a restart: every address in use stays, with an AddressOutsidePools Event and metric; new Services still get addresses; the pool's ranges stay recorded on it for the directors`, async () => {
+      const saw =
+        fault === 'invalid'
+          ? 'AddressOutsidePools Warning Event per address kept; balanced_vip_addresses_outside_pools metric; no IPReleased; the last valid cidrs stay recorded on the pool (last-valid.balanced.dev/cidrs), which directors and announcers keep owning'
+          : 'the pool stays Terminating (finalizer balanced.dev/addresses-in-use) while Services hold its addresses: VipPoolInUse Warning Event naming them, balanced_vip_pools_deletion_waiting 1; AddressOutsidePools Warning Event per address kept; balanced_vip_addresses_outside_pools metric; no IPReleased; the pool goes once no Service holds an address from it';
       const record = await faultScenario(`allocator restart with ${fault === 'invalid' ? 'an invalid' : 'a deleted'} VipPool`, saw);
       putPool(server, 'default', { cidrs: ['10.96.0.0/30'] });
       putPool(server, 'gold', { cidrs: ['10.97.0.0/30'], autoAssign: false });
@@ -56,11 +91,14 @@ describe('allocator restarts while a VipPool is unreadable', () => {
       const first = await leader('alloc-a');
       await waitFor(() => ['a', 'b', 'c'].every((n) => (ips(`default/${n}`) ?? []).length === 1), () => JSON.stringify(statusIps(server)));
       expect(statusIps(server)).toEqual({ 'default/a': ['10.97.0.0'], 'default/b': ['10.97.0.2'], 'default/c': ['10.96.0.0'] });
+      // The leader records each pool's valid cidrs on it and holds its finalizer.
+      await waitFor(() => ['default', 'gold'].every((n) => upkeepOf(n).finalizers.includes(ADDRESSES_IN_USE_FINALIZER)), () => JSON.stringify(server.store.list('vippools')));
+      expect(upkeepOf('gold').recorded).toBe('["10.97.0.0/30"]');
       await stop(first);
 
-      // While nobody runs, the gold pool turns invalid (a typo) or is deleted.
-      if (fault === 'invalid') putPool(server, 'gold', { cidrs: ['10.97.0.1/30'], autoAssign: false });
-      else server.store.delete('vippools', 'gold');
+      // While nobody runs, the gold pool turns invalid (a typo in its spec) or is deleted (through the API, as kubectl does).
+      if (fault === 'invalid') editPoolSpec('gold', { cidrs: ['10.97.0.1/30'], autoAssign: false });
+      else await server.kubeConfig().makeApiClient(CustomObjectsApi).deleteClusterCustomObject({ group: 'balanced.dev', version: 'v1alpha1', plural: 'vippools', name: 'gold' });
       log.entries.length = 0;
       const restarted = Date.now();
       const second = await leader('alloc-b');
@@ -79,20 +117,30 @@ describe('allocator restarts while a VipPool is unreadable', () => {
       ]);
       expect(events(server).filter((e) => e.reason === 'IPReleased')).toEqual([]);
       expect(await metricsOf(second)).toMatch(/^balanced_vip_addresses_outside_pools 2$/m);
+      // What the directors and announcers read: the pool is still there, with its ranges recorded.
+      expect(upkeepOf('gold')).toEqual({ present: true, deleting: fault === 'deleted', recorded: '["10.97.0.0/30"]', finalizers: [ADDRESSES_IN_USE_FINALIZER] });
+      expect(vipRangesFromPools(server.store.list('vippools')).set.cidrs.map((c) => c.text)).toEqual(['10.96.0.0/30', '10.97.0.0/30']);
       const before = { 'default/a': ['10.97.0.0'], 'default/b': ['10.97.0.2'], 'default/c': ['10.96.0.0'] };
       const lostServices = Object.entries(before).filter(([k, v]) => JSON.stringify(ips(k)) !== JSON.stringify(v)).length;
 
       if (fault === 'invalid') {
         // Fixed: the addresses are inside a valid pool again; nothing is written, the metric drops.
-        putPool(server, 'gold', { cidrs: ['10.97.0.0/30'], autoAssign: false });
-        const deadline = Date.now() + 5000;
-        let text = await metricsOf(second);
-        while (!/^balanced_vip_addresses_outside_pools 0$/m.test(text)) {
-          if (Date.now() > deadline) throw new Error(`the metric did not drop to 0: ${text.split('\n').filter((l) => l.includes('outside_pools')).join(' ')}`);
-          await new Promise((resolve) => setTimeout(resolve, 10));
-          text = await metricsOf(second);
-        }
+        editPoolSpec('gold', { cidrs: ['10.97.0.0/30'], autoAssign: false });
+        await waitForMetric(second, /^balanced_vip_addresses_outside_pools 0$/m);
         expect([...statusWrites('a'), ...statusWrites('b')]).toEqual([]);
+      } else {
+        await waitFor(() => events(server).some((e) => e.reason === 'VipPoolInUse'), 'a VipPoolInUse Event');
+        expect(events(server).filter((e) => e.reason === 'VipPoolInUse').map((e) => `${e.type} ${e.involvedObject.kind}/${e.involvedObject.name}: ${e.message.split('(')[0]}`)).toEqual([
+          'Warning VipPool/gold: being deleted, kept while Services hold addresses from it ',
+        ]);
+        expect(events(server).find((e) => e.reason === 'VipPoolInUse')?.message).toContain('default/a, default/b.');
+        await waitForMetric(second, /^balanced_vip_pools_deletion_waiting 1$/m);
+        // a moves to another pool; b is deleted: nothing holds an address from gold, and it goes.
+        putService(server, 'a', { annotations: { 'balanced.dev/ip-pool': 'default' }, creationTimestamp: '2025-01-01T00:00:00Z', ingress: ['10.97.0.0'] });
+        server.store.delete('services', 'b', 'default');
+        await waitFor(() => !upkeepOf('gold').present, () => `gold to go: ${JSON.stringify(server.store.list('vippools'))}\n${second.logs.slice(-5).join('\n')}`);
+        expect(ips('default/a')).toEqual(['10.96.0.2']);
+        await waitForMetric(second, /^balanced_vip_pools_deletion_waiting 0$/m);
       }
       await record({ recoverySeconds, lostServices, droppedConnections: null, operatorSaw: saw });
     });

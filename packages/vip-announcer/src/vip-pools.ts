@@ -1,8 +1,10 @@
 // VipPool objects (balanced.dev/v1alpha1, cluster-scoped) as the announcer needs them: which
 // addresses a pool covers (to find the pool of a VIP) and its BGP communities. Pure; read
 // defensively. A pool with a problem contributes no communities and the problem is reported
-// (the vip-allocator and the admission webhook report it to the user as well).
-import type { BgpCommunity } from '@balanced/k8s';
+// (the vip-allocator and the admission webhook report it to the user as well). While spec.cidrs
+// is invalid the pool also covers the last valid cidrs the vip-allocator recorded on it
+// (@balanced/k8s vippool-upkeep.ts), as the VIP ranges do: its VIPs keep their communities.
+import { recordedPoolRanges, type BgpCommunity } from '@balanced/k8s';
 import { rangeContains, tryParseIpRange, type IpAddress } from '@balanced/net';
 
 import { VIPPOOL_GROUP, VIPPOOL_PLURAL, VIPPOOL_VERSION } from '@balanced/k8s';
@@ -73,6 +75,8 @@ export function readVipPools(objects: readonly unknown[]): VipPools {
       if (entry === undefined) problems.push(`VipPool ${name}: spec.cidrs[${i}] ${JSON.stringify(c)} is not a CIDR (without host bits) or a first-last range; ignored`);
       else entries.push(entry);
     }
+    const specValid = Array.isArray(cidrs) && cidrs.length > 0 && entries.length === cidrs.length;
+    for (const range of specValid ? [] : (recordedPoolRanges(o) ?? [])) entries.push((ip) => rangeContains(range, ip));
     const communities: BgpCommunity[] = [];
     const raw = prop(spec, 'bgpCommunities');
     let bad = false;

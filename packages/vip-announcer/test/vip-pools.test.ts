@@ -1,4 +1,5 @@
 import { describe, expect, test } from '@jest/globals';
+import { LAST_VALID_CIDRS_ANNOTATION } from '@balanced/k8s';
 import { tryParseIp } from '@balanced/net';
 import { readVipPools } from '../src/index.js';
 import { parseCommunity } from '../src/vip-pools.js';
@@ -26,6 +27,18 @@ describe('readVipPools', () => {
       'VipPool p: spec.bgpCommunities[1] "70000:1" is not asn:value (0..65535 each); the pool\'s communities were not used',
       'a VipPool without metadata.name was ignored',
     ]);
+  });
+
+  test('an invalid spec.cidrs: the pool also covers the last valid cidrs the vip-allocator recorded on it (its VIPs keep their communities)', () => {
+    const recorded = (cidrs: readonly string[], copy: string): Record<string, unknown> => {
+      const p = vipPool('gold', cidrs, ['65000:7']);
+      return { ...p, metadata: { name: 'gold', annotations: { [LAST_VALID_CIDRS_ANNOTATION]: copy } } };
+    };
+    const at = (o: Record<string, unknown>, ip: string): boolean => readVipPools([o]).pools[0]?.contains(tryParseIp(ip) as NonNullable<ReturnType<typeof tryParseIp>>) ?? false;
+    expect(at(recorded(['10.96.100.1/24'], '["10.96.100.0/24"]'), '10.96.100.10')).toBe(true);
+    expect(at(recorded(['10.96.100.1/24'], 'nonsense'), '10.96.100.10')).toBe(false);
+    expect(at(recorded(['10.96.101.0/24'], '["10.96.100.0/24"]'), '10.96.100.10')).toBe(false); // a valid spec wins
+    expect(readVipPools([recorded(['10.96.100.1/24'], '["10.96.100.0/24"]')]).pools[0]?.communities).toEqual([{ asn: 65000, value: 7 }]);
   });
 
   test('parseCommunity', () => {
