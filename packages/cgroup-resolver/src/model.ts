@@ -65,6 +65,8 @@ export interface ResolverRefusal {
   readonly object: { readonly kind: string; readonly namespace?: string; readonly name: string };
   readonly reason: string;
   readonly message: string;
+  /** FrontendConflict: the frontend (`address:port/protocol`, IPv6 in brackets) and the older owner that holds it. */
+  readonly held?: { readonly frontend: string; readonly by: { readonly kind: string; readonly namespace?: string; readonly name: string } };
 }
 
 export interface DesiredState {

@@ -255,6 +255,7 @@ describe('two Services on one frontend (a malformed cache)', () => {
         object: { kind: 'Service', namespace: 'default', name: 'a-new' },
         reason: 'FrontendConflict',
         message: '10.96.0.10:80/TCP is already resolved for the older Service default/b-old; it is not resolved for this one',
+        held: { frontend: '10.96.0.10:80/TCP', by: { kind: 'Service', namespace: 'default', name: 'b-old' } },
       },
     ]);
     expect([...state.services.keys()]).toEqual(['default/a-new:x/TCP IPv4', 'default/b-old:http/TCP IPv4']);

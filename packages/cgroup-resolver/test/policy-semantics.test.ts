@@ -245,7 +245,7 @@ describe('policies between themselves', () => {
     const state = build({ bps: [byService, byAddress], services: [kubeDns({ clusterIPs: ['10.96.0.10'] })] });
     expect(backends(at(state, '10.96.0.10', 53, 'UDP', 'balancing'))).toEqual(['192.0.2.10:53']);
     expect(state.refusals).toEqual([
-      { object: { kind: 'BalancingPolicy', name: 'by-service' }, reason: 'FrontendConflict', message: '10.96.0.10:53/UDP is already resolved for the older BalancingPolicy by-address; it is not resolved for this one' },
+      { object: { kind: 'BalancingPolicy', name: 'by-service' }, reason: 'FrontendConflict', message: '10.96.0.10:53/UDP is already resolved for the older BalancingPolicy by-address; it is not resolved for this one', held: { frontend: '10.96.0.10:53/UDP', by: { kind: 'BalancingPolicy', name: 'by-address' } } },
     ]);
     // The loser's unused service is not listed.
     expect([...state.services.keys()].filter((k) => k.includes('by-service'))).toEqual([]);

@@ -62,11 +62,13 @@ export function settleFrontend(claims: readonly FrontendClaim[]): { readonly win
   const [winner, ...losers] = [...claims].sort((a, b) => compareAge(a.owner, b.owner));
   const w = winner as FrontendClaim;
   const at = `${w.frontend.address.includes(':') ? `[${w.frontend.address}]` : w.frontend.address}:${w.frontend.port}/${w.frontend.protocol}`;
+  const by = { kind: w.kind ?? 'Service', ...(w.kind === undefined ? { namespace: w.owner.namespace } : {}), name: w.owner.name };
   const refusals = losers.map(
     (l): ResolverRefusal => ({
       object: { kind: l.kind ?? 'Service', ...(l.kind === undefined ? { namespace: l.owner.namespace } : {}), name: l.owner.name },
       reason: 'FrontendConflict',
-      message: `${at} is already resolved for the older ${w.kind ?? 'Service'} ${w.kind === undefined ? `${w.owner.namespace}/` : ''}${w.owner.name}; it is not resolved for this one`,
+      message: `${at} is already resolved for the older ${by.kind} ${w.kind === undefined ? `${w.owner.namespace}/` : ''}${w.owner.name}; it is not resolved for this one`,
+      held: { frontend: at, by },
     }),
   );
   return { winner: w, refusals };

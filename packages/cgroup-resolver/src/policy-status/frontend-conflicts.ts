@@ -4,23 +4,18 @@
 // serviceMatcher on that Service are settled: their specs do not overlap as written (the
 // webhook and resolveConflicts cannot see the Service), so only an agent knows.
 //
-// The refusal (reason FrontendConflict) names the holder in its message only:
-// `<address>:<port>/<protocol> is already resolved for the older <Kind> <name>; …`; a test
-// builds real states with the builder, so a change of that wording fails there.
+// The refusal (reason FrontendConflict) names the frontend and its holder in `held`.
 import { policyKindOf, type PolicyRef } from '@balanced/policies';
 import type { DesiredState } from '../model.js';
 import type { FrontendConflict } from './types.js';
-
-const HELD = /^(\S+) is already resolved for the older (\S+) (\S+);/;
 
 export function frontendConflicts(state: DesiredState | undefined, ref: PolicyRef): FrontendConflict[] {
   const out: FrontendConflict[] = [];
   for (const r of state?.refusals ?? []) {
     if (r.reason !== 'FrontendConflict' || r.object.kind !== ref.kind || r.object.name !== ref.name) continue;
-    const m = HELD.exec(r.message);
-    const kind = policyKindOf(m?.[2]);
-    if (m === null || kind === undefined) continue;
-    out.push({ frontend: m[1]!, winner: { kind, name: m[3]! } });
+    const kind = policyKindOf(r.held?.by.kind);
+    if (r.held === undefined || kind === undefined) continue;
+    out.push({ frontend: r.held.frontend, winner: { kind, name: r.held.by.name } });
   }
   return out;
 }
