@@ -37,8 +37,6 @@ export default defineConfig(
       'build/**',
       'bench/results/**',
       'images/**',
-      // The demo and its helpers belong to the demo (issue 16 item 2); lint them once it lands.
-      'example/**',
       '**/*.d.ts',
     ],
   },

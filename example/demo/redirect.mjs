@@ -81,7 +81,7 @@ async function showFallback({ server, plan, pods }, client, local, checks) {
   subheading(`Fallback: ${local.name} turns not ready, then ready again, while one client loop connects`);
   const loop = await client.startLoop({ address: CLUSTER_IP, port: plan.port, timeoutMs: 2000, intervalMs: 10, maxMs: 900_000 });
   const marks = {};
-  let during = {};
+  let during;
   let result;
   try {
     await sleep(PHASE_MS);

@@ -155,7 +155,7 @@ describe('policy status against the test API server', () => {
     api.store.put(BP, bp('by-service', { frontend: serviceFrontend('kube-system', 'kube-dns', toPorts), backend }, { creationTimestamp: '2026-01-02T00:00:00Z' }));
     const cache = await cacheOf(api);
     // The agent's pass over what the cache holds, with the Service only an agent sees.
-    const applied = () => build({ bps: cache.balancingPolicies(), services: [kubeDns({ clusterIPs: ['10.96.0.10'] })] });
+    const applied = () => build({ bps: [...cache.balancingPolicies()], services: [kubeDns({ clusterIPs: ['10.96.0.10'] })] });
     const agentPorts = agentPolicyPorts({ nodeName: 'n1', applied, policies: (kind) => (kind === 'BalancingPolicy' ? cache.balancingPolicies() : []), pods: () => [] });
     const writer = new PolicyStatusWriter({ objects: policiesOf(cache), synced: () => cache.synced(), ports: agentPorts, api: policyStatusApi(api.kubeConfig()), isLeader: () => true });
     expect([...((await writer.runOnce())?.written ?? [])].sort()).toEqual(['BalancingPolicy/by-address', 'BalancingPolicy/by-service']);

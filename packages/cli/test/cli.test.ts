@@ -6,13 +6,13 @@ import { kernelMh } from '@balanced/maglev';
 import { parseAnnouncerConfig, renderBirdConfig, type Announcement } from '@balanced/vip-announcer';
 import { ANNOUNCER, CLUSTER, json, runBalanced } from './run-cli.js';
 
-// Each spawn loads the whole CLI (client-node, koffi, …): seconds on a busy 2-core machine,
+// Each spawn loads the whole CLI (client-node, commander, …): seconds on a busy 2-core machine,
 // hence the generous per-test timeouts.
 
 describe('help and usage', () => {
   it('prints help for the command and every subcommand, exit 0', async () => {
     const runs = await Promise.all(
-      [[], ['plan'], ['explain'], ['status'], ['bird'], ['bird', 'render'], ['lab'], ['lab', 'up'], ['lab', 'down']].map((a) => runBalanced([...a, '--help'])),
+      [[], ['plan'], ['explain'], ['status'], ['bird'], ['bird', 'render'], ['lab'], ['lab', 'up'], ['lab', 'down'], ['lab', 'demo']].map((a) => runBalanced([...a, '--help'])),
     );
     for (const r of runs) expect(r.code).toBe(0);
     expect(runs[0]?.stdout).toMatch(/Usage: balanced/);
@@ -21,6 +21,7 @@ describe('help and usage', () => {
     expect(runs[1]?.stdout).toMatch(/--json/);
     expect(runs[2]?.stdout).toMatch(/Usage: balanced explain \[options\] <target> \[client\]/);
     expect(runs[5]?.stdout).toMatch(/--config <file>/);
+    expect(runs[9]?.stdout).toMatch(/Usage: balanced lab demo[\s\S]*--report <file>[\s\S]*Exit status: 0 every check held/);
     const viaHelp = await runBalanced(['help', 'explain']);
     expect(viaHelp.code).toBe(0);
     expect(viaHelp.stdout).toBe(runs[2]?.stdout);

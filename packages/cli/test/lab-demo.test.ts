@@ -1,6 +1,6 @@
-// `balanced lab demo` without booting the VM (the demo itself runs under `npm run demo`, up
-// to 25 minutes): the command it runs is the root package.json's "demo" job; the report comes
-// back from the VM's exchange folder; exit codes 0 / 1 / 2; usage errors before any boot.
+// `balanced lab demo` without booting the VM: the command it runs is the root package.json's
+// "demo" job; the report comes back from the VM's exchange folder; exit codes 0 / 1 / 2; usage
+// errors before any boot. lab-demo.integration.test.ts runs the real demo in the lab VM.
 import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';

@@ -8,13 +8,11 @@
 // which reads what is there without waiting and calls the sample callback synchronously,
 // on this thread. One worker thread of the pool is busy in epoll_wait at a time; it returns
 // at least every `waitMs`, so close() never waits longer than that.
-import koffi from 'koffi';
 import { BpfError } from '../libbpf/errors.js';
-import { bind, lastErrno, libbpf, libc, type NativePointer } from '../libbpf/library.js';
+import { bind, bindAsync, lastErrno, lazyProto, libbpf, libc, loadKoffi, type NativePointer } from '../libbpf/library.js';
 
-// Anonymous prototype: a named koffi type may be declared once per process (test runners load
-// this module once per test file).
-const SampleFn = koffi.proto('int (void *ctx, void *data, size_t size)');
+// koffi is loaded when a reader is created, not when this module is imported.
+const sampleFn = lazyProto('int (void *ctx, void *data, size_t size)');
 
 const ring = {
   create: bind<(mapFd: number, sample: bigint, ctx: null, opts: null) => NativePointer | null>(
@@ -26,10 +24,11 @@ const ring = {
   free: bind<(rb: NativePointer) => void>(libbpf, 'void ring_buffer__free(void *rb)'),
 };
 
-interface AsyncEpollWait {
-  async(epfd: number, events: Buffer, max: number, timeoutMs: number, done: (err: unknown, n: number) => void): void;
-}
-const epollWait = libc.func('int epoll_wait(int epfd, void *events, int maxevents, int timeout)') as unknown as AsyncEpollWait;
+/** epoll_wait on koffi's worker thread. */
+const epollWait = bindAsync<[epfd: number, events: Buffer, max: number, timeoutMs: number], number>(
+  libc,
+  'int epoll_wait(int epfd, void *events, int maxevents, int timeout)',
+);
 
 /** struct epoll_event is packed on x86-64: u32 events + u64 data. */
 const EPOLL_EVENT_BYTES = 12;
@@ -69,6 +68,7 @@ export class RingReader {
   constructor(private readonly options: RingReaderOptions) {
     this.waitMs = options.waitMs ?? 200;
     this.batchMs = options.batchMs ?? 10;
+    const koffi = loadKoffi();
     this.callback = koffi.register(
       (_ctx: unknown, data: NativePointer | null, size: number | bigint): number => {
         if (data === null) return 0;
@@ -83,7 +83,7 @@ export class RingReader {
         }
         return 0;
       },
-      koffi.pointer(SampleFn),
+      sampleFn(),
     );
     const rb = ring.create(options.mapFd, this.callback, null, null);
     if (rb === null) {
@@ -124,7 +124,7 @@ export class RingReader {
     }
     ring.free(this.rb);
     this.rb = null;
-    koffi.unregister(this.callback);
+    loadKoffi().unregister(this.callback);
   }
 
   private async loop(): Promise<void> {
@@ -160,7 +160,7 @@ export class RingReader {
 
   private wait(): Promise<number> {
     return new Promise((resolve, reject) => {
-      epollWait.async(this.epfd, this.events, 1, this.waitMs, (err, n) => (err ? reject(err instanceof Error ? err : new Error(String(err))) : resolve(n)));
+      epollWait(this.epfd, this.events, 1, this.waitMs, (err, n) => (err ? reject(err instanceof Error ? err : new Error(String(err))) : resolve(n)));
     });
   }
 }

@@ -2,20 +2,74 @@
 // Only what the loader uses is bound. libbpf 1.x returns NULL or a negative errno and sets
 // errno; callers read it through lastErrno() right after the call.
 //
-// Nothing here runs at import time except dlopen: libbpf's print callback is installed on
-// first use of captureLibbpf().
-import koffi, { type LibraryHandle } from 'koffi';
+// Nothing here runs at import time: koffi (a native addon), libbpf.so.1 and libc are loaded
+// by the first call that opens a map, an object or a socket, and each declaration is bound on
+// its first call. Importing @balanced/cgroup-resolver for its pure parts (the desired-state
+// builder, the planner, the map codec) or running `--help` needs neither koffi nor libbpf
+// (issue 16 item 4); test/lazy-koffi.test.ts checks it. libbpf's print callback is installed
+// on first use of captureLibbpf().
+import { createRequire } from 'node:module';
+import type * as Koffi from 'koffi';
 
 /** An opaque native pointer (libbpf object, program, link). */
 export type NativePointer = bigint;
 
-/** The one dlopen of each library; maps.ts binds its calls on these too. */
-export const libbpf = koffi.load('libbpf.so.1');
-export const libc = koffi.load('libc.so.6');
+const requireNative = createRequire(import.meta.url);
+let koffiModule: typeof Koffi | undefined;
 
-/** Binds a C declaration, typed by the caller. */
-export function bind<F>(lib: LibraryHandle, declaration: string): F {
-  return lib.func(declaration) as unknown as F;
+/** koffi itself, loaded on the first call (for callbacks, views and prototypes). */
+export function loadKoffi(): typeof Koffi {
+  koffiModule ??= requireNative('koffi') as typeof Koffi;
+  return koffiModule;
+}
+
+/** A shared library opened (dlopen) on first use. */
+export interface NativeLibrary {
+  readonly name: string;
+  handle(): Koffi.LibraryHandle;
+}
+
+function library(name: string): NativeLibrary {
+  let handle: Koffi.LibraryHandle | undefined;
+  return {
+    name,
+    handle: () => (handle ??= loadKoffi().load(name)),
+  };
+}
+
+/** The one dlopen of each library; maps.ts and the ring reader bind their calls on these too. */
+export const libbpf = library('libbpf.so.1');
+export const libc = library('libc.so.6');
+
+type NativeFunction = (...args: never[]) => unknown;
+
+/** Binds a C declaration on its first call, typed by the caller. */
+export function bind<F extends NativeFunction>(lib: NativeLibrary, declaration: string): F {
+  let bound: ((...args: unknown[]) => unknown) | undefined;
+  const call = (...args: unknown[]): unknown => {
+    bound ??= lib.handle().func(declaration) as (...args: unknown[]) => unknown;
+    return bound(...args);
+  };
+  return call as unknown as F;
+}
+
+/** A C function called on koffi's worker thread (`fn.async`), bound on its first call. */
+export function bindAsync<A extends unknown[], R>(
+  lib: NativeLibrary,
+  declaration: string,
+): (...args: [...A, (err: unknown, result: R) => void]) => void {
+  let bound: { async(...args: unknown[]): void } | undefined;
+  return (...args) => {
+    bound ??= lib.handle().func(declaration) as unknown as { async(...args: unknown[]): void };
+    bound.async(...args);
+  };
+}
+
+/** A koffi function-pointer prototype, declared on first use (anonymous: a named koffi type may
+ * be declared once per process, and test runners evaluate modules again per test file). */
+export function lazyProto(declaration: string): () => Koffi.TypeObject {
+  let type: Koffi.TypeObject | undefined;
+  return () => (type ??= loadKoffi().pointer(loadKoffi().proto(declaration)));
 }
 
 /** libbpf's calls, typed. Pointers are bigint (koffi 3), NULL is null. */
@@ -86,7 +140,7 @@ export const EAGAIN = 11;
 
 /** errno of the last native call on this thread (koffi saves it right after each call). */
 export function lastErrno(): number {
-  return koffi.errno();
+  return loadKoffi().errno();
 }
 
 /** errno of a libbpf int result: libbpf 1.x returns -errno (and sets errno). */
@@ -96,7 +150,7 @@ export function errnoOf(result: number): number {
 
 /** A native copy of bytes whose address stays valid until the Buffer is collected. */
 export function addressOf(buffer: Buffer): bigint {
-  return koffi.address(buffer);
+  return loadKoffi().address(buffer);
 }
 
 // ---- libbpf's messages ----------------------------------------------------------------
@@ -108,10 +162,8 @@ const vsnprintf = bind<(buf: Uint8Array, size: number, fmt: NativePointer, ap: N
   libc,
   'int vsnprintf(void *buf, size_t size, void *fmt, void *ap)',
 );
-// Anonymous prototype: a named koffi type may be declared once per process, and test runners
-// evaluate this module again per test file.
-const PrintFn = koffi.proto('int (int level, void *fmt, void *args)');
-const setPrint = libbpf.func('libbpf_set_print', 'void *', ['void *']) as unknown as (fn: bigint | null) => NativePointer | null;
+const printFn = lazyProto('int (int level, void *fmt, void *args)');
+const setPrint = bind<(fn: bigint | null) => NativePointer | null>(libbpf, 'void *libbpf_set_print(void *fn)');
 
 /**
  * Bytes of a va_list object where `va_list` parameters are passed as a pointer to it
@@ -127,7 +179,7 @@ const captures: string[][] = [];
 let installed: bigint | undefined;
 
 function format(fmt: NativePointer, ap: NativePointer): string {
-  const copy = VA_LIST_BYTES > 0 ? Buffer.from(koffi.view(ap, VA_LIST_BYTES).slice(0)) : undefined;
+  const copy = VA_LIST_BYTES > 0 ? Buffer.from(loadKoffi().view(ap, VA_LIST_BYTES).slice(0)) : undefined;
   const buffer = Buffer.alloc(FIRST_BUFFER);
   const n = vsnprintf(buffer, buffer.length, fmt, ap);
   if (n < 0) return '';
@@ -159,7 +211,7 @@ function onPrint(level: number, fmt: NativePointer | null, ap: NativePointer | n
  */
 export function captureLibbpf<T>(fn: () => T): { readonly result: T; readonly log: readonly string[] } {
   if (installed === undefined) {
-    installed = koffi.register(onPrint, koffi.pointer(PrintFn));
+    installed = loadKoffi().register(onPrint, printFn());
     setPrint(installed);
   }
   const log: string[] = [];
