@@ -145,7 +145,8 @@ export class ResolverAgent {
   private async reconcile(collect?: (report: PassReport) => void): Promise<boolean> {
     let started = performance.now();
     const fullRead = this.fullRead || this.mirror === undefined;
-    const known = this.mirror;
+    // Not kept through a full read: the maps are read into a new mirror (two at once doubled the agent's memory on every resync).
+    const known = fullRead ? undefined : this.mirror;
     // Until the pass ends clean, the next one reads the maps.
     this.mirror = undefined;
     this.fullRead = true;

@@ -24,6 +24,6 @@ export function serviceSetKey(
   family: IpFamily,
   set: BackendSetKind,
 ): string {
-  const base = `${namespace}/${name}:${portToken}/${protocol} ${family}`;
-  return set === 'all' ? base : `${base} ${set}`;
+  // join: one flat string (the index and the planner keep it in many maps).
+  return [namespace, '/', name, ':', portToken, '/', protocol, ' ', family, set === 'all' ? '' : ` ${set}`].join('');
 }

@@ -17,14 +17,16 @@ import {
   decodeFrontendKey,
   decodeFrontendValue,
   decodeResolverConfig,
-  decodeServiceTable,
+  decodeServiceTableBytes,
   decodeU32,
-  encodeBackendValue,
+  encodeBackendValueInto,
+  BACKEND_VALUE,
   encodeFrontendKey,
   encodeFrontendValue,
   encodeResolverConfig,
-  encodeServiceTable,
+  encodeServiceTableBytes,
   encodeU32Key,
+  encodeU32KeyInto,
   type CounterName,
   type ResolverConfig,
   type ResolverMapName,
@@ -62,8 +64,11 @@ export interface MapFill {
 /** How often a dump retries an inner map that was swapped between reading its id and opening it. */
 const INNER_RETRIES = 3;
 const ENOENT = 2;
-/** Inner maps built before one batched swap into bd_services (bounds the fds we hold). */
-const SWAP_BATCH = 256;
+/**
+ * Inner maps built before one batched swap into bd_services (bounds the fds we hold): a step
+ * of the agent's pass (about 500 services) is one swap call, one RCU grace period (~4 ms).
+ */
+const SWAP_BATCH = 512;
 
 /** Name of a service's inner map (≤ 15 characters: `bd_svc_` + up to 8 hex digits). */
 export function innerMapName(serviceId: number): string {
@@ -146,9 +151,7 @@ export class ResolverMaps {
         continue;
       }
       try {
-        const chunks: Uint8Array[] = new Array<Uint8Array>(inner.info.maxEntries);
-        for (const [k, v] of inner.entries()) chunks[decodeU32(k)] = v;
-        return decodeServiceTable(Array.from(chunks, (c) => c ?? new Uint8Array(SERVICE_CHUNK_BYTES)));
+        return decodeServiceTableBytes(innerValues(inner));
       } finally {
         inner.close();
       }
@@ -168,7 +171,7 @@ export class ResolverMaps {
    * BpfError BPF_MAP_PLAN is thrown before any write). Consecutive backend-put,
    * frontend-put, frontend-delete, service-delete and backend-delete ops are written in
    * batches. Each service-put builds a new inner map and fills it in one batch; then the
-   * consecutive service-puts (up to 256) are swapped into bd_services by one batch update
+   * consecutive service-puts (up to 512) are swapped into bd_services by one batch update
    * (each element is one atomic swap; the kernel waits one RCU grace period per call, so
    * one call instead of one per service) and our fds are closed (the outer map holds the
    * inner maps).
@@ -308,6 +311,38 @@ function u32(value: number, field: string, min = 0): Uint8Array {
   return encodeU32Key(value, field, min);
 }
 
+/** Keys 0, 1, … of an inner map's entries back to back, kept (every service-put fills an inner map from 0; nothing writes into them). */
+let chunkKeyBytes = new Uint8Array(0);
+
+function chunkKeys(count: number): Uint8Array {
+  if (chunkKeyBytes.byteLength < 4 * count) {
+    const grown = new Uint8Array(4 * Math.max(count, 2 * (chunkKeyBytes.byteLength / 4), 64));
+    for (let i = 0; i < grown.byteLength / 4; i++) encodeU32KeyInto(grown, 4 * i, i, 'chunk');
+    chunkKeyBytes = grown;
+  }
+  return chunkKeyBytes.subarray(0, 4 * count);
+}
+
+/**
+ * An inner service map's values back to back in index order (a missing one reads as zeros),
+ * as one batch lookup returns them: no arrays per entry (a dump reads 10,000 inner maps).
+ */
+function innerValues(inner: MapHandle): Uint8Array {
+  const { keys, values, count } = inner.entriesPacked();
+  const size = SERVICE_CHUNK_BYTES;
+  // u32 keys in host order (little-endian: see open()).
+  const keyAt = (i: number): number => ((keys[4 * i] as number) | ((keys[4 * i + 1] as number) << 8) | ((keys[4 * i + 2] as number) << 16) | ((keys[4 * i + 3] as number) << 24)) >>> 0;
+  let inOrder = count === inner.info.maxEntries && values.byteLength === count * size;
+  for (let i = 0; inOrder && i < count; i++) inOrder = keyAt(i) === i;
+  if (inOrder) return values;
+  const bytes = new Uint8Array(inner.info.maxEntries * size);
+  for (let i = 0; i < count; i++) {
+    const index = keyAt(i);
+    if (index < inner.info.maxEntries) bytes.set(values.subarray(i * size, (i + 1) * size), index * size);
+  }
+  return bytes;
+}
+
 /** The state of one apply() pass: results so far and what later ops must not touch. */
 class ApplyRun {
   applied = 0;
@@ -381,11 +416,27 @@ class ApplyRun {
     this.applied += ops.length - failedIndexes.size;
   }
 
+  /** Encoded straight into one key and one value buffer (100,000 backends on a first pass). */
   private backendPuts(all: readonly Extract<MapOp, { op: 'backend-put' }>[]): void {
     const onFail = (op: (typeof all)[number]): void => void this.failedBackends.add(op.id);
-    const { ops, encoded } = this.encode(all, (op) => [u32(op.id, 'backend id'), encodeBackendValue(op.backend)] as const, onFail);
+    const size = BACKEND_VALUE.size;
+    const keys = new Uint8Array(4 * all.length);
+    const values = new Uint8Array(size * all.length);
+    const ops: (typeof all)[number][] = [];
+    for (const op of all) {
+      const at = ops.length;
+      try {
+        encodeBackendValueInto(values, at * size, op.backend);
+        encodeU32KeyInto(keys, at * 4, op.id, 'backend id');
+        ops.push(op);
+      } catch (e) {
+        values.fill(0, at * size, (at + 1) * size); // the next op writes here: zeros, as encodeBackendValueInto needs
+        this.fail(op, e);
+        onFail(op);
+      }
+    }
     if (ops.length === 0) return;
-    const result = this.maps.bd_backends.updateMany(encoded.map((e) => e[0]), encoded.map((e) => e[1]));
+    const result = this.maps.bd_backends.updatePacked(keys.subarray(0, 4 * ops.length), values.subarray(0, size * ops.length));
     this.settle(ops, result, onFail);
   }
 
@@ -406,16 +457,17 @@ class ApplyRun {
         let inner: MapHandle | undefined;
         try {
           const key = u32(op.id, 'service id', 1);
-          const chunks = encodeServiceTable(op.table);
+          const values = encodeServiceTableBytes(op.table);
+          const count = values.byteLength / SERVICE_CHUNK_BYTES;
           inner = MapHandle.create({
             type: BPF_MAP_TYPE.ARRAY,
             name: innerMapName(op.id),
             keySize: 4,
             valueSize: SERVICE_CHUNK_BYTES,
-            maxEntries: chunks.length,
+            maxEntries: count,
             flags: BPF_F_INNER_MAP,
           });
-          const filled = inner.updateMany(chunks.map((_, i) => u32(i, 'chunk')), chunks);
+          const filled = inner.updatePacked(chunkKeys(count), values);
           const firstFailure = filled.failed[0];
           if (firstFailure !== undefined) throw firstFailure.error;
           ready.push({ op, key, inner });

@@ -26,23 +26,23 @@ export function assignBackendIds(services: Iterable<DesiredService>, actual: Map
     }
   }
   const existing = new Map<string, number>();
-  for (const [id, entry] of actual.backends) {
+  actual.backends.forEach((entry, id) => {
     const key = backendKey(entry);
     const seen = existing.get(key);
     if (seen === undefined || id < seen) existing.set(key, id);
-  }
+  });
   const ids = new Map<string, number>();
   const puts: Extract<MapOp, { op: 'backend-put' }>[] = [];
   const fresh: string[] = [];
-  for (const [key, backend] of wanted) {
+  wanted.forEach((backend, key) => {
     const old = existing.get(key);
     if (old === undefined) {
       fresh.push(key);
-      continue;
+      return;
     }
     ids.set(key, old);
     if (actual.backends.get(old)?.local !== backend.local) puts.push({ op: 'backend-put', id: old, backend });
-  }
+  });
   // New backends take the lowest free ids in key order (deterministic whatever the input order).
   const allocate = createIdAllocator(actual.backends.keys(), reserved);
   for (const key of fresh.sort()) {

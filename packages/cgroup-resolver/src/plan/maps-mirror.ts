@@ -144,7 +144,7 @@ export class MapsMirror {
   private putService(id: number, t: ServiceTable): void {
     this.dropService(id);
     this.services.set(id, t);
-    for (const b of new Set(t.backendIds)) this.refs.set(b, (this.refs.get(b) ?? 0) + 1);
+    forEachDistinct(t.backendIds, (b) => this.refs.set(b, (this.refs.get(b) ?? 0) + 1));
   }
 
   private dropService(id: number): void {
@@ -152,10 +152,25 @@ export class MapsMirror {
     if (old === undefined) return;
     this.services.delete(id);
     if (id < this.serviceFloor) this.serviceFloor = id;
-    for (const b of new Set(old.backendIds)) {
+    forEachDistinct(old.backendIds, (b) => {
       const n = (this.refs.get(b) ?? 0) - 1;
       if (n > 0) this.refs.set(b, n);
       else this.refs.delete(b);
-    }
+    });
+  }
+}
+
+/** Below this many ids a repeat is looked for in place: no Set per table (10,000 tables on a first pass). */
+const SMALL_LIST = 32;
+
+/** `f` once per distinct id of `ids` (a dumped table may repeat one). */
+function forEachDistinct(ids: readonly number[], f: (id: number) => void): void {
+  if (ids.length > SMALL_LIST) {
+    for (const id of new Set(ids)) f(id);
+    return;
+  }
+  for (let i = 0; i < ids.length; i++) {
+    const id = ids[i] as number;
+    if (ids.indexOf(id) === i) f(id);
   }
 }

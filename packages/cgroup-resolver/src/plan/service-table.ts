@@ -19,8 +19,8 @@ const MAX_WEIGHT = 0x7fffffff;
  */
 export function tableSizeFor(live: number, total = live): number {
   const want = Math.max(MIN_TABLE_SIZE, SLOTS_PER_BACKEND * live, total + 1);
-  const largest = ALLOWED_TABLE_SIZES[ALLOWED_TABLE_SIZES.length - 1] as number;
-  return ALLOWED_TABLE_SIZES.find((m) => m >= want) ?? largest;
+  for (const m of ALLOWED_TABLE_SIZES) if (m >= want) return m;
+  return ALLOWED_TABLE_SIZES[ALLOWED_TABLE_SIZES.length - 1] as number;
 }
 
 /**
@@ -69,37 +69,77 @@ export function createTableBuilder(): TableBuilder {
     if (backends.length > SERVICE_MAX_BACKENDS) {
       throw new PlanInputError(`${backends.length} backends: a service table holds at most ${SERVICE_MAX_BACKENDS}`);
     }
-    const byId = new Map<string, DesiredBackend>();
+    // Each backend with its Maglev id, in the Maglev order (ids in code-unit order), which is
+    // also the cache key's order.
+    const ordered: { readonly id: string; readonly backend: DesiredBackend }[] = new Array(backends.length);
     let live = 0;
-    for (const b of backends) {
-      if (!Number.isInteger(b.weight) || b.weight < 0 || b.weight > MAX_WEIGHT) {
-        throw new PlanInputError(`backend ${backendMaglevId(b.address, b.port)} has weight ${String(b.weight)}: an integer 0..${MAX_WEIGHT} is needed`);
-      }
-      const id = backendMaglevId(b.address, b.port);
-      if (byId.has(id)) throw new PlanInputError(`backend ${id} is listed twice in one service`);
-      byId.set(id, b);
+    for (let i = 0; i < backends.length; i++) {
+      const b = backends[i] as DesiredBackend;
+      if (!validWeight(b.weight)) throw firstInputError(backends);
+      ordered[i] = { id: backendMaglevId(b.address, b.port), backend: b };
       if (b.weight > 0) live++;
     }
-    // The Maglev order (ids in code-unit order), which is also the cache key's order.
-    const order = [...byId.keys()].sort((a, b) => (a < b ? -1 : a > b ? 1 : 0));
-    const key = order.map((id) => `${id}*${(byId.get(id) as DesiredBackend).weight}`).join(' ');
+    sortById(ordered);
+    const parts: string[] = new Array(ordered.length);
+    for (let i = 0; i < ordered.length; i++) {
+      const { id, backend } = ordered[i] as (typeof ordered)[number];
+      if (i > 0 && id === (ordered[i - 1] as (typeof ordered)[number]).id) throw firstInputError(backends);
+      parts[i] = `${id}*${backend.weight}`;
+    }
+    // join: one flat string (the cache keeps it; a += chain would keep every piece).
+    const key = parts.join(' ');
     let slots = cache.get(key);
     if (slots === undefined) {
       if (live === 0) slots = new Uint8Array(0);
       else {
-        const table = maglev(tableSizeFor(live, byId.size)).build(order.map((id) => ({ id, weight: (byId.get(id) as DesiredBackend).weight })));
-        slots = compactSlots(table.slots, byId.size);
+        const table = maglev(tableSizeFor(live, ordered.length)).build(ordered.map((e) => ({ id: e.id, weight: e.backend.weight })));
+        slots = compactSlots(table.slots, ordered.length);
       }
       if (cache.size >= TABLE_CACHE_SIZE) cache.delete(cache.keys().next().value as string);
     } else {
       cache.delete(key); // refreshed: forgotten last
     }
     cache.set(key, slots);
-    return { backends: order.map((id) => byId.get(id) as DesiredBackend), slots };
+    return { backends: ordered.map((e) => e.backend), slots };
   };
 }
 
 /** Slots as bytes when every index is below 256 (`count` backends ≤ 256), else as u16. */
 export function compactSlots(slots: ArrayLike<number>, count: number): SlotArray {
-  return count <= 256 ? Uint8Array.from(slots) : Uint16Array.from(slots);
+  const out = count <= 256 ? new Uint8Array(slots.length) : new Uint16Array(slots.length);
+  for (let i = 0; i < slots.length; i++) out[i] = slots[i] as number;
+  return out;
+}
+
+/** Ids in code-unit order; insertion sort for the usual few (Array.prototype.sort allocates its work space). */
+function sortById(list: { readonly id: string }[]): void {
+  if (list.length > 32) {
+    list.sort((a, b) => (a.id < b.id ? -1 : a.id > b.id ? 1 : 0));
+    return;
+  }
+  for (let i = 1; i < list.length; i++) {
+    const item = list[i] as { readonly id: string };
+    let j = i - 1;
+    while (j >= 0 && (list[j] as { readonly id: string }).id > item.id) {
+      list[j + 1] = list[j] as { readonly id: string };
+      j--;
+    }
+    list[j + 1] = item;
+  }
+}
+
+function validWeight(weight: number): boolean {
+  return Number.isInteger(weight) && weight >= 0 && weight <= MAX_WEIGHT;
+}
+
+/** The error for the first backend (in the given order) with a bad weight or an id seen before it. */
+function firstInputError(backends: readonly DesiredBackend[]): PlanInputError {
+  const seen = new Set<string>();
+  for (const b of backends) {
+    const id = backendMaglevId(b.address, b.port);
+    if (!validWeight(b.weight)) return new PlanInputError(`backend ${id} has weight ${String(b.weight)}: an integer 0..${MAX_WEIGHT} is needed`);
+    if (seen.has(id)) return new PlanInputError(`backend ${id} is listed twice in one service`);
+    seen.add(id);
+  }
+  return new PlanInputError('no input error'); // not reached: called on an error
 }
