@@ -2,7 +2,12 @@
 // Never in the way of resolution: events wait in a bounded queue while Redis is away (what
 // does not fit is dropped and counted), are written in pipelined batches while it is there,
 // and the client reconnects by itself for as long as the resolver runs.
-import { Redis, type RedisOptions } from 'ioredis';
+import { createRequire } from 'node:module';
+import type * as Ioredis from 'ioredis';
+import type { Redis, RedisOptions } from 'ioredis';
+
+/** ioredis, loaded when a Redis output is configured (~6 MB of RSS an agent without one never pays). */
+const loadIoredis = (): typeof Ioredis => createRequire(import.meta.url)('ioredis') as typeof Ioredis;
 
 export type RedisDropReason = 'queue-full' | 'write-failed';
 
@@ -52,7 +57,8 @@ export class RedisStreamSink {
     if (!(options.queueLimit >= 1)) throw new RangeError(`queue limit must be ≥ 1, got ${options.queueLimit}`);
     this.batch = options.batch ?? 512;
     const { target, options: redisOptions } = redisConnection(options.url);
-    this.redis = target === undefined ? new Redis(redisOptions) : new Redis(target, redisOptions);
+    const { Redis: RedisClient } = loadIoredis();
+    this.redis = target === undefined ? new RedisClient(redisOptions) : new RedisClient(target, redisOptions);
     this.redis.on('ready', () => {
       this.ready = true;
       this.options.onState?.('ready');
