@@ -45,6 +45,7 @@ import {
   type RunningPod,
   type TrafficClient,
 } from '@balanced/testkit';
+import { capMask, processView } from './support/process-view.js';
 
 // End to end inside the lab VM, every director-tier component run from its image's root
 // filesystem (build/rootfs, scripts/images/assemble.sh) exactly as its deploy/ manifest declares
@@ -164,37 +165,6 @@ async function start(key: string, podPlan: PodLaunchPlan, netns: string): Promis
   return pod;
 }
 
-/** The process's own view of itself: uid, gid, capabilities, no_new_privs, its mounts and environment. */
-function processView(pid: number) {
-  const status = readFileSync(`/proc/${pid}/status`, 'utf8');
-  const field = (name: string): string => new RegExp(`^${name}:[ \\t]*(.*)$`, 'm').exec(status)?.[1]?.trim() ?? '';
-  const mounts = readFileSync(`/proc/${pid}/mountinfo`, 'utf8')
-    .split('\n')
-    .filter((l) => l !== '')
-    .map((l) => {
-      const f = l.split(' ');
-      return { path: f[4]!, options: f[5]!.split(',') };
-    });
-  const readOnly = (path: string): boolean | undefined => {
-    const m = mounts.filter((x) => x.path === path).at(-1);
-    return m === undefined ? undefined : m.options.includes('ro');
-  };
-  return {
-    uid: field('Uid').split(/\s+/)[1],
-    gid: field('Gid').split(/\s+/)[1],
-    groups: field('Groups'),
-    capEff: BigInt(`0x${field('CapEff')}`),
-    capBnd: BigInt(`0x${field('CapBnd')}`),
-    noNewPrivs: field('NoNewPrivs'),
-    rootReadOnly: readOnly('/'),
-    procSysReadOnly: readOnly('/proc/sys'),
-    env: readFileSync(`/proc/${pid}/environ`, 'utf8').split('\0').filter((e) => e !== ''),
-    argv: readFileSync(`/proc/${pid}/cmdline`, 'utf8').split('\0').slice(0, -1),
-  };
-}
-
-const CAP_BITS: Record<string, number> = { net_admin: 12, net_raw: 13, net_bind_service: 10, sys_admin: 21, chown: 0 };
-const capMask = (caps: readonly string[]): bigint => caps.reduce((m, c) => m | (1n << BigInt(CAP_BITS[c] ?? -1)), 0n);
 
 beforeAll(async () => {
   if (process.env[IN_VM_ENV] !== '1' || !existsSync('/proc/net/ip_vs')) {

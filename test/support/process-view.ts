@@ -17,8 +17,10 @@ export interface ProcessView {
   readonly procSysReadOnly: boolean | undefined;
 }
 
-/** Kernel bit numbers of capabilities (setpriv names). */
-const CAP_BITS: Readonly<Record<string, number>> = { chown: 0, net_bind_service: 10, net_admin: 12, net_raw: 13, sys_ptrace: 19, sys_admin: 21, sys_resource: 24, perfmon: 38, bpf: 39 };
+/** Kernel bit numbers of capabilities (setpriv names; linux/capability.h order). */
+const CAP_BITS: Readonly<Record<string, number>> = Object.fromEntries(
+  'chown dac_override dac_read_search fowner fsetid kill setgid setuid setpcap linux_immutable net_bind_service net_broadcast net_admin net_raw ipc_lock ipc_owner sys_module sys_rawio sys_chroot sys_ptrace sys_pacct sys_admin sys_boot sys_nice sys_resource sys_time sys_tty_config mknod lease audit_write audit_control setfcap mac_override mac_admin syslog wake_alarm block_suspend audit_read perfmon bpf checkpoint_restore'.split(' ').map((name, bit) => [name, bit]),
+);
 
 /** The capability mask of `caps` (setpriv names); throws on a name this table lacks. */
 export function capMask(caps: readonly string[]): bigint {

@@ -1,5 +1,6 @@
 // Addresses as the resolver's model writes them (model.ts): IPv4 dotted quad, IPv6 RFC 5952.
 import ipaddr from 'ipaddr.js';
+import { dottedQuadValue } from '../dotted-quad.js';
 
 /** The Kubernetes spelling of an address family (Service ipFamilies, EndpointSlice addressType). */
 export type IpFamily = 'IPv4' | 'IPv6';
@@ -34,28 +35,9 @@ export function canonicalIp(value: unknown): CanonicalIp | undefined {
   }
 }
 
-/**
- * Four decimal parts, each 0..255 without leading zeros: what ipaddr.js's
- * IPv4.isValidFourPartDecimal accepts, read without a regular expression (it allocates, and
- * a first pass reads 100,000 endpoint addresses).
- */
+/** Four decimal parts, each 0..255 without leading zeros (ipaddr.js's isValidFourPartDecimal). */
 export function isDottedQuad(value: string): boolean {
-  let parts = 0;
-  let part = 0;
-  let digits = 0;
-  for (let i = 0; i <= value.length; i++) {
-    const c = i < value.length ? value.charCodeAt(i) : 0x2e;
-    if (c === 0x2e) {
-      if (digits === 0 || ++parts > 4) return false;
-      part = 0;
-      digits = 0;
-    } else if (c >= 0x30 && c <= 0x39) {
-      if (digits > 0 && part === 0) return false; // a leading zero
-      part = part * 10 + (c - 0x30);
-      if (++digits > 3 || part > 255) return false;
-    } else return false;
-  }
-  return parts === 4;
+  return dottedQuadValue(value) >= 0;
 }
 
 /** The loopback address of a family: a client on the node may reach a NodePort there. */

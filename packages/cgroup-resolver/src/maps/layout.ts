@@ -8,6 +8,7 @@
 // koffi or the kernel.
 import ipaddr from 'ipaddr.js';
 import type { BackendEntry, FrontendEntry, FrontendKind, Protocol, ServiceTable } from '../model.js';
+import { dottedQuadValue } from '../dotted-quad.js';
 
 // ---------------------------------------------------------------- errors
 
@@ -352,25 +353,8 @@ export function encodeAddress(address: string, field = 'addr'): Uint8Array {
  * nothing written) when `address` is not one.
  */
 function putDottedQuad(bytes: Uint8Array, offset: number, address: string): boolean {
-  let quad = 0;
-  let parts = 0;
-  let value = 0;
-  let digits = 0;
-  for (let i = 0; i <= address.length; i++) {
-    const c = i < address.length ? address.charCodeAt(i) : 0x2e;
-    if (c === 0x2e) {
-      if (digits === 0 || parts > 3) return false;
-      quad = quad * 256 + value;
-      parts++;
-      value = 0;
-      digits = 0;
-    } else if (c >= 0x30 && c <= 0x39) {
-      if (digits > 0 && value === 0) return false; // a leading zero
-      value = value * 10 + (c - 0x30);
-      if (++digits > 3 || value > 255) return false;
-    } else return false;
-  }
-  if (parts !== 4) return false;
+  const quad = dottedQuadValue(address);
+  if (quad < 0) return false;
   bytes[offset + 10] = 0xff;
   bytes[offset + 11] = 0xff;
   bytes[offset + 12] = quad >>> 24;
