@@ -4,6 +4,7 @@ import { mkdirSync, mkdtempSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { V1Pod } from '@kubernetes/client-node';
+import { pino } from 'pino';
 import {
   CgroupIndex,
   cgroupOwner,
@@ -19,6 +20,7 @@ import {
   serviceOwner,
   type EventsMetricsPort,
 } from '../src/events/index.js';
+import { batchLines } from '../src/events/log-batch.js';
 import { RESOLUTION_EVENT, type ResolutionEvent } from '../src/maps/layout.js';
 import { policyServiceKey } from '../src/desired/policy-candidates.js';
 
@@ -265,6 +267,7 @@ describe('EventsPipeline', () => {
     const known = new Map<bigint, { kind: 'host' } | { kind: 'pod'; podUid: string; containerId: string }>();
     const logged: Record<string, unknown>[] = [];
     const redis: string[][] = [];
+    const flushedAt: number[] = [];
     const p = new EventsPipeline({
       owners: {
         get: (id) => known.get(id),
@@ -275,7 +278,7 @@ describe('EventsPipeline', () => {
         },
       },
       lookups: { service: () => ({ key: 'shop/web:http/TCP IPv4', object: 'shop/web' }), pod: (uid) => indexPods([pod('web-1', UID, { app: CID })]).get(uid) },
-      sinks: { log: { admit: ((n) => () => n-- > 0)(2), write: (f) => logged.push(f) }, redis: { push: (f) => redis.push(f) } },
+      sinks: { log: { admit: ((n) => () => n-- > 0)(2), write: (f) => logged.push(f), flush: () => void flushedAt.push(logged.length) }, redis: { push: (f) => redis.push(f) } },
       metrics,
       maxBacklog: 3,
     });
@@ -293,7 +296,37 @@ describe('EventsPipeline', () => {
     expect(redis.map((f) => field(f, 'pod'))).toEqual(['web-1', '', 'web-1']);
     expect(redis.map((f) => field(f, 'client'))).toEqual(['pod', 'host', 'pod']);
     expect(logged).toHaveLength(2);
+    expect(flushedAt).toEqual([2]); // once, after the batch's lines
     expect(c.suppressed).toBe(1);
     expect(p.handled).toBe(3);
+  });
+});
+
+describe('batchLines: event log lines written once per batch', () => {
+  const logger = (out: string[]) => pino({ base: { component: 'test' }, timestamp: () => ',"time":1' }, { write: (s: string) => out.push(s) });
+
+  it('holds the lines until flush, then writes them in one piece, byte for byte as pino formats them', () => {
+    const direct: string[] = [];
+    const plain = logger(direct).child({ events: 'resolution' });
+    const out: string[] = [];
+    const batched = logger(out).child({ events: 'resolution' });
+    const lines = batchLines(batched);
+    expect(lines).toBeDefined();
+    for (const l of [plain, batched]) {
+      l.info({ result: 'resolved', comm: 'a"b' }, 'resolution');
+      l.info({ result: 'refused' }, 'resolution');
+    }
+    expect(out).toEqual([]);
+    lines!.flush();
+    lines!.flush();
+    expect(out).toEqual([direct.join('')]);
+    expect(direct).toHaveLength(2);
+  });
+  it('leaves a logger whose destination needs per-line metadata (multistream) as it is', () => {
+    const out: string[] = [];
+    const l = pino({}, pino.multistream([{ stream: { write: (s: string) => void out.push(s) } }])).child({ events: 'resolution' });
+    expect(batchLines(l)).toBeUndefined();
+    l.info('resolution');
+    expect(out).toHaveLength(1);
   });
 });

@@ -28,7 +28,7 @@ export interface CgroupOwners {
 
 export interface EventSinks {
   /** A log line (already admitted by the limiter). */
-  readonly log?: { admit(): boolean; write(fields: Record<string, unknown>): void };
+  readonly log?: { admit(): boolean; write(fields: Record<string, unknown>): void; /** End of a batch: write what is held. */ flush?(): void };
   readonly redis?: { push(fields: string[]): void };
 }
 
@@ -98,7 +98,11 @@ export class EventsPipeline {
       const { owners } = this.options;
       if (owners.wantsWalk(events.map((e) => e.cgroupId))) await owners.refresh();
       const time = this.now();
-      for (const e of events) this.emit(enrich(e, owners.get(e.cgroupId) ?? HOST, this.options.lookups, time));
+      try {
+        for (const e of events) this.emit(enrich(e, owners.get(e.cgroupId) ?? HOST, this.options.lookups, time));
+      } finally {
+        this.options.sinks.log?.flush?.();
+      }
     }
   }
 

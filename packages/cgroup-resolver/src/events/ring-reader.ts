@@ -24,6 +24,12 @@ const ring = {
   free: bind<(rb: NativePointer) => void>(libbpf, 'void ring_buffer__free(void *rb)'),
 };
 
+/**
+ * Copies a record out of the ring into a reused buffer: ~0.2 µs a record, where a koffi.view
+ * of it (an external ArrayBuffer per record) and a copy of that cost ~9.
+ */
+const memcpy = bind<(dest: Uint8Array, src: NativePointer, n: number) => unknown>(libc, 'void *memcpy(void *dest, const void *src, size_t n)');
+
 /** epoll_wait on koffi's worker thread. */
 const epollWait = bindAsync<[epfd: number, events: Buffer, max: number, timeoutMs: number], number>(
   libc,
@@ -37,7 +43,10 @@ const MAX_WAIT_FAILURES = 10;
 export interface RingReaderOptions {
   /** fd of the BPF_MAP_TYPE_RINGBUF map (ResolverMaps.fd('bd_events')); not closed by the reader. */
   readonly mapFd: number;
-  /** Called on the main thread with a copy of each record, in ring order. Must not throw. */
+  /**
+   * Called on the main thread with each record, in ring order. The bytes are a buffer the
+   * reader reuses: valid during the call only (copy what must outlive it). Must not throw.
+   */
   readonly onRecord: (bytes: Uint8Array) => void;
   /** Called once the records of one consume are delivered (a batch boundary). */
   readonly onBatch?: (records: number) => void;
@@ -64,6 +73,9 @@ export class RingReader {
   private stopping = false;
   private waiting: Promise<void> | undefined;
   private records = 0;
+  /** The record being delivered (grown to the largest record seen; a view per size). */
+  private scratch = new Uint8Array(256);
+  private scratchView = this.scratch.subarray(0, 0);
 
   constructor(private readonly options: RingReaderOptions) {
     this.waitMs = options.waitMs ?? 200;
@@ -72,9 +84,8 @@ export class RingReader {
     this.callback = koffi.register(
       (_ctx: unknown, data: NativePointer | null, size: number | bigint): number => {
         if (data === null) return 0;
-        const n = Number(size);
         // A copy: the record's memory is handed back to the kernel when the callback returns.
-        const bytes = new Uint8Array(koffi.view(data, n).slice(0));
+        const bytes = this.copy(data, Number(size));
         this.records += 1;
         try {
           this.options.onRecord(bytes);
@@ -93,6 +104,17 @@ export class RingReader {
     }
     this.rb = rb;
     this.epfd = ring.epollFd(rb);
+  }
+
+  private copy(data: NativePointer, n: number): Uint8Array {
+    if (n > this.scratch.byteLength) {
+      this.scratch = new Uint8Array(Math.max(n, this.scratch.byteLength * 2));
+      this.scratchView = this.scratch.subarray(0, n);
+    } else if (this.scratchView.byteLength !== n) {
+      this.scratchView = this.scratch.subarray(0, n);
+    }
+    if (n > 0) memcpy(this.scratch, data, n);
+    return this.scratchView;
   }
 
   /** Starts waiting for records. */

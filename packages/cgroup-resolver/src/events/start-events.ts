@@ -5,6 +5,7 @@ import type { EventRecord } from './enrich.js';
 import { ServiceDirectory } from './service-directory.js';
 import { EventsPipeline, type EventSinks, type EventsMetricsPort } from './pipeline.js';
 import { PodDirectory, type PodSource } from './pod-directory.js';
+import { batchLines } from './log-batch.js';
 import { LogLimiter } from './rate-limit.js';
 import { RedisStreamSink } from './redis-sink.js';
 import { RingReader } from './ring-reader.js';
@@ -49,6 +50,7 @@ export function startEvents(config: EventsConfig, deps: EventsDeps): RunningEven
   const services = new ServiceDirectory();
   const pods = new PodDirectory(deps.pods ?? NO_PODS);
   const eventLog = deps.log.child({ events: 'resolution' });
+  const lines = batchLines(eventLog);
   let redis: RedisStreamSink | undefined;
   if (config.redis !== undefined) {
     const r = config.redis;
@@ -70,7 +72,9 @@ export function startEvents(config: EventsConfig, deps: EventsDeps): RunningEven
   }
   const limiter = new LogLimiter(config.log);
   const sinks: EventSinks = {
-    ...(config.log.perSecond > 0 ? { log: { admit: () => limiter.admit(), write: (fields: Record<string, unknown>) => eventLog.info(fields, 'resolution') } } : {}),
+    ...(config.log.perSecond > 0
+      ? { log: { admit: () => limiter.admit(), write: (fields: Record<string, unknown>) => eventLog.info(fields, 'resolution'), flush: () => lines?.flush() } }
+      : {}),
     ...(redis !== undefined ? { redis } : {}),
   };
   const pipeline = new EventsPipeline({
@@ -98,6 +102,7 @@ export function startEvents(config: EventsConfig, deps: EventsDeps): RunningEven
     async close() {
       await reader.close();
       await pipeline.idle();
+      lines?.flush();
       await redis?.close();
     },
   };
