@@ -3,13 +3,10 @@
 // recorder, the leader elector — each authenticated as the component's ServiceAccount
 // against the test API server enforcing RBAC from deploy/*.yaml.
 
-import { readFileSync, readdirSync } from 'node:fs';
-import { join } from 'node:path';
 
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { CoordinationV1Api } from '@kubernetes/client-node';
-import { TestApiServer, findRepoRoot } from '@balanced/testkit';
-import { parseAllDocuments } from 'yaml';
+import { TestApiServer, readDeployDocuments } from '@balanced/testkit';
 
 import { createClusterCache, type WatchedKind } from '../src/cluster-cache.js';
 import { EventRecorder } from '../src/events.js';
@@ -41,11 +38,7 @@ beforeAll(async () => {
       { group: 'balanced.dev', version: 'v1alpha1', plural: 'balancingpolicies', kind: 'BalancingPolicy', namespaced: false },
     ],
   });
-  const dir = join(findRepoRoot(), 'deploy');
-  const docs = readdirSync(dir)
-    .filter((f) => f.endsWith('.yaml') && f !== 'kustomization.yaml')
-    .flatMap((f) => parseAllDocuments(readFileSync(join(dir, f), 'utf8')).map((d) => d.toJS() as unknown));
-  server.load(docs);
+  server.load(readDeployDocuments());
 });
 afterAll(async () => {
   await server.stop();

@@ -1,14 +1,11 @@
 // PoolUpkeepWriter against the test API server enforcing RBAC from deploy/*.yaml: the allocator's
 // ServiceAccount may record a pool's cidrs and hold its finalizer (the announcer's may not), and
 // a pool being deleted goes only once no Service's status holds an address from it.
-import { readFileSync, readdirSync } from 'node:fs';
-import { join } from 'node:path';
 
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { CustomObjectsApi, type V1Service } from '@kubernetes/client-node';
 import { ADDRESSES_IN_USE_FINALIZER, LAST_VALID_CIDRS_ANNOTATION } from '@balanced/k8s';
-import { TestApiServer, findRepoRoot } from '@balanced/testkit';
-import { parseAllDocuments } from 'yaml';
+import { TestApiServer, readDeployDocuments } from '@balanced/testkit';
 
 import { PoolUpkeepWriter } from '../src/pool-upkeep-writer.js';
 import { VIPPOOL_CRD } from './harness.js';
@@ -18,11 +15,7 @@ let server: TestApiServer;
 
 beforeAll(async () => {
   server = await TestApiServer.start({ rbac: true, customResources: [VIPPOOL_CRD] });
-  const dir = join(findRepoRoot(), 'deploy');
-  const docs = readdirSync(dir)
-    .filter((f) => f.endsWith('.yaml') && f !== 'kustomization.yaml')
-    .flatMap((f) => parseAllDocuments(readFileSync(join(dir, f), 'utf8')).map((d) => d.toJS() as unknown));
-  server.load(docs);
+  server.load(readDeployDocuments());
 });
 afterAll(async () => {
   await server.stop();

@@ -2,8 +2,6 @@
 // bindings loaded from deploy/*.yaml; the calls each component's code makes are allowed, what
 // its Role does not grant is refused with the real server's 401/403 Status.
 
-import { readFileSync, readdirSync } from 'node:fs';
-import { join } from 'node:path';
 
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import {
@@ -16,10 +14,9 @@ import {
   setHeaderOptions,
 } from '@kubernetes/client-node';
 import type { KubeConfig } from '@kubernetes/client-node';
-import { parseAllDocuments } from 'yaml';
 
 import { TestApiServer, authorize, forbiddenMessage, serviceAccountUser, testKubeConfig } from '../../src/apiserver/index.js';
-import { findRepoRoot } from '../../src/repo-root.js';
+import { readDeployDocuments } from '../../src/manifest-run/deploy.js';
 import { failure, openWatch, service, waitFor } from './support.js';
 
 const NS = 'balanced-system';
@@ -37,11 +34,7 @@ const as = (sa: string): KubeConfig => {
 };
 
 function deployDocs(): unknown[] {
-  const dir = join(findRepoRoot(), 'deploy');
-  return readdirSync(dir)
-    .filter((f) => f.endsWith('.yaml') && f !== 'kustomization.yaml')
-    .flatMap((f) => parseAllDocuments(readFileSync(join(dir, f), 'utf8')).map((d) => d.toJS() as unknown))
-    .filter((d) => d !== null && d !== undefined);
+  return readDeployDocuments();
 }
 
 /** The HTTP code a client-node call failed with. */
