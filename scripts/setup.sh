@@ -31,8 +31,10 @@ if [[ ! -f node_modules/.package-lock.json || package-lock.json -nt node_modules
 fi
 
 npx tsc -b
-# tsc writes bins without the execute bit; npm linked them (node_modules/.bin) before dist existed.
+# tsc writes bins without the execute bit; npm ci ran before dist existed and skipped the links
+# of the workspaces' bins (node_modules/.bin/balanced, …): link them now.
 chmod +x packages/*/dist/main.js
+npm rebuild --workspaces --ignore-scripts --loglevel=error >/dev/null
 # The cgroup-resolver's BPF objects (dist/bpf/*.bpf.o): build outputs, compiled with Debian's clang.
 bash packages/cgroup-resolver/bpf/build.sh
 # Tests are compiled by swc, which only strips types: check them (and src) here.

