@@ -50,6 +50,13 @@ async function cgroup2Root() {
   return '/sys/fs/cgroup';
 }
 
+/** MemTotal and MemAvailable of the guest, for a failure report (a starved guest is slow, not broken). */
+function memorySummary() {
+  const info = readFileSync('/proc/meminfo', 'utf8');
+  const mib = (key) => Math.round(Number(new RegExp(`^${key}:\\s+(\\d+) kB`, 'm').exec(info)?.[1] ?? NaN) / 1024);
+  return `${mib('MemAvailable')} MiB available of ${mib('MemTotal')} MiB`;
+}
+
 const checks = new Checks();
 const workDir = mkdtempSync(join(tmpdir(), 'balanced-demo-'));
 const procs = new Processes(workDir);
@@ -111,6 +118,7 @@ if (report !== undefined) {
 if (crashed !== undefined) {
   console.error(`DEMO FAILED: ${crashed instanceof Error ? crashed.stack : String(crashed)}`);
   for (const p of procs.running) console.error(`\n--- ${p.name} (last lines of ${p.log}) ---\n${procs.tail(p)}`);
+  console.error(`\nguest memory: ${memorySummary()}`);
   process.exit(1);
 }
 rmSync(workDir, { recursive: true, force: true });

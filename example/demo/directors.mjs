@@ -4,7 +4,7 @@ import { endpointSlice, pod } from './cluster.mjs';
 import { startDirectorAnnouncer, startDirectorController, startEndpointController } from './components.mjs';
 import { startPodSandboxes } from './pods.mjs';
 import { heading, note, progress, sideBySide, tableLines } from './screens.mjs';
-import { eventually } from './wait.mjs';
+import { CHILD_READY_MS, eventually } from './wait.mjs';
 
 /** tunl0's addresses in a pod's namespace. */
 async function tunl0Vips(netns) {
@@ -40,7 +40,7 @@ export async function bringUpDirectors({ server, procs, repo, kubeconfig, lab, w
   // The pods' servers: on the VIP (DSR: the VIP is on tunl0) and on the pod address (east-west).
   progress('pod servers');
   await startPodServers(lab.topology);
-  const podIpServers = await Promise.all(plan.pods.map((p) => startIdentityServers({ netns: p.netns, listeners: [{ name: p.name, address: p.address, port: plan.port, protocol: 'tcp' }] })));
+  const podIpServers = await Promise.all(plan.pods.map((p) => startIdentityServers({ netns: p.netns, listeners: [{ name: p.name, address: p.address, port: plan.port, protocol: 'tcp' }], readyTimeoutMs: CHILD_READY_MS })));
   return { upMs, podIpServers };
 }
 

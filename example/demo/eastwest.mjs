@@ -10,7 +10,7 @@ import { startResolver } from './components.mjs';
 import { startLocalPod } from './local-pod.mjs';
 import { showRedirect } from './redirect.mjs';
 import { heading, note, progress, shareBars } from './screens.mjs';
-import { eventually } from './wait.mjs';
+import { CHILD_READY_MS, eventually } from './wait.mjs';
 
 /**
  * The node's cgroup (the resolver attaches there) with the client pod's cgroup and the
@@ -34,7 +34,7 @@ export async function showEastWest(ctx, { nodeCgroup, cgroup, local, resolver },
   const { plan } = ctx.lab;
   progress('waiting for the cgroup-resolver');
   await resolver.ready();
-  const client = await startResolverClient({ netns: plan.client.netns, cgroup });
+  const client = await startResolverClient({ netns: plan.client.netns, cgroup, readyTimeoutMs: CHILD_READY_MS });
   try {
     const n = 90;
     // The agent is ready once it has read the cluster; the first write may follow a moment later.

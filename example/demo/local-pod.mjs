@@ -7,6 +7,7 @@ import { mkdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import { createNetns, deleteNetns, ipBatch, runChecked, startIdentityServers } from '@balanced/testkit';
 import { LOCAL_POD, localPod } from './cluster.mjs';
+import { CHILD_READY_MS } from './wait.mjs';
 
 /** In the lab's pod CIDR, after its pods (.11, .12, …). */
 const LOCAL_POD_ADDRESS = '10.244.1.20';
@@ -26,7 +27,7 @@ export async function startLocalPod({ server, lab, cleanup }, nodeCgroup) {
   // The kubelet's layout: the pod-level cgroup, its container below it.
   const podCgroup = join(nodeCgroup, `pod${LOCAL_POD.uid}`);
   await mkdir(join(podCgroup, 'web'), { recursive: true });
-  const servers = await startIdentityServers({ netns, cgroup: join(podCgroup, 'web'), listeners: [{ name: LOCAL_POD.name, address: LOCAL_POD_ADDRESS, port: plan.port, protocol: 'tcp' }] });
+  const servers = await startIdentityServers({ netns, cgroup: join(podCgroup, 'web'), listeners: [{ name: LOCAL_POD.name, address: LOCAL_POD_ADDRESS, port: plan.port, protocol: 'tcp' }], readyTimeoutMs: CHILD_READY_MS });
   cleanup.servers.push(servers);
   server.store.put('pods', localPod(LOCAL_POD_ADDRESS, plan.port, true));
   return { name: LOCAL_POD.name, address: LOCAL_POD_ADDRESS, netns, podCgroup };

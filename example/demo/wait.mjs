@@ -3,6 +3,12 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import { eventually as poll } from '@balanced/testkit';
 
+/**
+ * How long a helper process (client, identity servers) may take to print its first line: node
+ * starting under TCG on a busy host takes seconds, not the milliseconds it takes on the host.
+ */
+export const CHILD_READY_MS = 120_000;
+
 /** Polls `probe` until `ok(value)`; throws with the last value after `timeoutMs`. */
 export function eventually(what, probe, ok, timeoutMs = 180_000) {
   return poll(what, probe, ok, timeoutMs);

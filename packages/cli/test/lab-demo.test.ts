@@ -7,7 +7,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { GUEST_EXCHANGE_DIR, findRepoRoot, type RunInVmOptions } from '@balanced/testkit';
 import { DEMO_PROGRAM, demoRun, runLabDemo } from '../src/actions/lab-demo.js';
-import { DEMO_TIMEOUT_SECONDS } from '../src/commands/lab.js';
+import { DEMO_MEMORY_MB, DEMO_TIMEOUT_SECONDS } from '../src/commands/lab.js';
 import { EXIT_FAILURE, EXIT_USAGE, type CliError } from '../src/errors.js';
 import type { CliIo } from '../src/io.js';
 import { runBalanced } from './run-cli.js';
@@ -24,15 +24,18 @@ afterAll(async () => {
 });
 
 describe('the command lab demo runs', () => {
-  it('is the "demo" job of the root package.json: the same program, flags and lab timeout', async () => {
+  it('is the "demo" job of the root package.json: the same program, flags, lab timeout and guest RAM', async () => {
     const script = (JSON.parse(await readFile(join(repo, 'package.json'), 'utf8')) as { scripts: Record<string, string> }).scripts.demo ?? '';
     expect(script).toContain(`lab.js node ${DEMO_PROGRAM}`);
     expect(script).toContain(`BALANCED_LAB_TIMEOUT_MS:-${DEMO_TIMEOUT_SECONDS * 1000}}`);
+    expect(script).toContain(`BALANCED_LAB_MEMORY_MB:-${DEMO_MEMORY_MB}}`);
+    expect(DEMO_MEMORY_MB).toBeGreaterThan(1024); // more than the lab's default
     expect(demoRun({ timeout: DEMO_TIMEOUT_SECONDS }, host).vm).toEqual({
       command: ['/usr/bin/node', join(repo, DEMO_PROGRAM)],
       cwd: repo,
       env: { BALANCED_DEMO_X: '1' }, // BALANCED_* but the lab's own, as testkit's lab CLI forwards them
       timeoutMs: 1_500_000,
+      memoryMb: DEMO_MEMORY_MB,
     });
   });
 
@@ -71,6 +74,7 @@ describe('runLabDemo with a stand-in for the VM', () => {
     expect(c.err.join('')).toContain(`report: ${file}`);
     const asked = seen[0];
     expect(asked !== undefined && 'command' in asked ? asked.command : asked).toEqual([process.execPath, join(repo, DEMO_PROGRAM), '--report', `${GUEST_EXCHANGE_DIR}/report.html`]);
+    expect(asked?.memoryMb).toBe(DEMO_MEMORY_MB);
   });
 
   it('a failed check exits 1, and the report of the failed run is still copied', async () => {

@@ -3,7 +3,7 @@ import { access, copyFile, mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { GUEST_EXCHANGE_DIR, LabBootError, findRepoRoot, forwardedEnv, runInVm, type RunInVmOptions, type RunInVmResult } from '@balanced/testkit';
-import type { DemoOptions } from '../commands/lab.js';
+import { DEMO_MEMORY_MB, type DemoOptions } from '../commands/lab.js';
 import { CliError, ReportedFailure, UsageError, messageOf } from '../errors.js';
 import type { CliIo } from '../io.js';
 import { withProgress } from '../progress.js';
@@ -15,7 +15,7 @@ const REPORT_NAME = 'report.html';
 
 /** What `lab demo` runs: the guest command, and where the report goes on this host. */
 export interface DemoRun {
-  readonly vm: { readonly command: readonly string[]; readonly cwd: string; readonly env: Readonly<Record<string, string>>; readonly timeoutMs: number };
+  readonly vm: { readonly command: readonly string[]; readonly cwd: string; readonly env: Readonly<Record<string, string>>; readonly timeoutMs: number; readonly memoryMb: number };
   /** Absolute host path the report is copied to after the run. */
   readonly report?: string;
 }
@@ -45,6 +45,7 @@ export function demoRun(o: DemoOptions, host: DemoHost): DemoRun {
       cwd: host.repo,
       env: forwardedEnv({ ...host.env }, host.colour),
       timeoutMs: Math.round(o.timeout * 1000),
+      memoryMb: DEMO_MEMORY_MB,
     },
     ...(o.report !== undefined ? { report: resolve(host.cwd, o.report) } : {}),
   };

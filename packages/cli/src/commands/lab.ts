@@ -21,6 +21,13 @@ export interface DemoOptions {
 
 /** `npm run demo`'s lab timeout (BALANCED_LAB_TIMEOUT_MS in the root package.json), in seconds. */
 export const DEMO_TIMEOUT_SECONDS = 1500;
+/**
+ * `npm run demo`'s guest RAM (BALANCED_LAB_MEMORY_MB in the root package.json), in MiB. The
+ * demo runs a dozen node processes at once; at the lab's default 1024 MiB the guest had
+ * ~180 MiB left and evicted node's own pages (read back over 9p), so a process started late
+ * in the demo took tens of seconds to print its first line on a loaded host.
+ */
+export const DEMO_MEMORY_MB = 2048;
 
 export function labCommand(io: CliIo): Command {
   const lab = new Command('lab').description("The lab (QEMU TCG VM with Debian's kernel), through @balanced/testkit: prepare it (up), clean it (down), run the demo in it (demo)");
