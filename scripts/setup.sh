@@ -37,6 +37,8 @@ chmod +x packages/*/dist/main.js
 npm rebuild --workspaces --ignore-scripts --loglevel=error >/dev/null
 # The cgroup-resolver's BPF objects (dist/bpf/*.bpf.o): build outputs, compiled with Debian's clang.
 bash packages/cgroup-resolver/bpf/build.sh
+# What the images run: each component bundled into one module (dist/bundle/main.mjs).
+node scripts/images/bundle.mjs .
 # Tests are compiled by swc, which only strips types: check them (and src) here.
 npx tsc -p tsconfig.test.json
 # The images' root filesystems as folders (build/rootfs: scripts/images/assemble.sh), which the

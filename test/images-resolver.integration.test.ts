@@ -213,7 +213,7 @@ maybe('cgroup-resolver from its image, as deploy/cgroup-resolver.yaml declares i
   test('it runs as declared: the image’s command with the manifest’s args, env (downward API), root with exactly its six capabilities, /proc/sys read-only', () => {
     const c = pod!.containers[0]!;
     const view = processView(c.pid);
-    expect(view.argv).toEqual(['/usr/local/bin/node', '/app/packages/cgroup-resolver/dist/main.js', '--cgroup=/host/cgroup', '--pin-root=/sys/fs/bpf/balanced', '--metrics-host=127.0.0.1', '--metrics-port=9745']);
+    expect(view.argv).toEqual(['/usr/local/bin/node', '/app/packages/cgroup-resolver/dist/bundle/main.mjs', '--cgroup=/host/cgroup', '--pin-root=/sys/fs/bpf/balanced', '--metrics-host=127.0.0.1', '--metrics-port=9745']);
     expect(view.env).toEqual(c.plan.env.map(([n, v]) => `${n}=${v}`));
     expect(view.env).toEqual(expect.arrayContaining([`NODE_NAME=${NODE}`, `POD_NAMESPACE=${SYSTEM}`, 'NODE_OPTIONS=--max-semi-space-size=2']));
     expect({ uid: view.uid, gid: view.gid, groups: view.groups, noNewPrivs: view.noNewPrivs }).toEqual({ uid: '0', gid: '0', groups: '', noNewPrivs: '0' });
@@ -385,7 +385,7 @@ maybe('policy-webhook from its image, as deploy/policy-webhook.yaml declares it,
   test('it runs as declared: 65532 with no capability, no_new_privs, a read-only root, the Secret at /etc/balanced/webhook-tls; its HTTPS readiness probe passed', () => {
     const c = pod!.containers[0]!;
     const view = processView(c.pid);
-    expect(view.argv).toEqual(['/usr/local/bin/node', '/app/packages/policy-webhook/dist/main.js', '--port=9443', '--cert-dir=/etc/balanced/webhook-tls', '--metrics-host=0.0.0.0', '--metrics-port=9746']);
+    expect(view.argv).toEqual(['/usr/local/bin/node', '/app/packages/policy-webhook/dist/bundle/main.mjs', '--port=9443', '--cert-dir=/etc/balanced/webhook-tls', '--metrics-host=0.0.0.0', '--metrics-port=9746']);
     expect(view.env).toEqual(c.plan.env.map(([n, v]) => `${n}=${v}`));
     expect({ uid: view.uid, gid: view.gid, groups: view.groups, noNewPrivs: view.noNewPrivs }).toEqual({ uid: '65532', gid: '65532', groups: '', noNewPrivs: '1' });
     expect({ bounding: view.capBnd, effective: view.capEff }).toEqual({ bounding: 0n, effective: 0n });

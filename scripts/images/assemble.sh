@@ -11,8 +11,8 @@
 # Cheap when nothing changed: the cached rootfs and Node are reused (a tree is rebuilt only
 # when its rootfs or Node changed), the production dependencies are installed again only when
 # the lockfile changed; the app's built files are refreshed on every run.
-# Needs root (mmdebstrap, ownership), mmdebstrap, and the workspace built (npx tsc -b and the
-# cgroup-resolver's BPF objects). Usage: assemble.sh [dest]   (default: <repo>/build/rootfs)
+# Needs root (mmdebstrap, ownership), mmdebstrap, and the workspace built (npx tsc -b, the
+# cgroup-resolver's BPF objects and the bundles: scripts/setup.sh does all three). Usage: assemble.sh [dest]   (default: <repo>/build/rootfs)
 set -euo pipefail
 here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 repo=$(cd "$here/../.." && pwd)

@@ -4,7 +4,7 @@
 # (fetch-node.sh), the app tree from `npm ci --omit=dev` (stage-app.sh), layers and config
 # written by umoci. Needs root (mmdebstrap root mode), mmdebstrap and umoci.
 # Usage: build.sh [image...]   (default: all images in config.sh)
-# IMAGES_SKIP_WORKSPACE_BUILD=1 skips `npx tsc -b` and the BPF build (already built).
+# IMAGES_SKIP_WORKSPACE_BUILD=1 skips `npx tsc -b`, the BPF build and the bundles (already built).
 set -euo pipefail
 here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 repo=$(cd "$here/../.." && pwd)
@@ -35,6 +35,7 @@ if ((needs_node)); then
   if [[ ${IMAGES_SKIP_WORKSPACE_BUILD:-0} != 1 ]]; then
     npx tsc -b
     bash packages/cgroup-resolver/bpf/build.sh
+    node "$here/bundle.mjs" "$repo"
   fi
   node_dir=$("$here/fetch-node.sh" "$cache")
   bash "$here/stage-app.sh" "$repo" "$work/app"

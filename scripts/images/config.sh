@@ -35,6 +35,15 @@ declare -A IMAGES=(
   [bird]="bird|0||BIRD 2 routing daemon for the VIP announcer's BGP sessions"
 )
 
+# image_packages: the package dir of every node image, one per line (what bundle.mjs bundles).
+image_packages() {
+  local name flavour user pkg rest
+  for name in "${!IMAGES[@]}"; do
+    IFS='|' read -r flavour user pkg rest <<<"${IMAGES[$name]}"
+    [[ -n $pkg ]] && echo "$pkg"
+  done | sort
+}
+
 # What an image holds besides its flavour's rootfs, in order: "<part> <path in the image>" per
 # line, <part> being `rootfs` (rootfs.sh), `node` (fetch-node.sh's bin/) or `app` (stage-app.sh).
 # build.sh layers these with umoci; assemble.sh copies them into one tree. Usage: image_parts <flavour>
@@ -60,7 +69,7 @@ image_config() {
     IMAGE_VERSION=$IMAGE_TAG
     IMAGE_WORKDIR=/app
     IMAGE_ENV+=(NODE_ENV=production)
-    IMAGE_ENTRYPOINT=(/usr/local/bin/node "/app/packages/$IMAGE_PACKAGE/dist/main.js")
+    IMAGE_ENTRYPOINT=(/usr/local/bin/node "/app/packages/$IMAGE_PACKAGE/dist/bundle/main.mjs")
     IMAGE_CMD=()
   else
     IMAGE_VERSION=$BIRD_TAG

@@ -2,7 +2,7 @@
 # Stages the application tree every node image ships at /app: the workspace's package.json
 # files, each package's published `files` (built dist, BPF objects, protos) and the production
 # dependencies from `npm ci --omit=dev` against the lockfile. Needs the workspace built
-# (`npx tsc -b` and the cgroup-resolver's BPF objects) first.
+# (`npx tsc -b`, the cgroup-resolver's BPF objects and scripts/images/bundle.mjs) first.
 # Usage: stage-app.sh <repo> <dest>   (dest is replaced; its node_modules is kept when the
 # lockfile and every package.json are those it was installed from: <dest>.deps-key)
 set -euo pipefail
@@ -29,6 +29,10 @@ for pkg in "$repo"/packages/*/; do
 done
 [[ -n $(ls "$dest"/packages/cgroup-resolver/dist/bpf/*.bpf.o 2>/dev/null) ]] ||
   { echo "stage-app: packages/cgroup-resolver/dist/bpf/*.bpf.o missing: build the workspace first" >&2; exit 1; }
+for pkg in $(source "$repo/scripts/images/config.sh" && image_packages); do
+  [[ -f $dest/packages/$pkg/dist/bundle/main.mjs ]] ||
+    { echo "stage-app: packages/$pkg/dist/bundle/main.mjs missing: run scripts/images/bundle.mjs first" >&2; exit 1; }
+done
 
 # Production dependencies only. Install scripts are not run: the one native module (koffi)
 # comes prebuilt in its per-platform optional package.

@@ -75,11 +75,11 @@ for name in $(printf '%s\n' "${!IMAGES[@]}" | sort); do
   check "$name: image user is $want_user:$want_user" test "$user" = "$want_user:$want_user"
   check "$name: /bin/sh runs" in_image /bin/sh -c 'exit 0'
   if [[ -n $pkg ]]; then
-    check "$name: entrypoint is node + packages/$pkg/dist/main.js" \
-      test "${args[*]}" = "/usr/local/bin/node /app/packages/$pkg/dist/main.js"
+    check "$name: entrypoint is node + packages/$pkg/dist/bundle/main.mjs" \
+      test "${args[*]}" = "/usr/local/bin/node /app/packages/$pkg/dist/bundle/main.mjs"
     check "$name: node is v$NODE_VERSION" grep_out "^v$NODE_VERSION\$" /usr/local/bin/node --version
     check "$name: '${args[*]} --help' as $user" grep_out 'Usage:' "${args[@]}" --help
-    check "$name: no devDependencies shipped" test ! -e "$rootfs/app/node_modules/jest" -a ! -e "$rootfs/app/node_modules/typescript"
+    check "$name: no devDependencies shipped" test ! -e "$rootfs/app/node_modules/jest" -a ! -e "$rootfs/app/node_modules/typescript" -a ! -e "$rootfs/app/node_modules/esbuild"
   else
     check "$name: bird is BIRD $tag" grep_out "BIRD version $tag" bird --version
     check "$name: birdc present" test -x "$rootfs/usr/sbin/birdc"

@@ -1,5 +1,5 @@
 // Bench of the resolver AGENT (npm run bench -w @balanced/cgroup-resolver, second half): the real
-// binary (dist/main.js: informers → buildResolverState → planMaps → ResolverMaps.apply, socket
+// binary as the image runs it (dist/bundle/main.mjs, the bundle of dist/main.js: informers → buildResolverState → planMaps → ResolverMaps.apply, socket
 // terminator on) in its own process, attached to a cgroup and a pin root this bench creates, fed
 // by the test API server in another process (loopback). Per scale (default 1,000 then 10,000
 // Services × 10 endpoints, one Node):
@@ -24,6 +24,8 @@
 //      deploy/cgroup-resolver.yaml runs it; '' for V8's defaults)
 //      BENCH_AGENT_NODE_ARGS (node flags before the script, e.g. '--heap-prof' or '--import=./probe.mjs';
 //      not --cpu-prof: its 1 kHz SIGPROF makes the BPF verifier give up with EAGAIN)
+//      BENCH_AGENT_MAIN (the agent's entry; default dist/bundle/main.mjs, as the image runs it;
+//      dist/main.js to compare the unbundled tree)
 //      BENCH_AGENT_TERMINATE=0 (agent --no-terminate-sockets; default on, as deployed)
 //      BENCH_AGENT_SAMPLES=1 (every change's figures on stderr)
 import { spawn } from 'node:child_process';
@@ -32,7 +34,7 @@ import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import { Agent, request } from 'node:http';
 import { createServer } from 'node:net';
 import { cpus, release, tmpdir } from 'node:os';
-import { dirname, join, resolve } from 'node:path';
+import { dirname, join, relative, resolve } from 'node:path';
 import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
 import { createTestCgroup, createTestPinRoot, ensureBpffs, removeTestCgroup, removeTestPinRoot, summarizeLatencies, testKubeconfigYaml } from '@balanced/testkit';
@@ -46,7 +48,8 @@ const DEPLOYED_NODE_OPTIONS = '--max-semi-space-size=2';
 const pkgRoot = resolve(here, '..');
 const repoRoot = resolve(pkgRoot, '..', '..');
 const resultsPath = join(repoRoot, 'bench', 'results', 'cgroup-resolver.json');
-const MAIN = join(pkgRoot, 'dist', 'main.js');
+/** What the image runs (scripts/images/bundle.mjs; config.sh IMAGE_ENTRYPOINT). */
+const MAIN = process.env.BENCH_AGENT_MAIN ?? join(pkgRoot, 'dist', 'bundle', 'main.mjs');
 
 const envInt = (name, dflt) => (process.env[name] ? Number.parseInt(process.env[name], 10) : dflt);
 const SCALES = (process.env.BENCH_AGENT_SCALES ?? '1000,10000').split(',').map(Number);
@@ -445,7 +448,7 @@ async function main() {
   const rows = runs.map((r) => [r.services, r.sync.ms, r.sync.ops, r.sync.writes, r.sync.rssMb, r.sync.peakRssMb, r.mapMemoryMb, r.changes.n, r.changes.p50Ms, r.changes.p99Ms, r.changes.maxMs, r.changes.opsPerChange].map(cell));
   const widths = header.map((h, i) => Math.max(h.length, ...rows.map((l) => l[i].length)));
   const fmt = (cols) => '  ' + cols.map((c, i) => c.padStart(widths[i])).join('  ');
-  console.log(`\ncgroup-resolver agent (dist/main.js in its own process; API server in another; ${DESTS} endpoints per Service; Node ${process.version}, ${cpus().length} CPUs, kernel ${release()})`);
+  console.log(`\ncgroup-resolver agent (${relative(pkgRoot, MAIN)} in its own process; API server in another; ${DESTS} endpoints per Service; Node ${process.version}, ${cpus().length} CPUs, kernel ${release()})`);
   console.log(fmt(header));
   for (const l of rows) console.log(fmt(l));
   const goals = {
@@ -473,7 +476,7 @@ async function main() {
       cpuModel: cpus()[0]?.model ?? null,
       node: process.version,
       method:
-        `dist/main.js in its own process (--node-name ${NODE_NAME}, test cgroup and pin root, --resync-seconds ${RESYNC_S}, socket termination on, NODE_OPTIONS ${process.env.BENCH_AGENT_NODE_OPTIONS ?? DEPLOYED_NODE_OPTIONS}); ` +
+        `${relative(pkgRoot, MAIN)} in its own process (the image's entry point; --node-name ${NODE_NAME}, test cgroup and pin root, --resync-seconds ${RESYNC_S}, socket termination on, NODE_OPTIONS ${process.env.BENCH_AGENT_NODE_OPTIONS ?? DEPLOYED_NODE_OPTIONS}); ` +
         `TestApiServer in another process on 127.0.0.1, N ClusterIP Services (1 TCP port) × ${DESTS} ready endpoints in one EndpointSlice each, one Node. ` +
         `sync: spawn → end of the pass that programmed everything (its 'programmed maps' log time; maps then hold N frontends, N tables, N×${DESTS} backends); ops/writes from its /metrics; RSS/peak = VmRSS/VmHWM then. ` +
         `changes: one PUT of one EndpointSlice (flip ready / remove a ready endpoint / add one), timed from the PUT's start to the pinned maps showing that Service's new table ` +
