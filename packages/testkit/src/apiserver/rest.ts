@@ -21,7 +21,7 @@ import {
   unsupportedMediaType,
 } from './status.js';
 import type { ObjectStore } from './store.js';
-import { kubeTimestamp } from './store.js';
+import { compareObjectKeys, kubeTimestamp, listKey } from './store.js';
 import type { KubeObject, ObjectMeta, StoredObject } from './types.js';
 import { isRecord } from './types.js';
 
@@ -69,6 +69,18 @@ interface ContinueToken {
   after: string;
 }
 
+/** Index of the first item (in key order) whose key is after `after`. */
+function firstAfter(items: readonly StoredObject[], after: string): number {
+  let lo = 0;
+  let hi = items.length;
+  while (lo < hi) {
+    const mid = (lo + hi) >>> 1;
+    if (compareObjectKeys(listKey(items[mid] as StoredObject), after) > 0) hi = mid;
+    else lo = mid + 1;
+  }
+  return lo;
+}
+
 export class RestApi {
   constructor(private readonly store: ObjectStore) {}
 
@@ -90,7 +102,7 @@ export class RestApi {
     const token = query['continue'];
     if (token !== undefined && token !== '') {
       const parsed = this.parseContinue(token);
-      items = items.filter((o) => `${o.metadata.namespace ?? ''}/${o.metadata.name}` > parsed.after);
+      items = items.slice(firstAfter(items, parsed.after));
     }
     const limit = query['limit'] === undefined ? 0 : Number(query['limit']);
     const metadata: ListBody['metadata'] = { resourceVersion: this.store.resourceVersion };

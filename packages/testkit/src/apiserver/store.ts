@@ -42,8 +42,20 @@ function objectKey(namespace: string | undefined, name: string): string {
   return `${namespace ?? ''}/${name}`;
 }
 
+/** etcd's key order: byte order of `namespace/name` (code units; Kubernetes names are ASCII). */
+export function compareObjectKeys(a: string, b: string): number {
+  return a < b ? -1 : a > b ? 1 : 0;
+}
+
+/** `namespace/name` of a stored object, the key lists are ordered and continued by. */
+export function listKey(o: StoredObject): string {
+  return objectKey(o.metadata.namespace, o.metadata.name);
+}
+
 export class ObjectStore {
   private readonly objects = new Map<ResourceType, Map<string, StoredObject>>();
+  /** Each type's objects in key order, kept until the type's next write (a list is then a slice, not a sort). */
+  private readonly ordered = new Map<ResourceType, readonly StoredObject[]>();
   private readonly history: StoreEvent[] = [];
   private readonly listeners = new Set<StoreListener>();
   private revision = 0;
@@ -130,10 +142,13 @@ export class ObjectStore {
 
   /** Objects of a type, sorted by namespace then name (etcd key order). */
   items(type: ResourceType, namespace?: string): StoredObject[] {
-    const all = [...(this.objects.get(type)?.values() ?? [])];
-    return all
-      .filter((o) => namespace === undefined || o.metadata.namespace === namespace)
-      .sort((a, b) => objectKey(a.metadata.namespace, a.metadata.name).localeCompare(objectKey(b.metadata.namespace, b.metadata.name)));
+    let all = this.ordered.get(type);
+    if (all === undefined) {
+      const keyed = [...(this.objects.get(type) ?? new Map<string, StoredObject>())].sort(([a], [b]) => compareObjectKeys(a, b));
+      all = keyed.map(([, o]) => o);
+      this.ordered.set(type, all);
+    }
+    return namespace === undefined ? [...all] : all.filter((o) => o.metadata.namespace === namespace);
   }
 
   /** Store an object under a new resourceVersion and notify watches; returns what was stored. */
@@ -161,6 +176,7 @@ export class ObjectStore {
       delete stored.metadata.namespace;
     }
     bucket.set(key, stored);
+    this.ordered.delete(type);
     this.record({ type: previous === undefined ? 'ADDED' : 'MODIFIED', resource: type, object: stored, previous, resourceVersion: rv });
     return stored;
   }
@@ -173,6 +189,7 @@ export class ObjectStore {
       return undefined;
     }
     bucket.delete(key);
+    this.ordered.delete(type);
     const rv = ++this.revision;
     const object = { ...previous, metadata: { ...previous.metadata, resourceVersion: String(rv) } };
     this.record({ type: 'DELETED', resource: type, object, previous, resourceVersion: rv });
