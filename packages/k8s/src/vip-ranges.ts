@@ -26,9 +26,10 @@ export interface InvalidVipPool {
   readonly uid: string | undefined;
   /** `spec.cidrs[1]: …`, one per problem. */
   readonly problems: readonly string[];
-  /** Its last valid ranges are still used. */
-  readonly keptLastValid: boolean;
-  /** Where they come from: the copy the allocator recorded on the pool, or this process's memory. */
+  /**
+   * Its last valid ranges are still used, from the copy the allocator recorded on the pool or
+   * from this process's memory; undefined: it has none, and adds no range.
+   */
   readonly keptFrom: 'recorded' | 'process' | undefined;
 }
 
@@ -84,7 +85,7 @@ export function vipRangesFromPools(objects: readonly unknown[], extra: readonly 
     const use = pool.ranges ?? recorded ?? remembered;
     if (pool.ranges === undefined) {
       const keptFrom = recorded !== undefined ? 'recorded' : remembered !== undefined ? 'process' : undefined;
-      invalid.push({ name: pool.name, uid: pool.uid, problems: pool.problems, keptLastValid: use !== undefined, keptFrom });
+      invalid.push({ name: pool.name, uid: pool.uid, problems: pool.problems, keptFrom });
     }
     if (use === undefined) continue;
     next.set(key, use);
@@ -198,7 +199,7 @@ export class VipRangeWatch {
 
   private record(): void {
     this.cidrGauge.set(this.set.cidrs.length);
-    this.invalidGauge.set({ kept: 'true' }, this.set.invalid.filter((p) => p.keptLastValid).length);
-    this.invalidGauge.set({ kept: 'false' }, this.set.invalid.filter((p) => !p.keptLastValid).length);
+    this.invalidGauge.set({ kept: 'true' }, this.set.invalid.filter((p) => p.keptFrom !== undefined).length);
+    this.invalidGauge.set({ kept: 'false' }, this.set.invalid.filter((p) => p.keptFrom === undefined).length);
   }
 }

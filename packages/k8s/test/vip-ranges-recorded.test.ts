@@ -30,14 +30,14 @@ describe('vipRangesFromPools reads the recorded last valid cidrs', () => {
     const { set } = vipRangesFromPools([pool('gold', ['10.97.0.1/30'], { recorded: ['10.97.0.0/30'] })]);
     expect(texts(set)).toEqual(['10.97.0.0/30']);
     expect(set.pools).toEqual(['gold']);
-    expect(set.invalid).toEqual([{ name: 'gold', uid: 'uid-gold', keptLastValid: true, keptFrom: 'recorded', problems: [expect.stringMatching(/^spec\.cidrs\[0\]: .*host bits/)] }]);
+    expect(set.invalid).toEqual([{ name: 'gold', uid: 'uid-gold', keptFrom: 'recorded', problems: [expect.stringMatching(/^spec\.cidrs\[0\]: .*host bits/)] }]);
   });
 
   it('a valid spec wins over the recorded copy; an unreadable copy counts as none', () => {
     expect(texts(vipRangesFromPools([pool('gold', ['10.97.1.0/30'], { recorded: ['10.97.0.0/30'] })]).set)).toEqual(['10.97.1.0/30']);
     for (const recorded of ['not json', '{"a":1}', '[]', '["10.97.0.1/30"]', '[7]']) {
       const { set } = vipRangesFromPools([pool('gold', 'x', { recorded })]);
-      expect([recorded, texts(set), set.invalid[0]?.keptLastValid]).toEqual([recorded, [], false]);
+      expect([recorded, texts(set), set.invalid[0]?.keptFrom]).toEqual([recorded, [], undefined]);
     }
   });
 

@@ -21,7 +21,7 @@ describe('vipRangesFromPools', () => {
     const first = vipRangesFromPools([pool('web', ['10.96.100.0/24'])]);
     const typo = vipRangesFromPools([pool('web', ['10.96.100.1/24'])], [], first.lastValid);
     expect(texts(typo.set)).toEqual(['10.96.100.0/24']);
-    expect(typo.set.invalid).toEqual([{ name: 'web', uid: 'uid-web', keptLastValid: true, keptFrom: 'process', problems: [expect.stringMatching(/^spec\.cidrs\[0\]: .*host bits are set; did you mean "10\.96\.100\.0\/24"/)] }]);
+    expect(typo.set.invalid).toEqual([{ name: 'web', uid: 'uid-web', keptFrom: 'process', problems: [expect.stringMatching(/^spec\.cidrs\[0\]: .*host bits are set; did you mean "10\.96\.100\.0\/24"/)] }]);
     // …and keeps them through further invalid versions, until a valid one replaces them.
     const again = vipRangesFromPools([pool('web', [])], [], typo.lastValid);
     expect(texts(again.set)).toEqual(['10.96.100.0/24']);
@@ -32,7 +32,7 @@ describe('vipRangesFromPools', () => {
   it('a pool never valid (in this process) gives nothing; a new pool of the same name (new uid) starts over; a deleted pool is forgotten', () => {
     const never = vipRangesFromPools([pool('web', ['nonsense'])]);
     expect(texts(never.set)).toEqual([]);
-    expect(never.set.invalid[0]?.keptLastValid).toBe(false);
+    expect(never.set.invalid[0]?.keptFrom).toBeUndefined();
     const valid = vipRangesFromPools([pool('web', ['10.96.100.0/24'])]);
     expect(texts(vipRangesFromPools([pool('web', ['nonsense'], 'uid-2')], [], valid.lastValid).set)).toEqual([]);
     const deleted = vipRangesFromPools([], [], valid.lastValid);
