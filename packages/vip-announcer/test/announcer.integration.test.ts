@@ -7,15 +7,13 @@
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir, release } from 'node:os';
 import { join } from 'node:path';
-import { Writable } from 'node:stream';
 import { afterAll, beforeAll, describe, expect, test } from '@jest/globals';
 import type { V1EndpointSlice, V1Service } from '@kubernetes/client-node';
-import { pino } from 'pino';
 import { TestApiServer, deleteNetns, writeBenchResults } from '@balanced/testkit';
-import { BirdClient, announcerConfigFromObject, startAnnouncer, type RunningAnnouncer } from '../src/index.js';
+import { BirdClient, startAnnouncer, type RunningAnnouncer } from '../src/index.js';
 import { service, slice, vipPool } from './k8s-objects.js';
 import { missingPrerequisite } from './prerequisites.js';
-import { BFD, ROUTER_ASN, SESSION, createLab, routerNexthops, startToggleReadyz, waitForNexthops, type DirectorNode, type RouterNode, type ToggleReadyz } from './two-directors-lab.js';
+import { BFD, SESSION, createLab, directorAnnouncerConfig, loggerInto, routerNexthops, startToggleReadyz, waitForNexthops, type DirectorNode, type RouterNode, type ToggleReadyz } from './two-directors-lab.js';
 
 const skip = missingPrerequisite({ root: true });
 
@@ -49,24 +47,9 @@ describe.each(skip === undefined ? [['two directors, one router']] : [])('%s', (
   let birdVersion = 'BIRD 2';
 
   async function startOne(d: DirectorNode, health: ToggleReadyz): Promise<RunningAnnouncer> {
-    const sink = new Writable({
-      write(chunk: Buffer, _enc, done) {
-        logs.push(`[director${d.index}] ${chunk.toString('utf8').trimEnd()}`);
-        done();
-      },
-    });
-    const config = announcerConfigFromObject({
-      localAsn: d.asn,
-      cidrs: ['10.96.100.0/24'],
-      neighbors: [{ name: 'router', address: d.routerAddress, asn: ROUTER_ASN, sourceAddress: d.address, bfd: true, ...SESSION }],
-      bfd: BFD,
-      outputFile: join(d.includeDir, 'balanced-vips.conf'),
-      birdSocket: d.bird.controlSocket,
-      birdConfig: d.bird.configFile,
-    });
     return startAnnouncer(
       {
-        config,
+        config: directorAnnouncerConfig(d, ['10.96.100.0/24']),
         kubeConfig: api.kubeConfig(),
         defaultClass: false,
         controllerReadyUrl: health.url,
@@ -77,7 +60,7 @@ describe.each(skip === undefined ? [['two directors, one router']] : [])('%s', (
         metricsHost: '127.0.0.1',
         metricsPort: 0,
       },
-      pino({ level: 'debug' }, sink),
+      loggerInto(logs, `[director${d.index}] `),
     );
   }
 

@@ -13,15 +13,13 @@ import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { createServer, type Server, type Socket } from 'node:net';
 import { release, tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { Writable } from 'node:stream';
 import { afterAll, beforeAll, describe, expect, test } from '@jest/globals';
 import type { V1EndpointSlice } from '@kubernetes/client-node';
-import { pino } from 'pino';
 import { TestApiServer, deleteNetns, faultScenario, secondsSince, startBird, writeBenchResults } from '@balanced/testkit';
-import { BirdClient, announcerConfigFromObject, startAnnouncer, type RunningAnnouncer } from '../src/index.js';
+import { BirdClient, startAnnouncer, type RunningAnnouncer } from '../src/index.js';
 import { service, slice } from './k8s-objects.js';
 import { missingPrerequisite } from './prerequisites.js';
-import { BFD, ROUTER_ASN, SESSION, createLab, directorBirdConfig, routerNexthops, waitForNexthops, type DirectorNode, type RouterNode } from './two-directors-lab.js';
+import { BFD, SESSION, createLab, directorAnnouncerConfig, directorBirdConfig, loggerInto, routerNexthops, waitForNexthops, type DirectorNode, type RouterNode } from './two-directors-lab.js';
 
 const skip = missingPrerequisite({ root: true });
 
@@ -120,24 +118,9 @@ describe.each(skip === undefined ? [['one director, one router, deployed probe s
     director = lab.directors[0] as DirectorNode;
     await (lab.directors[1] as DirectorNode).bird.stop(); // one director is enough here
     readyz = await startDirectorReadyz();
-    const sink = new Writable({
-      write(chunk: Buffer, _enc, done) {
-        logs.push(chunk.toString('utf8').trimEnd());
-        done();
-      },
-    });
-    const config = announcerConfigFromObject({
-      localAsn: director.asn,
-      cidrs: ['10.96.100.0/24'],
-      neighbors: [{ name: 'router', address: director.routerAddress, asn: ROUTER_ASN, sourceAddress: director.address, bfd: true, ...SESSION }],
-      bfd: BFD,
-      outputFile: join(director.includeDir, 'balanced-vips.conf'),
-      birdSocket: director.bird.controlSocket,
-      birdConfig: director.bird.configFile,
-    });
     announcer = await startAnnouncer(
       {
-        config,
+        config: directorAnnouncerConfig(director, ['10.96.100.0/24']),
         kubeConfig: api.kubeConfig(),
         defaultClass: false,
         controllerReadyUrl: readyz.url,
@@ -148,7 +131,7 @@ describe.each(skip === undefined ? [['one director, one router, deployed probe s
         watchPools: false,
         metricsPort: 0,
       },
-      pino({ level: 'debug' }, sink),
+      loggerInto(logs),
     );
   });
 

@@ -16,16 +16,14 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { Writable } from 'node:stream';
 import { afterAll, beforeAll, describe, expect, test } from '@jest/globals';
 import { CustomObjectsApi, PatchStrategy, setHeaderOptions } from '@kubernetes/client-node';
-import { pino } from 'pino';
 import { vipPoolUpkeep } from '@balanced/k8s';
 import { TestApiServer, deleteNetns } from '@balanced/testkit';
-import { announcerConfigFromObject, startAnnouncer, type RunningAnnouncer } from '../src/index.js';
+import { startAnnouncer, type RunningAnnouncer } from '../src/index.js';
 import { service, slice, vipPool } from './k8s-objects.js';
 import { missingPrerequisite } from './prerequisites.js';
-import { BFD, ROUTER_ASN, SESSION, createLab, routerNexthops, waitForNexthops, type DirectorNode, type RouterNode } from './two-directors-lab.js';
+import { createLab, directorAnnouncerConfig, loggerInto, routerNexthops, waitForNexthops, type DirectorNode, type RouterNode } from './two-directors-lab.js';
 
 const skip = missingPrerequisite({ root: true });
 
@@ -57,23 +55,9 @@ describe.each(skip === undefined ? [['one director, one router, VipPools as the 
   }
 
   async function start(): Promise<RunningAnnouncer> {
-    const sink = new Writable({
-      write(chunk: Buffer, _enc, done) {
-        logs.push(chunk.toString('utf8').trimEnd());
-        done();
-      },
-    });
-    const config = announcerConfigFromObject({
-      localAsn: director.asn,
-      neighbors: [{ name: 'router', address: director.routerAddress, asn: ROUTER_ASN, sourceAddress: director.address, bfd: true, ...SESSION }],
-      bfd: BFD,
-      outputFile: join(director.includeDir, 'balanced-vips.conf'),
-      birdSocket: director.bird.controlSocket,
-      birdConfig: director.bird.configFile,
-    });
     return startAnnouncer(
-      { config, kubeConfig: api.kubeConfig(), defaultClass: false, controllerProbe: () => Promise.resolve({ ok: true, detail: 'director ready' }), resyncSeconds: 3600, watchPools: true },
-      pino({ level: 'debug' }, sink),
+      { config: directorAnnouncerConfig(director), kubeConfig: api.kubeConfig(), defaultClass: false, controllerProbe: () => Promise.resolve({ ok: true, detail: 'director ready' }), resyncSeconds: 3600, watchPools: true },
+      loggerInto(logs),
     );
   }
 

@@ -7,7 +7,10 @@ import type { AddressInfo } from 'node:net';
 import { mkdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
+import { Writable } from 'node:stream';
+import { pino, type Logger } from 'pino';
 import { createNetns, createVethPair, findRepoRoot, parseIpJsonRoutes, runChecked, startBird, uniqueName, type BirdDaemon } from '@balanced/testkit';
+import { announcerConfigFromObject, type AnnouncerConfig } from '../src/index.js';
 
 /** As in example/bird/router.conf. */
 export const ROUTER_ASN = 65000;
@@ -124,4 +127,32 @@ export async function startToggleReadyz(): Promise<ToggleReadyz> {
         server.close(() => resolve());
       }),
   };
+}
+
+/**
+ * The announcer config of director `d` in this lab: one BGP session (with BFD) to the router,
+ * its include file and its BIRD's socket and config. `cidrs` left out: the VIP ranges come from
+ * the VipPools.
+ */
+export function directorAnnouncerConfig(d: DirectorNode, cidrs?: readonly string[]): AnnouncerConfig {
+  return announcerConfigFromObject({
+    localAsn: d.asn,
+    ...(cidrs === undefined ? {} : { cidrs }),
+    neighbors: [{ name: 'router', address: d.routerAddress, asn: ROUTER_ASN, sourceAddress: d.address, bfd: true, ...SESSION }],
+    bfd: BFD,
+    outputFile: join(d.includeDir, 'balanced-vips.conf'),
+    birdSocket: d.bird.controlSocket,
+    birdConfig: d.bird.configFile,
+  });
+}
+
+/** A debug logger whose lines (each with `prefix`) go to `lines`, for a failure message. */
+export function loggerInto(lines: string[], prefix = ''): Logger {
+  const sink = new Writable({
+    write(chunk: Buffer, _enc, done) {
+      lines.push(`${prefix}${chunk.toString('utf8').trimEnd()}`);
+      done();
+    },
+  });
+  return pino({ level: 'debug' }, sink);
 }
