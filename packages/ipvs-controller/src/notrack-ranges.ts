@@ -1,13 +1,11 @@
 // Raw-table NOTRACK rules that follow the director's VIP ranges (the VipPools' and --vip-cidr,
 // which change at run time). A NotrackGuard writes and re-asserts one set of CIDRs; when the
 // ranges change, a guard for the new set takes over (it flushes and refills balanced's own
-// chain in one transaction, so ranges that went are no longer untracked). Its counters are
-// registered in place of the previous guard's, so they restart from 0 then (a counter reset,
-// which Prometheus handles).
-import type { Metric, Registry } from 'prom-client';
-import { NotrackGuard, type NotrackOptions } from './notrack.js';
+// chain in one transaction, so ranges that went are no longer untracked). Every guard counts
+// into the same counters, registered once: they never restart.
+import type { Registry } from 'prom-client';
+import { NotrackGuard, createNotrackCounters, type NotrackCounters, type NotrackOptions } from './notrack.js';
 
-const nameOf = (m: Metric): string => (m as unknown as { name: string }).name;
 const keyOf = (cidrs: readonly string[]): string => [...new Set(cidrs)].sort().join(',');
 
 export class NotrackRanges {
@@ -15,12 +13,16 @@ export class NotrackRanges {
   private written: string | undefined;
   private wanted: readonly string[] | undefined;
   private queue: Promise<void> = Promise.resolve();
+  private readonly counters: NotrackCounters = createNotrackCounters();
 
   constructor(
     private readonly options: NotrackOptions,
-    /** Where the guard's counters go (the controller's /metrics registry). */
-    private readonly registry: Registry,
-  ) {}
+    /** Where the guards' counters go (the controller's /metrics registry). */
+    registry: Registry,
+  ) {
+    registry.registerMetric(this.counters.reasserted);
+    registry.registerMetric(this.counters.failures);
+  }
 
   /**
    * Write the rules for these CIDRs (nothing when they are the ones written). Calls run one
@@ -31,10 +33,8 @@ export class NotrackRanges {
     const run = async (): Promise<void> => {
       const key = keyOf(cidrs);
       if (this.guard !== undefined && key === this.written) return;
-      const guard = new NotrackGuard(cidrs, this.options);
+      const guard = new NotrackGuard(cidrs, { ...this.options, counters: this.counters });
       await guard.install();
-      for (const m of [...(this.guard?.metrics() ?? []), ...guard.metrics()]) this.registry.removeSingleMetric(nameOf(m));
-      for (const m of guard.metrics()) this.registry.registerMetric(m);
       this.guard = guard;
       this.written = key;
     };

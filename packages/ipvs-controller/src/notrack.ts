@@ -58,6 +58,29 @@ export interface NotrackLog {
   error(fields: object, message: string): void;
 }
 
+/** A guard's counters (registered by whoever shows them). */
+export interface NotrackCounters {
+  readonly reasserted: Counter<'family'>;
+  readonly failures: Counter<'family'>;
+}
+
+export function createNotrackCounters(): NotrackCounters {
+  return {
+    reasserted: new Counter({
+      name: 'balanced_director_notrack_reasserted_total',
+      help: 'Times the raw-table NOTRACK rules were found missing or changed (e.g. another tool flushed the table) and written again',
+      labelNames: ['family'] as const,
+      registers: [],
+    }),
+    failures: new Counter({
+      name: 'balanced_director_notrack_check_failures_total',
+      help: 'Checks of the raw-table NOTRACK rules that could not read or write them (retried at the next resync)',
+      labelNames: ['family'] as const,
+      registers: [],
+    }),
+  };
+}
+
 export interface NotrackOptions {
   /** Run the commands inside this network namespace (`ip netns exec NAME`). */
   readonly netns?: string;
@@ -73,6 +96,8 @@ export interface NotrackOptions {
    * interface (disable_ipv6=1), where ip6tables works either way.
    */
   readonly kernelHasIpv6?: () => boolean;
+  /** Counters to count into (a guard that takes over from another keeps its counts). Default: its own. */
+  readonly counters?: NotrackCounters;
   readonly log?: NotrackLog;
 }
 
@@ -107,18 +132,8 @@ export class NotrackGuard {
   private families: readonly NotrackFamily[] | undefined;
   /** Our lines as the kernel listed them after our last write, per family. */
   private readonly written = new Map<NotrackFamily, string>();
-  private readonly reasserted = new Counter({
-    name: 'balanced_director_notrack_reasserted_total',
-    help: 'Times the raw-table NOTRACK rules were found missing or changed (e.g. another tool flushed the table) and written again',
-    labelNames: ['family'] as const,
-    registers: [],
-  });
-  private readonly failures = new Counter({
-    name: 'balanced_director_notrack_check_failures_total',
-    help: 'Checks of the raw-table NOTRACK rules that could not read or write them (retried at the next resync)',
-    labelNames: ['family'] as const,
-    registers: [],
-  });
+  private readonly reasserted: NotrackCounters['reasserted'];
+  private readonly failures: NotrackCounters['failures'];
 
   constructor(
     cidrs: readonly string[],
@@ -127,6 +142,9 @@ export class NotrackGuard {
     this.rules = renderNotrack(cidrs);
     this.run = options.run ?? commandRunner(options.netns);
     this.log = options.log ?? SILENT;
+    const counters = options.counters ?? createNotrackCounters();
+    this.reasserted = counters.reasserted;
+    this.failures = counters.failures;
   }
 
   /** The families kept (known after install()). */

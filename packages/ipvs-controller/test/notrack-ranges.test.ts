@@ -5,7 +5,7 @@ import { NotrackRanges } from '../src/notrack-ranges.js';
 import type { CommandRunner } from '../src/notrack.js';
 
 /** iptables of one family, in memory: restore replaces our chain's rules, -S lists them. */
-function fakeIptables(): { run: CommandRunner; rules: () => string[]; failRestore: (fail: boolean) => void; restores: () => number } {
+function fakeIptables(): { run: CommandRunner; rules: () => string[]; flush: () => void; failRestore: (fail: boolean) => void; restores: () => number } {
   let rules: string[] = [];
   let fail = false;
   let restores = 0;
@@ -19,7 +19,7 @@ function fakeIptables(): { run: CommandRunner; rules: () => string[]; failRestor
     if (args.includes('-S')) return `-P PREROUTING ACCEPT\n-A PREROUTING -j BALANCED-NOTRACK\n${rules.map((r) => `${r}\n`).join('')}`;
     return ''; // -C: the jump is there
   };
-  return { run, rules: () => rules, failRestore: (f) => void (fail = f), restores: () => restores };
+  return { run, rules: () => rules, flush: () => void (rules = []), failRestore: (f) => void (fail = f), restores: () => restores };
 }
 
 test('written for the ranges given, rewritten when they change (not when they do not), retried by check() after a failure', async () => {
@@ -44,4 +44,21 @@ test('written for the ranges given, rewritten when they change (not when they do
 
   // One set of counters in the registry, whichever guard wrote last.
   expect((await registry.getMetricsAsJSON()).map((m) => m.name).sort()).toEqual(['balanced_director_notrack_check_failures_total', 'balanced_director_notrack_reasserted_total']);
+});
+
+test('the counters go on across a change of ranges (every guard counts into the same ones)', async () => {
+  const ipt = fakeIptables();
+  const registry = new Registry();
+  const notrack = new NotrackRanges({ run: ipt.run, kernelHasIpv6: () => false }, registry);
+  const reasserted = async (): Promise<number> => (await registry.getSingleMetric('balanced_director_notrack_reasserted_total')!.get()).values.reduce((n, v) => n + v.value, 0);
+
+  await notrack.set(['10.96.100.0/24']);
+  ipt.flush(); // another tool flushed the raw table
+  await notrack.check();
+  expect(await reasserted()).toBe(1);
+  await notrack.set(['10.96.200.0/25']);
+  ipt.flush();
+  await notrack.check();
+  expect(await reasserted()).toBe(2);
+  expect(ipt.rules()).toEqual(['-A BALANCED-NOTRACK -d 10.96.200.0/25 -j CT --notrack']);
 });
