@@ -1,4 +1,4 @@
-import { afterAll, beforeAll, describe, expect, test } from '@jest/globals';
+import { afterAll, beforeAll, expect, test } from '@jest/globals';
 import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { mkdir } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -20,17 +20,14 @@ import {
   findWorkload,
   imageLookup,
   launchPod,
-  loadImageTrees,
   planDsrLab,
   planPod,
   podShares,
-  readDeployDocuments,
   readDirectorTable,
   removeTestCgroup,
   run,
   runChecked,
   servedCustomResources,
-  serviceAccountAccess,
   spawnInCgroupNetns,
   startLabClient,
   startPodServers,
@@ -46,6 +43,7 @@ import {
   type TrafficClient,
 } from '@balanced/testkit';
 import { capMask, processView } from './support/process-view.js';
+import { SYSTEM, deployFixture, deployPodPlan, getAs, podToken } from './support/deploy-pods.js';
 
 // End to end inside the lab VM, every director-tier component run from its image's root
 // filesystem (build/rootfs, scripts/images/assemble.sh) exactly as its deploy/ manifest declares
@@ -58,7 +56,6 @@ import { capMask, processView } from './support/process-view.js';
 // reaches the VIP through DSR. Overlays a real install would also need: the router each
 // director peers with (TOR_IP, per rack) and the lab's VipPool.
 
-const SYSTEM = 'balanced-system';
 const NS = 'shop';
 const NODE = 'node-1';
 const POOL_RANGE = '10.96.100.10-10.96.100.19';
@@ -67,15 +64,8 @@ const POOL_RANGE = '10.96.100.10-10.96.100.19';
 // test/dsr-controllers' subject. The test runs with any number (DIRECTORS=2 works).
 const DIRECTORS = Number(process.env['BALANCED_IMAGES_DIRECTORS'] ?? 1);
 
-const images = loadImageTrees();
-const absent = images.size === 0;
-if (absent) {
-  if (process.env['CI'] === 'true') throw new Error('no image trees under build/rootfs: scripts/setup.sh assembles them (scripts/images/assemble.sh, as root with mmdebstrap)');
-  process.stderr.write('SKIPPED: dsr-images: no image trees under build/rootfs (run scripts/images/assemble.sh as root)\n');
-}
-const maybe = absent ? describe.skip : describe;
-
-const docs = absent ? [] : readDeployDocuments();
+const fixture = deployFixture('dsr-images');
+const { docs, maybe } = fixture;
 let server: TestApiServer;
 let topology: DsrTopology | undefined;
 let plan: DsrLabPlan;
@@ -146,18 +136,8 @@ async function tunl0Vips(netns: string): Promise<string[]> {
 }
 
 /** The plan of `workload` as a pod on a node (hostNetwork pods get the node's address). */
-async function podPlan(workload: string, facts: PodFacts, bridge: ApiBridge, envOverrides?: Record<string, Record<string, string>>): Promise<PodLaunchPlan> {
-  const w = findWorkload(docs, workload);
-  const sa = String((((w['spec'] as Record<string, unknown>)['template'] as Record<string, unknown>)['spec'] as Record<string, unknown>)['serviceAccountName']);
-  return planPod({
-    workload: w,
-    objects: docs,
-    image: imageLookup(images),
-    facts,
-    ...(envOverrides === undefined ? {} : { envOverrides }),
-    apiAccess: serviceAccountAccess(server, SYSTEM, sa, bridge.url),
-  });
-}
+const podPlan = async (workload: string, facts: PodFacts, bridge: ApiBridge, envOverrides?: Record<string, Record<string, string>>): Promise<PodLaunchPlan> =>
+  deployPodPlan(fixture, server, workload, facts, bridge, envOverrides === undefined ? {} : { envOverrides });
 
 async function start(key: string, podPlan: PodLaunchPlan, netns: string): Promise<RunningPod> {
   const pod = await launchPod({ plan: podPlan, netns: `/run/netns/${netns}`, workDir, maxGraceMs: 10_000, minProbeTimeoutSeconds: 10, maxProbePeriodMs: 5000 });
@@ -324,15 +304,7 @@ maybe('the director tier from its images, as deploy/ declares it, under RBAC', (
   });
 
   test('each component holds its own ServiceAccount’s token: granted what its Role grants, refused (403) the rest', async () => {
-    const token = (key: string): string => {
-      const volume = pods.get(key)!.plan.volumes.find((v) => v.kind === 'files' && v.source === 'ServiceAccount token');
-      return volume?.kind === 'files' ? volume.files.find((f) => f.path === 'token')!.content : '';
-    };
-    const request = async (key: string, path: string): Promise<{ status: number; message: string }> => {
-      const res = await fetch(`${server.url}${path}`, { headers: { Authorization: `Bearer ${token(key)}` } });
-      const body = (await res.json()) as { message?: string };
-      return { status: res.status, message: body.message ?? '' };
-    };
+    const request = (key: string, path: string): Promise<{ status: number; message: string }> => getAs(server, pods.get(key)!, path);
     const cases: [string, string, string, string][] = [
       ['vip-allocator', 'balanced-vip-allocator', '/api/v1/services', '/api/v1/pods'],
       ['ipvs-controller-d1', 'balanced-ipvs-controller', '/apis/discovery.k8s.io/v1/endpointslices', '/api/v1/nodes'],
@@ -345,7 +317,7 @@ maybe('the director tier from its images, as deploy/ declares it, under RBAC', (
       expect({ key, status: no.status }).toEqual({ key, status: 403 });
       expect(no.message).toContain(`User "system:serviceaccount:${SYSTEM}:${sa}"`);
     }
-    expect(new Set(cases.map(([key]) => token(key))).size).toBe(cases.length);
+    expect(new Set(cases.map(([key]) => podToken(pods.get(key)!))).size).toBe(cases.length);
   });
 
   test('TCP and UDP through the VIP: all succeed, answered from the VIP by every pod (DSR)', async () => {
@@ -366,7 +338,7 @@ maybe('the director tier from its images, as deploy/ declares it, under RBAC', (
     const unprivileged = planPod({
       workload,
       objects: docs,
-      image: imageLookup(images),
+      image: imageLookup(fixture.images),
       facts: { podName: 'unprivileged-init', nodeName: 'director-1', podIP: d.link.address, hostIP: d.link.address },
     });
     const refused = await launchPod({ plan: unprivileged, netns: `/run/netns/${d.netns}`, workDir }).then(

@@ -1,4 +1,4 @@
-import { afterAll, beforeAll, describe, expect, test } from '@jest/globals';
+import { afterAll, beforeAll, expect, test } from '@jest/globals';
 import { execFileSync } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, readdirSync, rmSync } from 'node:fs';
 import { request } from 'node:https';
@@ -17,16 +17,10 @@ import {
   createTestPinRoot,
   deleteNetns,
   ensureBpffs,
-  findWorkload,
-  imageLookup,
   launchPod,
-  loadImageTrees,
-  planPod,
-  readDeployDocuments,
   removeTestCgroup,
   removeTestPinRoot,
   servedCustomResources,
-  serviceAccountAccess,
   startIdentityServers,
   startResolverClient,
   type ApiBridge,
@@ -38,6 +32,7 @@ import {
   type RunningPod,
 } from '@balanced/testkit';
 import { capMask, processView } from './support/process-view.js';
+import { SYSTEM, deployFixture, deployPodPlan, getAs, type DeployPodOptions } from './support/deploy-pods.js';
 import { WEBHOOK_DNS_NAME, makeWebhookCertificate, type WebhookCertificate } from './support/webhook-cert.js';
 
 // On this host (its kernel runs the resolver's BPF programs; the lab VM's is older), the two
@@ -54,7 +49,6 @@ import { WEBHOOK_DNS_NAME, makeWebhookCertificate, type WebhookCertificate } fro
 //   against the CA for the Service's DNS name, as the API server would send them (the test
 //   API server calls no webhooks).
 
-const SYSTEM = 'balanced-system';
 const NS = 'shop';
 const NODE = 'node-a';
 const NODE_IP = '10.250.0.1';
@@ -62,15 +56,8 @@ const CLUSTER_IP = '10.96.0.10';
 const TARGET_PORT = 8080;
 const BACKENDS = { a1: '10.244.1.1', a2: '10.244.1.2' } as const;
 
-const images = loadImageTrees();
-const absent = images.size === 0;
-if (absent) {
-  if (process.env['CI'] === 'true') throw new Error('no image trees under build/rootfs: scripts/setup.sh assembles them (scripts/images/assemble.sh, as root with mmdebstrap)');
-  process.stderr.write('SKIPPED: images-resolver: no image trees under build/rootfs (run scripts/images/assemble.sh as root)\n');
-}
-const maybe = absent ? describe.skip : describe;
-
-const docs = absent ? [] : readDeployDocuments();
+const fixture = deployFixture('images-resolver');
+const { docs, absent, maybe } = fixture;
 const timings: Record<string, number> = {};
 let server: TestApiServer;
 let workDir: string;
@@ -93,38 +80,14 @@ afterAll(async () => {
   process.stderr.write(`images-resolver: ${JSON.stringify(timings)}\n`);
 });
 
-interface Container {
-  args?: string[];
-  securityContext?: { capabilities?: { drop?: string[]; add?: string[] } };
-}
-
 /** A pod of `workload` planned from deploy/ under its ServiceAccount's token through `bridge`. */
-function podPlan(workload: string, facts: PodFacts, bridge: ApiBridge, extra: { objects?: readonly Json[]; hostPathOverrides?: Record<string, string>; edit?: (container: Container) => void } = {}): PodLaunchPlan {
-  const w = structuredClone(findWorkload(docs, workload));
-  const spec = (w['spec'] as { template: { spec: { serviceAccountName: string; containers: Container[] } } }).template.spec;
-  // (only the uninstall run, which adds the documented `--detach`, and the must-fail variant edit the container)
-  extra.edit?.(spec.containers[0]!);
-  return planPod({
-    workload: w,
-    objects: [...docs, ...(extra.objects ?? [])],
-    image: imageLookup(images),
-    facts,
-    ...(extra.hostPathOverrides === undefined ? {} : { hostPathOverrides: extra.hostPathOverrides }),
-    apiAccess: serviceAccountAccess(server, SYSTEM, spec.serviceAccountName, bridge.url),
-  });
-}
+const podPlan = (workload: string, facts: PodFacts, bridge: ApiBridge, options: DeployPodOptions = {}): PodLaunchPlan => deployPodPlan(fixture, server, workload, facts, bridge, options);
 
 const launch = (plan: PodLaunchPlan, netns: string): Promise<RunningPod> =>
   launchPod({ plan, netns: `/run/netns/${netns}`, workDir, maxGraceMs: 10_000, minProbeTimeoutSeconds: 5, maxProbePeriodMs: 1000 });
 
 /** GET `path` with the pod's ServiceAccount token: the status the RBAC-enforcing server answers. */
-async function statusAs(pod: RunningPod, path: string): Promise<number> {
-  const volume = pod.plan.volumes.find((v) => v.kind === 'files' && v.source === 'ServiceAccount token');
-  const token = volume?.kind === 'files' ? (volume.files.find((f) => f.path === 'token')?.content ?? '') : '';
-  const res = await fetch(`${server.url}${path}`, { headers: { Authorization: `Bearer ${token}` } });
-  await res.arrayBuffer();
-  return res.status;
-}
+const statusAs = async (pod: RunningPod, path: string): Promise<number> => (await getAs(server, pod, path)).status;
 
 /** The container's log lines at pino level warn or above (a refused list or watch is one). */
 function complaints(pod: RunningPod): string[] {
