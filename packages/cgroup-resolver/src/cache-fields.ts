@@ -9,7 +9,8 @@ import { POD_EVENT_SHAPE } from './events/pod-fields.js';
 
 const IDENTITY = { name: true, namespace: true, uid: true, resourceVersion: true } as const;
 
-const SERVICE: Shape = {
+/** What the resolver reads of a Service (exported for the builder's last tie-break). */
+export const SERVICE_SHAPE: Shape = {
   metadata: { ...IDENTITY, creationTimestamp: true },
   spec: {
     type: true,
@@ -28,11 +29,46 @@ const SERVICE: Shape = {
   status: { loadBalancer: { ingress: [{ ip: true, ipMode: true }] } },
 };
 
+const CONDITION_KEYS = ['ready', 'serving', 'terminating'] as const;
+const CONDITIONS: Shape = { ready: true, serving: true, terminating: true };
+
+/**
+ * Every combination of boolean ready/serving/terminating (each present or not), in that key
+ * order, as one frozen object: an endpoint's conditions are one of a few, and the cache holds
+ * every endpoint of the cluster (100,000 objects fewer at 10,000 Services x 10).
+ */
+const SHARED_CONDITIONS: readonly Readonly<Record<string, boolean>>[] = Array.from({ length: 27 }, (_, code) => {
+  const out: Record<string, boolean> = {};
+  for (const [i, key] of CONDITION_KEYS.entries()) {
+    const v = Math.floor(code / 3 ** (2 - i)) % 3; // 0 absent, 1 true, 2 false
+    if (v !== 0) out[key] = v === 1;
+  }
+  return Object.freeze(out);
+});
+
+/** The shared object equal to the projected conditions (same keys, same order), else the projection. */
+function sharedConditions(value: unknown): unknown {
+  if (value === null || typeof value !== 'object' || Array.isArray(value) || Object.getPrototypeOf(value) !== Object.prototype) return project(value, CONDITIONS);
+  const record = value as Record<string, unknown>;
+  let code = 0;
+  let next = 0;
+  for (const key in record) {
+    if (!Object.prototype.hasOwnProperty.call(record, key)) continue;
+    const v = record[key];
+    const i = (CONDITION_KEYS as readonly string[]).indexOf(key);
+    if (i < 0 || v === undefined) continue; // not kept either way
+    if (i < next || typeof v !== 'boolean') return project(value, CONDITIONS);
+    next = i + 1;
+    code += (v ? 1 : 2) * 3 ** (2 - i);
+  }
+  return SHARED_CONDITIONS[code];
+}
+
 const ENDPOINT_SLICE: Shape = {
   metadata: { ...IDENTITY, creationTimestamp: true, labels: keysStartingWith(SERVICE_NAME_LABEL) },
   addressType: true,
   ports: true,
-  endpoints: [{ addresses: true, conditions: { ready: true, serving: true, terminating: true }, nodeName: true }],
+  endpoints: [{ addresses: true, conditions: sharedConditions, nodeName: true }],
 };
 
 const NODE: Shape = {
@@ -73,7 +109,7 @@ function transform(shape: Shape): ObjectTransform {
 
 /** Cache transforms for the resolver's informers. */
 export const resolverTransforms = {
-  services: transform(SERVICE),
+  services: transform(SERVICE_SHAPE),
   endpointslices: transform(ENDPOINT_SLICE),
   nodes: transform(NODE),
   pods: transform(POD),

@@ -338,4 +338,27 @@ describe('resolverTransforms', () => {
       status: { loadBalancer: { ingress: [{ ip: '203.0.113.1' }] } },
     });
   });
+
+  it('keeps one shared object per combination of endpoint conditions, and a copy when they are not plain booleans in API order', () => {
+    const endpoints = [
+      { addresses: ['10.0.0.1'], conditions: { ready: true, serving: true, terminating: false }, nodeName: 'n1', targetRef: { kind: 'Pod', name: 'a' } },
+      { addresses: ['10.0.0.2'], conditions: { ready: true, serving: true, terminating: false }, nodeName: 'n2', targetRef: { kind: 'Pod', name: 'b' } },
+      { addresses: ['10.0.0.3'], conditions: { serving: true, ready: false }, nodeName: 'n2' },
+      { addresses: ['10.0.0.4'], conditions: { ready: 'yes', hint: 1 }, nodeName: 'n2' },
+      { addresses: ['10.0.0.5'], conditions: { zone: 'a' }, nodeName: 'n2' },
+    ];
+    const raw = JSON.parse(JSON.stringify({ metadata: { name: 's', namespace: 'n', labels: { 'kubernetes.io/service-name': 'web' } }, addressType: 'IPv4', endpoints })) as { endpoints: unknown[] };
+    const out = resolverTransforms.endpointslices(raw as KubernetesObject) as unknown as { endpoints: { addresses: unknown; conditions: object }[] };
+    const [a, b, c, d, e] = out.endpoints as [(typeof out.endpoints)[0], (typeof out.endpoints)[0], (typeof out.endpoints)[0], (typeof out.endpoints)[0], (typeof out.endpoints)[0]];
+    expect(a.conditions).toBe(b.conditions);
+    expect(Object.isFrozen(a.conditions)).toBe(true);
+    expect(a.conditions).toStrictEqual({ ready: true, serving: true, terminating: false });
+    expect(Object.keys(c.conditions)).toEqual(['serving', 'ready']); // out of API order: projected as it is
+    expect(Object.isFrozen(c.conditions)).toBe(false);
+    expect(d.conditions).toStrictEqual({ ready: 'yes' });
+    expect(e.conditions).toStrictEqual({});
+    // what the projection keeps as it is is the parsed value itself (no copy)
+    expect(a.addresses).toBe((raw.endpoints[0] as { addresses: unknown }).addresses);
+    expect(JSON.stringify(out.endpoints)).toBe(JSON.stringify(endpoints.map(({ targetRef: _t, ...rest }) => ({ ...rest, conditions: Object.fromEntries(Object.entries(rest.conditions).filter(([k]) => ['ready', 'serving', 'terminating'].includes(k))) }))));
+  });
 });

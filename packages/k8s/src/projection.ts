@@ -7,7 +7,12 @@
 // A projection never changes what the defensive readers (read.ts) see for the fields it keeps:
 // a kept field keeps its value, malformed or not, and `undefined` properties are dropped
 // (prop() reads them as absent either way).
-import { compactValue } from './compact.js';
+//
+// Copy on write: a plain record or array whose every part the shape keeps as it is comes back
+// itself, not a copy (an EndpointSlice's `addresses`, a Service's `ports`). The objects a cache
+// projects are parsed JSON (list-request.ts, watch events) that nothing else holds, so sharing
+// their parts costs nothing, and a first list of 100,000 endpoints allocates that much less.
+import { compactValue, isPlainRecord, putOwn } from './compact.js';
 import { asRecord } from './read.js';
 
 /**
@@ -23,18 +28,56 @@ export function project(value: unknown, shape: Shape): unknown {
   if (typeof shape === 'function') return shape(value);
   if (Array.isArray(shape)) {
     const inner = (shape as readonly [Shape])[0];
-    return Array.isArray(value) ? value.map((v: unknown) => project(v, inner)) : value;
+    return Array.isArray(value) ? projectArray(value, inner) : value;
   }
   const record = asRecord(value);
   if (record === undefined || Array.isArray(value)) return value;
-  const out: Record<string, unknown> = {};
-  const fields = shape as { readonly [key: string]: Shape };
+  return projectRecord(record, shape as { readonly [key: string]: Shape });
+}
+
+function projectArray(value: readonly unknown[], inner: Shape): unknown[] {
+  let out: unknown[] | undefined;
+  for (let i = 0; i < value.length; i++) {
+    const v = value[i];
+    const p = project(v, inner);
+    if (out === undefined && p !== v) out = value.slice(); // exactly sized, unlike push()
+    if (out !== undefined) out[i] = p;
+  }
+  return out ?? (value as unknown[]);
+}
+
+function projectRecord(record: Record<string, unknown>, fields: { readonly [key: string]: Shape }): Record<string, unknown> {
+  // A class instance (a typed model) always becomes a plain record.
+  let out: Record<string, unknown> | undefined = isPlainRecord(record) ? undefined : {};
+  /** Own keys seen while `out` is still undefined (each kept as it is). */
+  let same = 0;
   // In the object's own key order, so that a message quoting a kept part reads the same.
-  for (const key of Object.keys(record)) {
-    if (!Object.prototype.hasOwnProperty.call(fields, key)) continue;
+  for (const key in record) {
+    if (!Object.prototype.hasOwnProperty.call(record, key)) continue;
     const v = record[key];
-    if (v === undefined) continue;
-    out[key] = project(v, fields[key] as Shape);
+    const kept = v !== undefined && Object.prototype.hasOwnProperty.call(fields, key);
+    const p = kept ? project(v, fields[key] as Shape) : undefined;
+    if (out === undefined) {
+      if (kept && p === v) {
+        same++;
+        continue;
+      }
+      out = copyFirst(record, same);
+    }
+    if (kept) putOwn(out, key, p);
+  }
+  return out ?? record;
+}
+
+/** A plain record with the first `count` own properties of `record` (all kept as they are). */
+function copyFirst(record: Record<string, unknown>, count: number): Record<string, unknown> {
+  const out: Record<string, unknown> = {};
+  if (count === 0) return out;
+  let n = 0;
+  for (const key in record) {
+    if (!Object.prototype.hasOwnProperty.call(record, key)) continue;
+    putOwn(out, key, record[key]);
+    if (++n === count) break;
   }
   return out;
 }
@@ -48,8 +91,7 @@ export function keysStartingWith(...prefixes: readonly string[]): (value: unknow
     for (const key of Object.keys(record)) {
       if (!prefixes.some((p) => key.startsWith(p))) continue;
       // An own property even for "__proto__" (assigning it would set the prototype).
-      if (key === '__proto__') Object.defineProperty(out, key, { value: record[key], enumerable: true, writable: true, configurable: true });
-      else out[key] = record[key];
+      putOwn(out, key, record[key]);
     }
     return out;
   };

@@ -43,3 +43,21 @@ it('gives the same JSON as the input (no managedFields), with no undefined prope
   expect(Object.getPrototypeOf(out.metadata.labels)).toBe(Object.prototype);
   expect(JSON.stringify(out)).toBe(JSON.stringify(parsed));
 });
+
+it('copies only what changes: parsed JSON with nothing to drop comes back itself, a class instance as a plain copy', () => {
+  const parsed = JSON.parse('{"metadata":{"name":"x","labels":{"a":"b"}},"spec":{"ports":[{"port":80}]},"status":{"addresses":["10.0.0.1"]}}') as Record<string, Record<string, unknown>>;
+  expect(compactObject(parsed)).toBe(parsed);
+  const withManaged = JSON.parse('{"metadata":{"name":"x","managedFields":[{}],"labels":{"a":"b"}},"spec":{"ports":[{"port":80}]}}') as Record<string, Record<string, unknown>>;
+  const out = compactObject(withManaged);
+  expect(out).not.toBe(withManaged);
+  expect(out.metadata).toStrictEqual({ name: 'x', labels: { a: 'b' } });
+  expect(out.metadata?.labels).toBe(withManaged.metadata?.labels); // unchanged parts are shared
+  expect(out.spec).toBe(withManaged.spec);
+  class Port {
+    port = 80;
+    name: string | undefined = undefined;
+  }
+  const typed = compactObject({ ports: [new Port()] });
+  expect(Object.getPrototypeOf(typed.ports[0])).toBe(Object.prototype);
+  expect(typed.ports[0]).toStrictEqual({ port: 80 });
+});

@@ -2,7 +2,8 @@
 // Nodes (+ Pods, LocalRedirectPolicies, BalancingPolicies) → the frontends this node intercepts
 // and the backend sets they resolve to. Pure: no I/O, no clock, never throws on malformed
 // objects, and a function of the *set* of inputs (and of the podCgroups lookup it is given).
-import { asArray, namespacedKey, prop } from '@balanced/k8s';
+import { asArray, namespacedKey, project, prop } from '@balanced/k8s';
+import { SERVICE_SHAPE } from '../cache-fields.js';
 import type { DesiredService, DesiredState, ResolverRefusal } from '../model.js';
 import { compareFrontends } from '../plan/keys.js';
 import { readSlice, slicesByService, type SliceView } from './endpoint-slices.js';
@@ -23,6 +24,11 @@ import { serviceCandidates, type NodeContext, type ServiceCandidates } from './s
  * and Cilium implement Kubernetes). Frontends are in canonical order, services in key order,
  * refusals sorted; only services some frontend resolves to are listed.
  */
+/** The text of what the resolver reads of a Service (the last tie-break between two of one name). */
+function readText(service: unknown): string {
+  return canonicalText(project(service, SERVICE_SHAPE));
+}
+
 export function buildResolverState(input: ResolverInput): DesiredState {
   return createResolverStateBuilder()(input);
 }
@@ -67,7 +73,8 @@ export function createResolverStateBuilder(): ResolverStateBuilder {
 
     // One candidate per namespace/name: a cache holding two objects of one name (malformed) keeps
     // the older, then the one whose *output* sorts first, then (policies read the object) the one
-    // whose whole text sorts first, so input order never matters.
+    // whose text sorts first, so input order never matters. That text is of what the resolver
+    // reads (the cache's projection): the choice is the same whether the cache projected or not.
     const byName = new Map<string, { candidates: ServiceCandidates; text: string; raw: unknown }>();
     for (const raw of asArray(prop(input, 'services'))) {
       const isObject = raw !== null && typeof raw === 'object';
@@ -82,7 +89,7 @@ export function createResolverStateBuilder(): ResolverStateBuilder {
       const prev = byName.get(key);
       if (
         prev === undefined ||
-        (compareAge(entry.candidates.owner, prev.candidates.owner) || compareText(entry.text, prev.text) || compareText(canonicalText(raw), canonicalText(prev.raw))) < 0
+        (compareAge(entry.candidates.owner, prev.candidates.owner) || compareText(entry.text, prev.text) || compareText(readText(raw), readText(prev.raw))) < 0
       ) {
         byName.set(key, { candidates: entry.candidates, text: entry.text, raw });
       }

@@ -3,7 +3,7 @@
 import type { DesiredBackend, Protocol } from '../model.js';
 import { SERVICE_MAX_BACKENDS } from '../maps/layout.js';
 import type { IpFamily } from './address.js';
-import type { SliceView } from './endpoint-slices.js';
+import type { SliceEndpoint, SliceView } from './endpoint-slices.js';
 import { compareText } from './object-ref.js';
 
 export interface EndpointQuery {
@@ -24,14 +24,6 @@ export interface EndpointSelection {
   readonly dropped: number;
 }
 
-interface Merged {
-  address: string;
-  port: number;
-  ready: boolean;
-  servingTerminating: boolean;
-  local: boolean;
-}
-
 /**
  * The backends of one Service port as one family sees them. The same address:port in several
  * slices is one backend whose conditions are the union of its copies (so the answer does not
@@ -39,8 +31,10 @@ interface Merged {
  */
 export function selectEndpoints(slices: readonly SliceView[], query: EndpointQuery): EndpointSelection {
   // Every copy, sorted by (address, port): copies of one backend end up side by side and are
-  // merged there (no map keyed by address text: a first pass reads 100,000 endpoints).
-  const copies: Merged[] = [];
+  // merged there (no map keyed by address text, no object per copy: a first pass reads 100,000
+  // endpoints). `copies[i]` is served on `ports[i]`.
+  const copies: SliceEndpoint[] = [];
+  const ports: number[] = [];
   for (const slice of slices) {
     if (slice.family !== query.family) continue;
     // The API keeps port names unique in a slice; with repeats, the smallest number (deterministic).
@@ -50,55 +44,90 @@ export function selectEndpoints(slices: readonly SliceView[], query: EndpointQue
     }
     if (port === undefined) continue;
     for (const e of slice.endpoints) {
-      copies.push({
-        address: e.address,
-        port,
-        ready: e.ready,
-        servingTerminating: e.serving && e.terminating,
-        local: query.nodeName !== undefined && e.nodeName === query.nodeName,
-      });
+      copies.push(e);
+      ports.push(port);
     }
   }
-  sortMerged(copies);
-  const candidates: Merged[] = [];
-  let last: Merged | undefined;
-  for (const c of copies) {
-    if (last !== undefined && last.address === c.address && last.port === c.port) {
-      last.ready ||= c.ready;
-      last.servingTerminating ||= c.servingTerminating;
-      last.local ||= c.local;
-      continue;
-    }
-    candidates.push(c);
-    last = c;
+  sortCopies(copies, ports);
+  const node = query.nodeName;
+  // Two passes over the merged backends: which condition chooses (ready ones, else
+  // serving-and-terminating ones), then the chosen.
+  let readyCount = 0;
+  for (let i = 0; i < copies.length; ) {
+    const end = groupEnd(copies, ports, i);
+    const m = merged(copies, i, end, node);
+    if ((!query.localOnly || (m & LOCAL) !== 0) && (m & READY) !== 0) readyCount++;
+    i = end;
   }
-  const eligible = query.localOnly ? candidates.filter((m) => m.local) : candidates;
-  const ready = eligible.filter((m) => m.ready);
-  const chosen = ready.length > 0 ? ready : eligible.filter((m) => m.servingTerminating);
-  const kept = chosen.length > SERVICE_MAX_BACKENDS ? chosen.slice(0, SERVICE_MAX_BACKENDS) : chosen;
-  return {
-    backends: kept.map((m): DesiredBackend => ({ address: m.address, port: m.port, weight: 1, local: m.local })),
-    dropped: chosen.length - kept.length,
-  };
+  const want = readyCount > 0 ? READY : SERVING_TERMINATING;
+  const backends: DesiredBackend[] = [];
+  let chosen = 0;
+  for (let i = 0; i < copies.length; ) {
+    const end = groupEnd(copies, ports, i);
+    const m = merged(copies, i, end, node);
+    if ((!query.localOnly || (m & LOCAL) !== 0) && (m & want) !== 0) {
+      if (chosen < SERVICE_MAX_BACKENDS) backends.push({ address: (copies[i] as SliceEndpoint).address, port: ports[i] as number, weight: 1, local: (m & LOCAL) !== 0 });
+      chosen++;
+    }
+    i = end;
+  }
+  return { backends, dropped: chosen - backends.length };
 }
 
-function compareMerged(a: Merged, b: Merged): number {
-  return compareText(a.address, b.address) || a.port - b.port;
+const READY = 1;
+const SERVING_TERMINATING = 2;
+const LOCAL = 4;
+
+/** The end of the run of copies of one backend (same address and port) that starts at `i`. */
+function groupEnd(copies: readonly SliceEndpoint[], ports: readonly number[], i: number): number {
+  const address = (copies[i] as SliceEndpoint).address;
+  const port = ports[i];
+  let j = i + 1;
+  while (j < copies.length && (copies[j] as SliceEndpoint).address === address && ports[j] === port) j++;
+  return j;
 }
 
-/** Insertion sort below a few dozen (a slice's endpoints usually come sorted already): Array.prototype.sort allocates its work space. */
-function sortMerged(list: Merged[]): void {
-  if (list.length > 32) {
-    list.sort(compareMerged);
+/** The union of the conditions of copies [from, to) as READY | SERVING_TERMINATING | LOCAL bits. */
+function merged(copies: readonly SliceEndpoint[], from: number, to: number, nodeName: string | undefined): number {
+  let m = 0;
+  for (let k = from; k < to; k++) {
+    const e = copies[k] as SliceEndpoint;
+    if (e.ready) m |= READY;
+    if (e.serving && e.terminating) m |= SERVING_TERMINATING;
+    if (nodeName !== undefined && e.nodeName === nodeName) m |= LOCAL;
+  }
+  return m;
+}
+
+function compareCopies(a: SliceEndpoint, pa: number, b: SliceEndpoint, pb: number): number {
+  return compareText(a.address, b.address) || pa - pb;
+}
+
+/**
+ * Sorts the copies (and their ports alike) by (address, port). Insertion sort below a few dozen
+ * (a slice's endpoints usually come nearly sorted): Array.prototype.sort allocates its work space.
+ */
+function sortCopies(copies: SliceEndpoint[], ports: number[]): void {
+  if (copies.length > 32) {
+    const order = copies.map((_, i) => i).sort((i, j) => compareCopies(copies[i] as SliceEndpoint, ports[i] as number, copies[j] as SliceEndpoint, ports[j] as number));
+    const c = order.map((i) => copies[i] as SliceEndpoint);
+    const p = order.map((i) => ports[i] as number);
+    for (let i = 0; i < order.length; i++) {
+      copies[i] = c[i] as SliceEndpoint;
+      ports[i] = p[i] as number;
+    }
     return;
   }
-  for (let i = 1; i < list.length; i++) {
-    const item = list[i] as Merged;
+  for (let i = 1; i < copies.length; i++) {
+    const item = copies[i] as SliceEndpoint;
+    const port = ports[i] as number;
     let j = i - 1;
-    while (j >= 0 && compareMerged(list[j] as Merged, item) > 0) {
-      list[j + 1] = list[j] as Merged;
+    while (j >= 0 && compareCopies(copies[j] as SliceEndpoint, ports[j] as number, item, port) > 0) {
+      copies[j + 1] = copies[j] as SliceEndpoint;
+      ports[j + 1] = ports[j] as number;
       j--;
     }
-    list[j + 1] = item;
+    copies[j + 1] = item;
+    ports[j + 1] = port;
   }
 }

@@ -1,6 +1,7 @@
 // EndpointSlices read into what the resolver needs: per Service, the slices' families, ports
 // and endpoints with their conditions. Never throws; unreadable parts are skipped.
 import { asArray, asPort, asString, endpointSliceServiceKey, prop } from '@balanced/k8s';
+import { dottedQuadValue } from '../dotted-quad.js';
 import { canonicalIp, type IpFamily } from './address.js';
 
 export interface SlicePort {
@@ -62,12 +63,12 @@ export function readSlice(raw: unknown): SliceView | undefined {
   }
   const endpoints: SliceEndpoint[] = [];
   for (const e of asArray(prop(raw, 'endpoints'))) {
-    const ip = canonicalIp(asArray(prop(e, 'addresses'))[0]);
-    if (ip === undefined || ip.family !== family) continue;
+    const address = endpointAddress(asArray(prop(e, 'addresses'))[0], family);
+    if (address === undefined) continue;
     const conditions = prop(e, 'conditions');
     const ready = condition(conditions, 'ready', true); // nil = ready (EndpointConditions)
     endpoints.push({
-      address: ip.text,
+      address,
       nodeName: asString(prop(e, 'nodeName')),
       ready,
       serving: condition(conditions, 'serving', ready), // nil: defer to ready
@@ -75,6 +76,13 @@ export function readSlice(raw: unknown): SliceView | undefined {
     });
   }
   return { family, ports, endpoints };
+}
+
+/** canonicalIp(value).text when it is of `family` (an IPv4 dotted quad is its own canonical text: no object read). */
+function endpointAddress(value: unknown, family: IpFamily): string | undefined {
+  if (family === 'IPv4' && typeof value === 'string' && dottedQuadValue(value) >= 0) return value;
+  const ip = canonicalIp(value);
+  return ip === undefined || ip.family !== family ? undefined : ip.text;
 }
 
 /** A condition: absent (undefined/null) → the API's default; a non-boolean reads as false (never trust garbage). */

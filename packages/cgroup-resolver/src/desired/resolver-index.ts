@@ -13,14 +13,13 @@
 // policy keeps the set of pods it selects); a Service event the policies whose serviceMatcher
 // names it; a Node event that changes this node's labels or any node's proxy address every
 // policy; observeCgroups() every LocalRedirectPolicy.
-import { endpointSliceServiceKey, namespacedKey } from '@balanced/k8s';
+import { asString, endpointSliceServiceKey, namespacedKey, prop } from '@balanced/k8s';
 import type { PolicyKind, PolicyParse, Resolution } from '@balanced/policies';
 import type { DesiredFrontend, DesiredService, DesiredState, ResolverRefusal } from '../model.js';
 import { frontendKey } from '../plan/keys.js';
 import { readSlice, type SliceView } from './endpoint-slices.js';
 import { settleFrontend, type FrontendClaim } from './frontend-claims.js';
 import { nodeAddresses } from './node-addresses.js';
-import { objectIdentity } from './object-ref.js';
 import { sortRefusals } from './refusals.js';
 import { sameNodeContext, serializeCandidates } from './candidates-text.js';
 import { serviceCandidates, type NodeContext, type ServiceCandidates } from './service-candidates.js';
@@ -77,17 +76,21 @@ export interface DesiredSnapshot {
 
 interface Source {
   readonly raw: unknown;
-  readonly views: readonly SliceView[] | undefined;
+  /** The EndpointSlice objects it was read with (undefined: none names it). */
+  readonly slices: readonly unknown[] | undefined;
   readonly node: NodeContext;
   readonly candidates: ServiceCandidates;
   /** serializeCandidates(candidates), computed when first compared. */
   text?: string;
 }
 
+/**
+ * A slice as the cache holds it. Its view (readSlice) is read when its Service is rebuilt and
+ * not kept: the cache holds the object already, and a view would hold every endpoint again.
+ */
 interface SliceEntry {
   readonly owner: string | undefined;
   readonly raw: unknown;
-  readonly view: SliceView | undefined;
 }
 
 /** A claim on one frontend key by one Service (namespace/name) or policy (policyId). */
@@ -129,17 +132,18 @@ const NO_CGROUPS: PodCgroups = () => undefined;
 
 const NONE: readonly never[] = Object.freeze([]);
 
+/** namespace/name ('' for a missing part), as objectIdentity reads them (without the creation time). */
 function keyOf(raw: unknown): string {
-  const id = objectIdentity(raw);
-  return namespacedKey(id.namespace, id.name);
+  const metadata = prop(raw, 'metadata');
+  return namespacedKey(asString(prop(metadata, 'namespace')) ?? '', asString(prop(metadata, 'name')) ?? '');
 }
 
 export class ResolverIndex {
   private readonly nodeName: string | undefined;
   private readonly services = new Map<string, unknown>();
   private readonly slices = new Map<string, SliceEntry>();
-  /** Service (namespace/name) → its slices by slice key; present as soon as one slice names it. */
-  private readonly slicesByOwner = new Map<string, Map<string, SliceEntry>>();
+  /** Service (namespace/name) → its slices; present as soon as one slice names it. */
+  private readonly slicesByOwner = new Map<string, SliceEntry[]>();
   private readonly nodes = new Map<string, unknown>();
   private node: NodeContext;
   private readonly sources = new Map<string, Source>();
@@ -151,8 +155,8 @@ export class ResolverIndex {
   private readonly conflicts = new Map<string, readonly ResolverRefusal[]>();
   /** Service (namespace/name) → its own refusals (only Services that have some). */
   private readonly sourceRefusals = new Map<string, readonly ResolverRefusal[]>();
-  /** Service key → its winning frontends by frontend key. */
-  private readonly frontendsByService = new Map<string, Map<string, DesiredFrontend>>();
+  /** Service key → its winning frontends (each once, in the order they won). */
+  private readonly frontendsByService = new Map<string, DesiredFrontend[]>();
   /** Service key → the Service (namespace/name) whose candidate it is. */
   private readonly serviceSource = new Map<string, string>();
   private readonly desiredServices = new Map<string, DesiredService>();
@@ -165,7 +169,6 @@ export class ResolverIndex {
   private readonly relist = new Set<ResolverKind>(KINDS);
   private changed = new Map<string, readonly DesiredFrontend[]>();
   private everything = true;
-  private readonly sliceViews = new WeakMap<object, SliceView | undefined>();
   private readonly state: DesiredState;
   // ---- policies ----
   private readonly podCgroups: PodCgroups;
@@ -271,7 +274,7 @@ export class ResolverIndex {
       changed: this.everything ? 'all' : this.changed,
       frontendsOf: (key) => {
         const mine = this.frontendsByService.get(key);
-        return mine === undefined ? NONE : [...mine.values()];
+        return mine === undefined ? NONE : [...mine];
       },
     };
     this.changed = new Map();
@@ -281,38 +284,27 @@ export class ResolverIndex {
 
   // ---- observing ----------------------------------------------------------------------
 
-  private putSlice(raw: unknown, gone: boolean): void {
-    const id = keyOf(raw);
+  private putSlice(raw: unknown, gone: boolean, id = keyOf(raw)): void {
     const before = this.slices.get(id);
     if (before?.owner !== undefined) {
       const mine = this.slicesByOwner.get(before.owner);
-      mine?.delete(id);
-      if (mine?.size === 0) this.slicesByOwner.delete(before.owner);
+      const at = mine === undefined ? -1 : mine.indexOf(before);
+      if (at >= 0) (mine as SliceEntry[]).splice(at, 1);
+      if (mine?.length === 0) this.slicesByOwner.delete(before.owner);
       this.dirty.add(before.owner);
     }
     if (gone) {
       this.slices.delete(id);
       return;
     }
-    const owner = endpointSliceServiceKey(raw);
-    const entry: SliceEntry = { owner, raw, view: this.view(raw) };
+    const entry: SliceEntry = before !== undefined && before.raw === raw ? before : { owner: endpointSliceServiceKey(raw), raw };
+    const owner = entry.owner;
     this.slices.set(id, entry);
     if (owner === undefined) return;
-    let mine = this.slicesByOwner.get(owner);
-    if (mine === undefined) {
-      mine = new Map();
-      this.slicesByOwner.set(owner, mine);
-    }
-    mine.set(id, entry);
+    const mine = this.slicesByOwner.get(owner);
+    if (mine === undefined) this.slicesByOwner.set(owner, [entry]);
+    else mine.push(entry);
     this.dirty.add(owner);
-  }
-
-  private view(raw: unknown): SliceView | undefined {
-    if (raw === null || typeof raw !== 'object') return readSlice(raw);
-    if (this.sliceViews.has(raw)) return this.sliceViews.get(raw);
-    const view = readSlice(raw);
-    this.sliceViews.set(raw, view);
-    return view;
   }
 
   /** This node's addresses changed: every Service is read again (its NodePorts follow them). */
@@ -338,10 +330,14 @@ export class ResolverIndex {
       for (const ids of this.policiesByService.values()) for (const id of ids) this.dirtyPolicies.add(id);
     }
     if (this.relist.has('endpointslices')) {
-      for (const owner of this.slicesByOwner.keys()) this.dirty.add(owner);
-      this.slices.clear();
-      this.slicesByOwner.clear();
-      for (const s of c.endpointSlices()) this.putSlice(s, false);
+      // A slice the index holds already (the informer's add came first) is left as it is.
+      const listed = new Set<string>();
+      for (const s of c.endpointSlices()) {
+        const id = keyOf(s);
+        listed.add(id);
+        if (this.slices.get(id)?.raw !== s) this.putSlice(s, false, id);
+      }
+      for (const [id, entry] of this.slices) if (!listed.has(id)) this.putSlice(entry.raw, true, id);
     }
     if (this.relist.has('nodes')) {
       this.nodes.clear();
@@ -519,15 +515,23 @@ export class ResolverIndex {
     // Present even when the object itself is not an object: the builder refuses it, so must we.
     if (this.services.has(source)) {
       const owned = this.slicesByOwner.get(source);
-      const views = owned === undefined ? undefined : [...owned.values()].flatMap((e) => (e.view === undefined ? [] : [e.view]));
-      if (before !== undefined && before.raw === raw && before.node === this.node && sameViews(before.views, views)) return;
+      const slices = owned?.map((e) => e.raw);
+      if (before !== undefined && before.raw === raw && before.node === this.node && sameObjects(before.slices, slices)) return;
+      let views: SliceView[] | undefined;
+      if (slices !== undefined) {
+        views = [];
+        for (const slice of slices) {
+          const view = readSlice(slice);
+          if (view !== undefined) views.push(view);
+        }
+      }
       const candidates = serviceCandidates(raw, views, this.node);
-      next = { raw, views, node: this.node, candidates };
+      next = { raw, slices, node: this.node, candidates };
       if (before !== undefined) {
         // Read again to the same result (a relist hands out new objects): nothing changed.
         before.text ??= serializeCandidates(before.candidates);
         const text = serializeCandidates(candidates);
-        next = before.text === text ? { raw, views, node: this.node, candidates: before.candidates, text } : { ...next, text };
+        next = before.text === text ? { raw, slices, node: this.node, candidates: before.candidates, text } : { ...next, text };
       }
     }
     if (next === undefined) this.sources.delete(source);
@@ -542,39 +546,47 @@ export class ResolverIndex {
     if (now !== undefined && now.refusals.length > 0) this.sourceRefusals.set(source, now.refusals);
     else this.sourceRefusals.delete(source);
 
-    // Every backend set of the Service, before and after, may have changed.
-    const keys = new Set<string>([...(old?.services.keys() ?? []), ...(now?.services.keys() ?? [])]);
-    for (const key of keys) this.touch(key);
-    for (const key of now?.services.keys() ?? []) this.serviceSource.set(key, source);
+    // Every backend set of the Service, before and after, may have changed (touch and publish
+    // are idempotent: a key in both is simply seen twice).
+    const oldSets = old?.services;
+    const nowSets = now?.services;
+    for (const key of oldSets?.keys() ?? NONE) this.touch(key);
+    for (const key of nowSets?.keys() ?? NONE) {
+      this.touch(key);
+      this.serviceSource.set(key, source);
+    }
 
-    const touched = new Set<string>();
-    for (const f of old?.frontends ?? []) {
+    // (a first install, the usual case, claims each key once: no set of them is needed)
+    const touched = old === undefined || old.frontends.length === 0 ? undefined : new Set<string>();
+    for (const f of old?.frontends ?? NONE) {
       const fk = frontendKey(f);
-      touched.add(fk);
+      touched?.add(fk);
       const list = this.claims.get(fk);
       if (list === undefined) continue;
       const rest = list.filter((c) => c.source !== source);
       if (rest.length === 0) this.claims.delete(fk);
       else this.claims.set(fk, rest);
     }
-    for (const frontend of now?.frontends ?? []) {
+    for (const frontend of now?.frontends ?? NONE) {
       const fk = frontendKey(frontend);
-      touched.add(fk);
       const owner = (now as Candidates).owner;
       const kind = (now as Candidates).kind;
       const mine: Claim = kind === undefined ? { source, owner, frontend } : { source, owner, kind, frontend };
       const list = this.claims.get(fk);
       if (list === undefined) this.claims.set(fk, [mine]);
       else list.push(mine);
+      if (touched === undefined) this.settle(fk);
+      else touched.add(fk);
     }
-    for (const fk of touched) this.settle(fk);
-    for (const key of keys) this.publish(key);
+    for (const fk of touched ?? NONE) this.settle(fk);
+    for (const key of oldSets?.keys() ?? NONE) this.publish(key);
+    for (const key of nowSets?.keys() ?? NONE) this.publish(key);
   }
 
   /** Who holds one frontend key now (the whole builder's rule). */
   private settle(fk: string): void {
     const list = this.claims.get(fk) ?? NONE;
-    const { winner, refusals } = settleFrontend(list);
+    const { winner, refusals } = list.length <= 1 ? { winner: list[0], refusals: NONE } : settleFrontend(list);
     const had = this.conflicts.get(fk);
     if (refusals.length > 0) this.conflicts.set(fk, refusals);
     else this.conflicts.delete(fk);
@@ -585,9 +597,11 @@ export class ResolverIndex {
     if (was === now) return;
     if (was !== undefined) {
       this.touch(was.frontend.service);
+      // (each winning frontend is in its service key's list once, as the very object)
       const mine = this.frontendsByService.get(was.frontend.service);
-      mine?.delete(fk);
-      if (mine?.size === 0) this.frontendsByService.delete(was.frontend.service);
+      const at = mine === undefined ? -1 : mine.indexOf(was.frontend);
+      if (at >= 0) (mine as DesiredFrontend[]).splice(at, 1);
+      if (mine?.length === 0) this.frontendsByService.delete(was.frontend.service);
       this.removeFrontend(fk);
       this.winners.delete(fk);
       this.publish(was.frontend.service);
@@ -595,12 +609,9 @@ export class ResolverIndex {
     if (now !== undefined) {
       this.touch(now.frontend.service);
       this.serviceSource.set(now.frontend.service, now.source);
-      let mine = this.frontendsByService.get(now.frontend.service);
-      if (mine === undefined) {
-        mine = new Map();
-        this.frontendsByService.set(now.frontend.service, mine);
-      }
-      mine.set(fk, now.frontend);
+      const mine = this.frontendsByService.get(now.frontend.service);
+      if (mine === undefined) this.frontendsByService.set(now.frontend.service, [now.frontend]);
+      else mine.push(now.frontend);
       this.addFrontend(fk, now.frontend);
       this.winners.set(fk, now);
       this.publish(now.frontend.service);
@@ -611,14 +622,14 @@ export class ResolverIndex {
   private touch(key: string): void {
     if (this.everything || this.changed.has(key)) return;
     const mine = this.frontendsByService.get(key);
-    this.changed.set(key, mine === undefined ? NONE : [...mine.values()]);
+    this.changed.set(key, mine === undefined ? NONE : [...mine]);
   }
 
   /** A service key is desired while some frontend resolves to it (as in the whole builder). */
   private publish(key: string): void {
     const source = this.serviceSource.get(key);
     const service = source === undefined ? undefined : (this.sources.get(source)?.candidates ?? this.policySources.get(source)?.candidates)?.services.get(key);
-    if (service !== undefined && (this.frontendsByService.get(key)?.size ?? 0) > 0) {
+    if (service !== undefined && (this.frontendsByService.get(key)?.length ?? 0) > 0) {
       this.desiredServices.set(key, service);
       return;
     }
@@ -667,7 +678,7 @@ function sameResolution(a: Resolution | undefined, b: Resolution | undefined): b
   return a.winner.kind === b.winner.kind && a.winner.name === b.winner.name && a.frontend === b.frontend;
 }
 
-function sameViews(a: readonly SliceView[] | undefined, b: readonly SliceView[] | undefined): boolean {
+function sameObjects(a: readonly unknown[] | undefined, b: readonly unknown[] | undefined): boolean {
   if (a === undefined || b === undefined) return a === b;
   return a.length === b.length && a.every((v, i) => v === b[i]);
 }
