@@ -74,6 +74,14 @@ export interface Maglev {
   readonly tableSize: number;
   /** Builds the table for a backend set. Pure: same set (any order) → same table. */
   build(backends: readonly Backend[]): MaglevTable;
+  /**
+   * The slots `build(backends)` gives, written into `out` (length M) with none of build's
+   * allocations: for callers that build thousands of tables (the resolver's planner).
+   * `backends` must already be in build's order (ids ascending in code-unit order, so no
+   * repeats): slot values index it. With no weight > 0 every slot is -1 (as `out` stores it).
+   * @throws InvalidBackendError when the ids are not ascending, a weight or `out` is invalid.
+   */
+  fillSlots(backends: readonly Backend[], out: Int32Array | Uint16Array | Uint8Array): void;
 }
 
 /*
@@ -97,6 +105,48 @@ export function createSipHash128(): Hash128 {
     offsetLane(bytes, out, 0);
     skipLane(bytes, out, 2);
     return out;
+  };
+}
+
+/** A {@link Hash128} writing into `out` (four words) instead of returning an array. */
+type HashInto = (id: string, out: Uint32Array) => void;
+
+/** Longest id the default hash encodes in its own buffer (longer ones: TextEncoder). */
+const SHORT_ID = 64;
+
+/**
+ * {@link createSipHash128} with no allocation per call: an ASCII id (any backend's
+ * `address:port`) is encoded into a buffer it keeps, through a view per length.
+ */
+function createSipHash128Into(): HashInto {
+  const offsetLane = createSipHash24(OFFSET_KEY);
+  const skipLane = createSipHash24(SKIP_KEY);
+  const encoder = new TextEncoder();
+  const buffer = new Uint8Array(SHORT_ID);
+  const views: Uint8Array[] = [];
+  for (let len = 0; len <= SHORT_ID; len++) views.push(buffer.subarray(0, len));
+  return (id, out) => {
+    let bytes: Uint8Array | undefined = id.length <= SHORT_ID ? (views[id.length] as Uint8Array) : undefined;
+    for (let i = 0; bytes !== undefined && i < id.length; i++) {
+      const c = id.charCodeAt(i);
+      if (c < 0x80) buffer[i] = c;
+      else bytes = undefined;
+    }
+    bytes ??= encoder.encode(id);
+    offsetLane(bytes, out, 0);
+    skipLane(bytes, out, 2);
+  };
+}
+
+/** A pluggable hash as a {@link HashInto}, its result checked. */
+function hashInto(hash: Hash128): HashInto {
+  return (id, out) => {
+    const h = hash(id);
+    if (h.length < 4 || !isU32(h[0]) || !isU32(h[1]) || !isU32(h[2]) || !isU32(h[3])) throw new InvalidHashError(id);
+    out[0] = h[0];
+    out[1] = h[1];
+    out[2] = h[2];
+    out[3] = h[3];
   };
 }
 
@@ -127,8 +177,71 @@ function validateBackends(backends: readonly Backend[]): void {
   });
 }
 
+/** Per-backend state of one population (backends with weight > 0, in id order). */
+interface Turns {
+  /** Index in the backend list. */
+  readonly live: Int32Array;
+  /** The slot the backend claimed last (its first preference before it claims). */
+  readonly next: Int32Array;
+  readonly skip: Int32Array;
+  readonly weight: Float64Array;
+  readonly credit: Float64Array;
+}
+
+/** Backends an instance keeps work space for (more: allocated per build). */
+const KEPT_TURNS = 256;
+
+function createTurns(n: number): Turns {
+  return { live: new Int32Array(n), next: new Int32Array(n), skip: new Int32Array(n), weight: new Float64Array(n), credit: new Float64Array(n) };
+}
+
 /**
- * Creates a validated Maglev instance (no module state; each instance owns its hash).
+ * Population (Maglev paper §3.4, weights as turn frequency) of `slots` (M entries, all -1)
+ * for `backends` (sorted by id, validated): see {@link createMaglev}.
+ */
+function populate(backends: readonly Backend[], slots: Int32Array, hash: HashInto, words: Uint32Array, turns: Turns): void {
+  const m = slots.length;
+  const { live, next, skip, weight, credit } = turns;
+  let liveCount = 0;
+  let maxWeight = 0;
+  for (let i = 0; i < backends.length; i++) {
+    const b = backends[i]!;
+    if (b.weight === 0) continue;
+    hash(b.id, words);
+    next[liveCount] = mod64(words[1]!, words[0]!, m);
+    skip[liveCount] = mod64(words[3]!, words[2]!, m - 1) + 1;
+    weight[liveCount] = b.weight;
+    credit[liveCount] = 0;
+    live[liveCount] = i;
+    if (b.weight > maxWeight) maxWeight = b.weight;
+    liveCount++;
+  }
+  let filled = liveCount === 0 ? m : 0;
+  while (filled < m) {
+    for (let k = 0; k < liveCount; k++) {
+      const c0 = credit[k]! + weight[k]!;
+      if (c0 < maxWeight) {
+        credit[k] = c0;
+        continue;
+      }
+      credit[k] = c0 - maxWeight;
+      // c + skip mod M with no branch (it would mispredict about every other probe).
+      let c = next[k]!;
+      const back = skip[k]! - m;
+      while (slots[c]! >= 0) {
+        c += back;
+        c += m & (c >> 31);
+      }
+      slots[c] = live[k]!;
+      next[k] = c;
+      if (++filled === m) break;
+    }
+  }
+}
+
+/**
+ * Creates a validated Maglev instance (no module state; each instance owns its hash and
+ * the work space it reuses from one build to the next).
  *
  * Population (Maglev paper §3.4, weights as turn frequency): backends are visited in id
  * order, round after round. Each round a backend gains `weight` credit; while it holds at
@@ -142,7 +255,26 @@ function validateBackends(backends: readonly Backend[]): void {
 export function createMaglev(options: MaglevOptions = {}): Maglev {
   const m = options.tableSize ?? DEFAULT_TABLE_SIZE;
   if (!ALLOWED_TABLE_SIZES.includes(m)) throw new TableSizeNotAllowedError(m, ALLOWED_TABLE_SIZES);
-  const hash = options.hash ?? createSipHash128();
+  const hash = options.hash === undefined ? createSipHash128Into() : hashInto(options.hash);
+  const words = new Uint32Array(4);
+  // Kept work space, unless a build is under way (a pluggable hash may build from inside one).
+  let kept: { readonly turns: Turns; slots: Int32Array | undefined } | undefined;
+  let busy = false;
+
+  /** Populates `slots` (all -1) for sorted, validated `backends`. */
+  function run(backends: readonly Backend[], slots: Int32Array): void {
+    if (busy || backends.length > KEPT_TURNS) {
+      populate(backends, slots, hash, new Uint32Array(4), createTurns(backends.length));
+      return;
+    }
+    busy = true;
+    try {
+      kept ??= { turns: createTurns(KEPT_TURNS), slots: undefined };
+      populate(backends, slots, hash, words, kept.turns);
+    } finally {
+      busy = false;
+    }
+  }
 
   function build(input: readonly Backend[]): MaglevTable {
     validateBackends(input);
@@ -159,49 +291,8 @@ export function createMaglev(options: MaglevOptions = {}): Maglev {
         backends: n,
       });
     }
-
-    // Permutation state, one entry per backend that gets turns.
-    const live = new Int32Array(n);
-    const next = new Int32Array(n);
-    const skip = new Int32Array(n);
-    const weight = new Float64Array(n);
-    const credit = new Float64Array(n);
-    let liveCount = 0;
-    let maxWeight = 0;
-    for (let i = 0; i < n; i++) {
-      const b = backends[i]!;
-      if (b.weight === 0) continue;
-      const h = hash(b.id);
-      if (h.length < 4 || !isU32(h[0]) || !isU32(h[1]) || !isU32(h[2]) || !isU32(h[3])) throw new InvalidHashError(b.id);
-      next[liveCount] = mod64(h[1], h[0], m);
-      skip[liveCount] = mod64(h[3], h[2], m - 1) + 1;
-      weight[liveCount] = b.weight;
-      live[liveCount] = i;
-      if (b.weight > maxWeight) maxWeight = b.weight;
-      liveCount++;
-    }
-
     const slots = new Int32Array(m).fill(-1);
-    let filled = liveCount === 0 ? m : 0;
-    while (filled < m) {
-      for (let k = 0; k < liveCount; k++) {
-        const c0 = credit[k]! + weight[k]!;
-        if (c0 < maxWeight) {
-          credit[k] = c0;
-          continue;
-        }
-        credit[k] = c0 - maxWeight;
-        let c = next[k]!;
-        const s = skip[k]!;
-        while (slots[c]! >= 0) {
-          c += s;
-          if (c >= m) c -= m;
-        }
-        slots[c] = live[k]!;
-        next[k] = c;
-        if (++filled === m) break;
-      }
-    }
+    run(backends, slots);
 
     return Object.freeze({
       size: m,
@@ -220,5 +311,42 @@ export function createMaglev(options: MaglevOptions = {}): Maglev {
     });
   }
 
-  return Object.freeze({ tableSize: m, build });
+  function fillSlots(backends: readonly Backend[], out: Int32Array | Uint16Array | Uint8Array): void {
+    validateSorted(backends);
+    const n = backends.length;
+    if (m <= n) throw new TableTooSmallError(m, n);
+    if (out.length !== m) throw new RangeError(`out holds ${out.length} slots, the table ${m}`);
+    const largest = out instanceof Uint8Array ? 0xff : out instanceof Uint16Array ? 0xffff : 0x7fffffff;
+    if (n - 1 > largest) throw new RangeError(`${n} backends: indices do not fit in ${out.constructor.name}`);
+    if (out instanceof Int32Array) {
+      out.fill(-1);
+      run(backends, out);
+      return;
+    }
+    let slots: Int32Array;
+    if (busy) slots = new Int32Array(m);
+    else {
+      kept ??= { turns: createTurns(KEPT_TURNS), slots: undefined };
+      slots = kept.slots ??= new Int32Array(m);
+    }
+    slots.fill(-1);
+    run(backends, slots);
+    out.set(slots);
+  }
+
+  return Object.freeze({ tableSize: m, build, fillSlots });
+}
+
+/** {@link fillSlots}' input check: validateBackends for a list already in build's order. */
+function validateSorted(backends: readonly Backend[]): void {
+  if (!Array.isArray(backends)) throw new InvalidBackendError(-1, 'backends must be an array');
+  for (let i = 0; i < backends.length; i++) {
+    const b = backends[i];
+    if (b === null || typeof b !== 'object') throw new InvalidBackendError(i, 'not an object');
+    if (typeof b.id !== 'string' || b.id.length === 0) throw new InvalidBackendError(i, 'id must be a non-empty string');
+    if (!Number.isInteger(b.weight) || b.weight < 0 || b.weight > MAX_WEIGHT) {
+      throw new InvalidBackendError(i, `weight must be an integer in 0..${MAX_WEIGHT}, got ${String(b.weight)}`);
+    }
+    if (i > 0 && !((backends[i - 1] as Backend).id < b.id)) throw new InvalidBackendError(i, 'ids must be ascending (code-unit order), with no repeats');
+  }
 }

@@ -4,17 +4,17 @@
 // maps": applyToDump is a mirror made from a dump, changed, and read back. Also how many
 // frontends name each table (a plan over a part must not delete a table the rest still names).
 import type { BackendEntry, FrontendEntry, MapOp, MapsDump, ServiceTable } from '../model.js';
-import { backendKey, compareFrontends, frontendKey } from './keys.js';
+import { backendIndexKey, compareFrontends, frontendKey, type BackendIndexKey } from './keys.js';
 
 export class MapsMirror {
   /** By frontendKey. */
   readonly frontends = new Map<string, FrontendEntry>();
   readonly services = new Map<number, ServiceTable>();
   readonly backends = new Map<number, BackendEntry>();
-  /** backendKey → the smallest id holding that (address, port). */
-  private readonly idByBackend = new Map<string, number>();
-  /** Every id of a backendKey that more than one id holds (only a corrupt dump has any). */
-  private readonly shared = new Map<string, Set<number>>();
+  /** backendIndexKey → the smallest id holding that (address, port). */
+  private readonly idByBackend = new Map<BackendIndexKey, number>();
+  /** Every id of a backendIndexKey that more than one id holds (only a corrupt dump has any). */
+  private readonly shared = new Map<BackendIndexKey, Set<number>>();
   /** Backend id → tables listing it. */
   private readonly refs = new Map<number, number>();
   /** Service id → frontends naming it. */
@@ -22,6 +22,8 @@ export class MapsMirror {
   /** The smallest id ≥ 1 not in `services` / `backends` (kept as they change). */
   private serviceFloor = 1;
   private backendFloor = 1;
+  /** Above every backend id the maps held since this mirror was made. */
+  private backendCeiling = 1;
 
   static fromDump(dump: MapsDump): MapsMirror {
     const m = new MapsMirror();
@@ -33,7 +35,9 @@ export class MapsMirror {
 
   /** Applies ops in order (as the maps did). Returns this. */
   apply(ops: readonly MapOp[]): this {
-    for (const op of ops) {
+    // Indexed: a for…of here allocated an iterator result per op (120,000 on a first pass).
+    for (let i = 0; i < ops.length; i++) {
+      const op = ops[i] as MapOp;
       switch (op.op) {
         case 'backend-put':
           this.putBackend(op.id, op.backend);
@@ -60,7 +64,7 @@ export class MapsMirror {
 
   /** The id the maps hold for (address, port), if any. */
   backendId(address: string, port: number): number | undefined {
-    return this.idByBackend.get(backendKey({ address, port }));
+    return this.idByBackend.get(backendIndexKey(address, port));
   }
 
   /** How many tables list backend `id`. */
@@ -83,6 +87,11 @@ export class MapsMirror {
   get freeBackendIdFloor(): number {
     while (this.backends.has(this.backendFloor)) this.backendFloor++;
     return this.backendFloor;
+  }
+
+  /** An id above every backend id the maps hold (they may hold fewer: it never goes down). */
+  get backendIdCeiling(): number {
+    return this.backendCeiling;
   }
 
   toDump(): MapsDump {
@@ -109,7 +118,8 @@ export class MapsMirror {
     const old = this.backends.get(id);
     if (old !== undefined) this.unindex(id, old);
     this.backends.set(id, b);
-    const key = backendKey(b);
+    if (id >= this.backendCeiling) this.backendCeiling = id + 1;
+    const key = backendIndexKey(b.address, b.port);
     const seen = this.idByBackend.get(key);
     if (seen === undefined) {
       this.idByBackend.set(key, id);
@@ -130,7 +140,7 @@ export class MapsMirror {
   }
 
   private unindex(id: number, b: BackendEntry): void {
-    const key = backendKey(b);
+    const key = backendIndexKey(b.address, b.port);
     const ids = this.shared.get(key);
     if (ids === undefined) {
       if (this.idByBackend.get(key) === id) this.idByBackend.delete(key);

@@ -34,20 +34,26 @@ export function chunkKeys(
     const y = find(b);
     if (x !== y) parent.set(x < y ? y : x, x < y ? x : y); // the smaller key is the root
   };
-  const byToken = new Map<string, string>();
-  const link = (token: string, key: string): void => {
-    const other = byToken.get(token);
-    if (other === undefined) byToken.set(token, key);
+  // The first key seen at each frontend key and at each table: no token string per frontend.
+  const byFrontend = new Map<string, string>();
+  const byTable = new Map<number, string>();
+  const link = <T>(seen: Map<T, string>, token: T, key: string): void => {
+    const other = seen.get(token);
+    if (other === undefined) seen.set(token, key);
     else union(other, key);
+  };
+  const linkAll = (list: readonly DesiredFrontend[], key: string): void => {
+    for (let i = 0; i < list.length; i++) {
+      const fk = frontendKey(list[i] as DesiredFrontend);
+      link(byFrontend, fk, key);
+      const entry = mirror.frontends.get(fk);
+      if (entry !== undefined) link(byTable, entry.serviceId, key);
+    }
   };
   for (const key of keys) parent.set(key, key);
   for (const key of keys) {
-    for (const f of [...before(key), ...frontends(key)]) {
-      const fk = frontendKey(f);
-      link(`f ${fk}`, key);
-      const entry = mirror.frontends.get(fk);
-      if (entry !== undefined) link(`t ${entry.serviceId}`, key);
-    }
+    linkAll(before(key), key);
+    linkAll(frontends(key), key);
   }
   const groups = new Map<string, string[]>();
   for (const key of keys) {

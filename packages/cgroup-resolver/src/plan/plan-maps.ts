@@ -2,13 +2,15 @@
 // dump → the minimal writes, in publish order. Pure; never flushes; everything in the maps is ours.
 import type { DesiredFrontend, FrontendEntry, MapOp, MapsDump, Plan, RemovedBackend, ServiceTable, DesiredState } from '../model.js';
 import { assignBackendIds } from './backend-ids.js';
-import { backendKey, compareFrontends, frontendKey } from './keys.js';
+import { backendIndexKey, backendKey, compareFrontends, frontendKey } from './keys.js';
 import { PlanInputError } from './plan-errors.js';
 import { serviceFlags } from './service-flags.js';
 import { assignServiceIds } from './service-ids.js';
 import { sameSkipCgroups, tableSkipCgroups } from './skip-cgroups.js';
 import { createTableBuilder, type TableBuilder } from './service-table.js';
 import type { ReservedIds } from './id-allocator.js';
+
+const NO_ENTRIES: readonly FrontendEntry[] = Object.freeze([]);
 
 export interface PlanOptions {
   /** Builds a service's Maglev table; default: a fresh createTableBuilder() per plan. */
@@ -71,7 +73,7 @@ export function planMaps(desired: DesiredState, actual: MapsDump, options: PlanO
     const id = serviceIds.get(key)!;
     const built = buildTable(service.backends);
     const table: ServiceTable = {
-      backendIds: built.backends.map((b) => backends.ids.get(backendKey(b))!),
+      backendIds: built.backends.map((b) => backends.ids.get(backendIndexKey(b.address, b.port))!),
       slots: built.slots,
       flags: serviceFlags(service.options),
       affinityTimeoutSeconds: service.options.affinityTimeoutSeconds ?? 0,
@@ -84,8 +86,8 @@ export function planMaps(desired: DesiredState, actual: MapsDump, options: PlanO
       continue;
     }
     if (!sameTable(old, table)) servicePuts.push({ op: 'service-put', id, key, table: { ...table, revision: nextRevision(old.revision) } });
-    const kept = new Set(service.backends.map(backendKey));
-    removed.push(...tableBackends(old, actual).filter((b) => !kept.has(backendKey(b))).map((b) => ({ serviceId: id, ...b })));
+    const kept = new Set(service.backends.map((b) => backendIndexKey(b.address, b.port)));
+    removed.push(...tableBackends(old, actual).filter((b) => !kept.has(backendIndexKey(b.address, b.port))).map((b) => ({ serviceId: id, ...b })));
   }
   servicePuts.sort((a, b) => a.id - b.id);
 
@@ -93,7 +95,7 @@ export function planMaps(desired: DesiredState, actual: MapsDump, options: PlanO
   const frontendPuts: MapOp[] = [];
   for (const f of [...desired.frontends].sort(compareFrontends)) {
     const serviceId = serviceIds.get(f.service)!;
-    const entries = actualByKey.get(frontendKey(f)) ?? [];
+    const entries = actualByKey.size === 0 ? NO_ENTRIES : (actualByKey.get(frontendKey(f)) ?? NO_ENTRIES);
     if (entries.length === 0 || entries.some((e) => e.serviceId !== serviceId)) {
       frontendPuts.push({ op: 'frontend-put', frontend: { address: f.address, port: f.port, protocol: f.protocol, kind: f.kind, serviceId } });
     }
@@ -106,14 +108,15 @@ export function planMaps(desired: DesiredState, actual: MapsDump, options: PlanO
   frontendDeletes.sort((a, b) => compareFrontends((a as { frontend: FrontendEntry }).frontend, (b as { frontend: FrontendEntry }).frontend));
 
   // Deletions: services no desired service claims, then backends no desired service lists.
-  const liveServiceIds = new Set(serviceIds.values());
+  // Sets only for a dump that holds something (none on a first pass: 100,000 ids in chunks).
+  const liveServiceIds = actual.services.size > 0 ? new Set(serviceIds.values()) : new Set<number>();
   const serviceDeletes: MapOp[] = [];
   for (const id of [...actual.services.keys()].sort((a, b) => a - b)) {
     if (liveServiceIds.has(id)) continue;
     serviceDeletes.push({ op: 'service-delete', id });
     removed.push(...tableBackends(actual.services.get(id)!, actual).map((b) => ({ serviceId: id, ...b })));
   }
-  const liveBackendIds = new Set(backends.ids.values());
+  const liveBackendIds = actual.backends.size > 0 ? new Set(backends.ids.values()) : new Set<number>();
   const backendDeletes: MapOp[] = [...actual.backends.keys()]
     .filter((id) => !liveBackendIds.has(id) && options.rest?.backendIds.has(id) !== true)
     .sort((a, b) => a - b)

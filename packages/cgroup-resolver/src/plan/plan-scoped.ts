@@ -4,7 +4,7 @@
 // not delete). One planner: the diff, ids and publish order are planMaps's. Used for a change
 // (planChanges, the agent's passes) and for a whole state planned in chunks (the agent's
 // streamed full pass, then planLeftovers).
-import type { BackendEntry, DesiredFrontend, DesiredService, FrontendEntry, MapsDump, Plan, ServiceTable } from '../model.js';
+import type { BackendEntry, DesiredBackend, DesiredFrontend, DesiredService, FrontendEntry, MapsDump, Plan, ServiceTable } from '../model.js';
 import { frontendKey } from './keys.js';
 import type { MapsMirror } from './maps-mirror.js';
 import { planMaps, type PlanOptions } from './plan-maps.js';
@@ -51,13 +51,21 @@ export function planScoped(scope: PlanScope, mirror: MapsMirror, options: Scoped
   // … and the part of the maps it touches: its frontends (old and new), their tables and the
   // tables' backends, and the backends it will list that the maps already hold.
   const part = { frontends: new Map<string, FrontendEntry>(), services: new Map<number, ServiceTable>(), backends: new Map<number, BackendEntry>() };
-  for (const key of keys) {
-    for (const f of [...scope.before(key), ...scope.frontends(key)]) {
-      const fk = frontendKey(f);
+  const touch = (list: readonly DesiredFrontend[]): void => {
+    for (let i = 0; i < list.length; i++) {
+      const fk = frontendKey(list[i] as DesiredFrontend);
       const e = mirror.frontends.get(fk);
       if (e !== undefined) part.frontends.set(fk, e);
     }
-    for (const b of services.get(key)?.backends ?? []) {
+  };
+  // Indexed loops, no array per key: a first pass runs these over every backend.
+  for (let k = 0; k < keys.length; k++) {
+    const key = keys[k] as string;
+    touch(scope.before(key));
+    touch(scope.frontends(key));
+    const listed = services.get(key)?.backends;
+    for (let i = 0; listed !== undefined && i < listed.length; i++) {
+      const b = listed[i] as DesiredBackend;
       const id = mirror.backendId(b.address, b.port);
       const e = id === undefined ? undefined : mirror.backends.get(id);
       if (id !== undefined && e !== undefined) part.backends.set(id, e);
@@ -90,6 +98,8 @@ export function planScoped(scope: PlanScope, mirror: MapsMirror, options: Scoped
       backendIds: {
         has: (id) => mirror.backends.has(id) && (!part.backends.has(id) || mirror.tablesListing(id) > (listedInPart.get(id) ?? 0)),
         floor: mirror.freeBackendIdFloor,
+        // … and `has` is only true for ids the mirror holds.
+        ceiling: mirror.backendIdCeiling,
       },
     },
   });

@@ -1,7 +1,7 @@
 // One service's Maglev table (bpf/resolver.h "service tables"): the backend list in the Maglev
 // instance's order and, per slot, a u16 index into it. Built with @balanced/maglev, the
 // project's one Maglev implementation.
-import { ALLOWED_TABLE_SIZES, createMaglev, type Maglev } from '@balanced/maglev';
+import { ALLOWED_TABLE_SIZES, createMaglev, type Backend, type Maglev } from '@balanced/maglev';
 import type { DesiredBackend, SlotArray } from '../model.js';
 import { PlanInputError } from './plan-errors.js';
 import { SERVICE_MAX_BACKENDS } from '../maps/layout.js';
@@ -71,20 +71,23 @@ export function createTableBuilder(): TableBuilder {
     }
     // Each backend with its Maglev id, in the Maglev order (ids in code-unit order), which is
     // also the cache key's order.
-    const ordered: { readonly id: string; readonly backend: DesiredBackend }[] = new Array(backends.length);
+    const n = backends.length;
+    const ordered: Ordered[] = new Array(n);
     let live = 0;
-    for (let i = 0; i < backends.length; i++) {
+    for (let i = 0; i < n; i++) {
       const b = backends[i] as DesiredBackend;
       if (!validWeight(b.weight)) throw firstInputError(backends);
-      ordered[i] = { id: backendMaglevId(b.address, b.port), backend: b };
+      ordered[i] = { id: backendMaglevId(b.address, b.port), weight: b.weight, backend: b };
       if (b.weight > 0) live++;
     }
     sortById(ordered);
-    const parts: string[] = new Array(ordered.length);
-    for (let i = 0; i < ordered.length; i++) {
-      const { id, backend } = ordered[i] as (typeof ordered)[number];
-      if (i > 0 && id === (ordered[i - 1] as (typeof ordered)[number]).id) throw firstInputError(backends);
-      parts[i] = `${id}*${backend.weight}`;
+    // The key: the ids, then the weights (no id holds a space, so no two sets share a key).
+    const parts: (string | number)[] = new Array(2 * n);
+    for (let i = 0; i < n; i++) {
+      const e = ordered[i] as Ordered;
+      if (i > 0 && e.id === (ordered[i - 1] as Ordered).id) throw firstInputError(backends);
+      parts[i] = e.id;
+      parts[n + i] = e.weight;
     }
     // join: one flat string (the cache keeps it; a += chain would keep every piece).
     const key = parts.join(' ');
@@ -92,16 +95,25 @@ export function createTableBuilder(): TableBuilder {
     if (slots === undefined) {
       if (live === 0) slots = new Uint8Array(0);
       else {
-        const table = maglev(tableSizeFor(live, ordered.length)).build(ordered.map((e) => ({ id: e.id, weight: e.backend.weight })));
-        slots = compactSlots(table.slots, ordered.length);
+        const size = tableSizeFor(live, n);
+        // Bytes when every index is below 256 (at most 256 backends), else u16 (as compactSlots).
+        slots = n <= 256 ? new Uint8Array(size) : new Uint16Array(size);
+        maglev(size).fillSlots(ordered, slots);
       }
       if (cache.size >= TABLE_CACHE_SIZE) cache.delete(cache.keys().next().value as string);
     } else {
       cache.delete(key); // refreshed: forgotten last
     }
     cache.set(key, slots);
-    return { backends: ordered.map((e) => e.backend), slots };
+    const inOrder: DesiredBackend[] = new Array(n);
+    for (let i = 0; i < n; i++) inOrder[i] = (ordered[i] as Ordered).backend;
+    return { backends: inOrder, slots };
   };
+}
+
+/** A backend as the Maglev instance takes it, with the desired backend it stands for. */
+interface Ordered extends Backend {
+  readonly backend: DesiredBackend;
 }
 
 /** Slots as bytes when every index is below 256 (`count` backends ≤ 256), else as u16. */
