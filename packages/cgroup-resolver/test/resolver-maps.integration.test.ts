@@ -7,10 +7,10 @@ import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { createTestCgroup, createTestPinRoot, removeTestCgroup, removeTestPinRoot } from '@balanced/testkit';
-import { MapHandle } from '../src/libbpf/maps.js';
+import { BPF_F_INNER_MAP, MapHandle } from '../src/libbpf/maps.js';
 import { BpfError } from '../src/libbpf/errors.js';
 import { ResolverPrograms } from '../src/loader/resolver-programs.js';
-import { COUNTERS, MAP_NAMES, encodeU32Key, decodeU32 } from '../src/maps/layout.js';
+import { BPF_MAP_TYPE, COUNTERS, MAP_NAMES, SERVICE_CHUNK_BYTES, encodeServiceTableBytes, encodeU32Key, decodeU32 } from '../src/maps/layout.js';
 import { ResolverMaps } from '../src/maps/resolver-maps.js';
 import type { BackendEntry, FrontendEntry, MapOp, MapsDump, Plan, ServiceTable } from '../src/model.js';
 import { compactSlots } from '../src/plan/service-table.js';
@@ -152,6 +152,45 @@ describe('ResolverMaps', () => {
     expect(sorted(dump.frontends)).toEqual(sorted(FRONTENDS));
     expect(dump.services.get(10)).toEqual(changed);
     expect(dump.backends).toEqual(BACKENDS);
+  });
+
+  it('freezes each table it makes; a dump takes those from memory, and reads (then freezes) one it did not make', () => {
+    /** Writes an inner map's first value back as it is: 'written', or the errno. */
+    const writeInto = (id: number): unknown => {
+      const inner = MapHandle.byId(id);
+      try {
+        inner.update(encodeU32Key(0), inner.lookup(encodeU32Key(0)) as Uint8Array);
+        return 'written';
+      } catch (e) {
+        return e instanceof BpfError ? e.errno : e;
+      } finally {
+        inner.close();
+      }
+    };
+    expect(writeInto(innerId(10) as number)).toBe(1); // EPERM: frozen
+    const written = maps.dump().services.get(10);
+    expect(maps.dump().services.get(10)).toBe(written); // the same object: not read again
+
+    // A table made by someone else (an agent from before freezing): swapped in by hand, not frozen.
+    const foreign = table([2], 5, { revision: 7 });
+    const bytes = encodeServiceTableBytes(foreign);
+    const count = bytes.byteLength / SERVICE_CHUNK_BYTES;
+    const inner = MapHandle.create({ type: BPF_MAP_TYPE.ARRAY, name: 'bd_svc_test', keySize: 4, valueSize: SERVICE_CHUNK_BYTES, maxEntries: count, flags: BPF_F_INNER_MAP });
+    const outer = MapHandle.pinned(join(pinRoot ?? '', 'bd_services'));
+    try {
+      const keys = new Uint8Array(4 * count);
+      for (let i = 0; i < count; i++) keys.set(encodeU32Key(i), 4 * i);
+      expect(inner.updatePacked(keys, bytes).failed).toEqual([]);
+      outer.update(encodeU32Key(11), encodeU32Key(inner.fd));
+    } finally {
+      outer.close();
+      inner.close();
+    }
+    const foreignId = innerId(11) as number;
+    expect(writeInto(foreignId)).toBe('written'); // not frozen: it could change under us
+    expect(maps.dump().services.get(11)).toEqual(table([2], 5, { revision: 7 }));
+    expect(writeInto(foreignId)).toBe(1); // frozen by that read
+    maps.apply(planOf([{ op: 'service-put', id: 11, key: 'svc-11', table: SERVICES.get(11) as ServiceTable }])); // as the other tests expect
   });
 
   it('isolates failures and skips what depends on them', () => {

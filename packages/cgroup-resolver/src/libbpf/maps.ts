@@ -36,6 +36,7 @@ const sys = {
     'int bpf_map_create(int map_type, const char *map_name, uint32_t key_size, uint32_t value_size, uint32_t max_entries, const void *opts)',
   ),
   fdById: bind<(id: number) => number>(libbpf, 'int bpf_map_get_fd_by_id(uint32_t id)'),
+  freeze: bind<(fd: number) => number>(libbpf, 'int bpf_map_freeze(int fd)'),
   infoByFd: bind<(fd: number, info: Uint8Array, len: Uint32Array) => number>(libbpf, 'int bpf_obj_get_info_by_fd(int bpf_fd, void *info, void *info_len)'),
   numPossibleCpus: bind<() => number>(libbpf, 'int libbpf_num_possible_cpus(void)'),
   close: bind<(fd: number) => number>(libc, 'int close(int fd)'),
@@ -51,6 +52,7 @@ export const BPF_NOEXIST = 1n;
 export const BPF_EXIST = 2n;
 
 const ENOENT = 2;
+const EBUSY = 16;
 const EINVAL = 22;
 const ENOSPC = 28;
 const EOPNOTSUPP = 95;
@@ -400,6 +402,15 @@ export class MapHandle {
     const m = /^memlock:\s+(\d+)/m.exec(text);
     if (m?.[1] === undefined) throw this.error('fdinfo memlock', 0, 'no memlock line');
     return Number(m[1]);
+  }
+
+  /**
+   * Makes the map read-only for every syscall from now on (BPF_MAP_FREEZE; programs keep
+   * their access). A map frozen already stays so.
+   */
+  freeze(): void {
+    const rc = sys.freeze(this.fd);
+    if (rc < 0 && rc !== -EBUSY) throw this.error('freeze', -rc);
   }
 
   close(): void {

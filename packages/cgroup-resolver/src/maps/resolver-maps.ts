@@ -79,6 +79,13 @@ export function innerMapName(serviceId: number): string {
 export class ResolverMaps {
   /** fdinfo memlock of each inner map seen by memory(), by map id (ids are not reused while a map lives). */
   private innerMemlock = new Map<number, number>();
+  /**
+   * The table of each frozen inner map, by map id: one this agent filled and froze, or read
+   * and froze. A frozen map cannot change (BPF_MAP_FREEZE: no syscall writes it, and the
+   * programs only read tables), so dump() takes its table from here instead of reading it.
+   * Kept to the ids bd_services names at the last dump (and those swapped in since).
+   */
+  private frozenTables = new Map<number, ServiceTable>();
 
   private constructor(private readonly maps: Readonly<Record<ResolverMapName, MapHandle>>) {}
 
@@ -121,22 +128,30 @@ export class ResolverMaps {
 
   /** Everything the planner diffs against: frontends, every service's table, backends. */
   dump(): MapsDump {
-    const frontends: FrontendEntry[] = this.maps.bd_frontends
-      .entries()
-      .map(([k, v]) => ({ ...decodeFrontendKey(k), serviceId: decodeFrontendValue(v) }));
+    // Read packed and decoded from views: no two arrays per entry (100,000 backends at 10,000 Services).
+    const frontends: FrontendEntry[] = [];
+    forEachPacked(this.maps.bd_frontends, (k, v) => frontends.push({ ...decodeFrontendKey(k), serviceId: decodeFrontendValue(v) }));
     const services = new Map<number, ServiceTable>();
-    for (const [key, value] of this.maps.bd_services.entries()) {
-      const table = this.readService(key, decodeU32(value, 'bd_services value'));
-      if (table !== undefined) services.set(decodeU32(key, 'bd_services key'), table);
-    }
-    const backends = new Map<number, BackendEntry>(
-      this.maps.bd_backends.entries().map(([k, v]) => [decodeU32(k, 'bd_backends key'), decodeBackendValue(v)]),
-    );
+    const frozen = new Map<number, ServiceTable>();
+    forEachPacked(this.maps.bd_services, (k, v) => {
+      const innerId = decodeU32(v, 'bd_services value');
+      const kept = this.frozenTables.get(innerId);
+      const read = kept !== undefined ? { id: innerId, table: kept } : this.readService(k.slice(), innerId);
+      if (read === undefined) return;
+      services.set(decodeU32(k, 'bd_services key'), read.table);
+      if (read.frozen !== false) frozen.set(read.id, read.table);
+    });
+    this.frozenTables = frozen;
+    const backends = new Map<number, BackendEntry>();
+    forEachPacked(this.maps.bd_backends, (k, v) => backends.set(decodeU32(k, 'bd_backends key'), decodeBackendValue(v)));
     return { frontends, services, backends };
   }
 
-  /** One service's table; undefined when the service disappeared meanwhile. */
-  private readService(key: Uint8Array, innerId: number): ServiceTable | undefined {
+  /**
+   * One service's table (and the id of the inner map it was read from, which is frozen then
+   * unless that failed); undefined when the service disappeared meanwhile.
+   */
+  private readService(key: Uint8Array, innerId: number): { readonly id: number; readonly table: ServiceTable; readonly frozen?: boolean } | undefined {
     let id = innerId;
     for (let attempt = 0; ; attempt++) {
       let inner: MapHandle;
@@ -151,7 +166,15 @@ export class ResolverMaps {
         continue;
       }
       try {
-        return decodeServiceTableBytes(innerValues(inner));
+        const table = decodeServiceTableBytes(innerValues(inner));
+        // Tables from before freezing (an older agent) are frozen on first read: nothing writes them.
+        let frozen = true;
+        try {
+          inner.freeze();
+        } catch {
+          frozen = false; // read again at the next dump
+        }
+        return { id, table, frozen };
       } finally {
         inner.close();
       }
@@ -163,7 +186,7 @@ export class ResolverMaps {
     if (!Number.isInteger(serviceId) || serviceId < 1 || serviceId > 0xffff_ffff) return undefined; // cannot be a key
     const key = encodeU32Key(serviceId, 'service id', 1);
     const value = this.maps.bd_services.lookup(key);
-    return value === undefined ? undefined : this.readService(key, decodeU32(value))?.backendIds;
+    return value === undefined ? undefined : this.readService(key, decodeU32(value))?.table.backendIds;
   }
 
   /**
@@ -192,7 +215,7 @@ export class ResolverMaps {
   apply(plan: Plan): ApplyReport {
     const started = performance.now();
     checkOrder(plan.ops);
-    const run = new ApplyRun(this.maps, (id) => this.currentBackendIds(id));
+    const run = new ApplyRun(this.maps, (id) => this.currentBackendIds(id), (innerId, table) => this.frozenTables.set(innerId, table));
     const before = this.totalWrites();
     const ops = plan.ops;
     for (let i = 0; i < ops.length; ) {
@@ -332,6 +355,14 @@ function chunkKeys(count: number): Uint8Array {
  * An inner service map's values back to back in index order (a missing one reads as zeros),
  * as one batch lookup returns them: no arrays per entry (a dump reads 10,000 inner maps).
  */
+/** `f(key, value)` per entry of `map`, both views into one packed read (valid during the call). */
+function forEachPacked(map: MapHandle, f: (key: Uint8Array, value: Uint8Array) => void): void {
+  const { keys, values, count } = map.entriesPacked();
+  const k = map.info.keySize;
+  const v = map.valueBytes;
+  for (let i = 0; i < count; i++) f(keys.subarray(i * k, (i + 1) * k), values.subarray(i * v, (i + 1) * v));
+}
+
 function innerValues(inner: MapHandle): Uint8Array {
   const { keys, values, count } = inner.entriesPacked();
   const size = SERVICE_CHUNK_BYTES;
@@ -363,6 +394,8 @@ class ApplyRun {
   constructor(
     private readonly maps: Readonly<Record<ResolverMapName, MapHandle>>,
     private readonly backendIdsOf: (serviceId: number) => readonly number[] | undefined,
+    /** A table swapped in, frozen, in its inner map `innerId`. */
+    private readonly published: (innerId: number, table: ServiceTable) => void,
   ) {}
 
   group(ops: readonly MapOp[]): void {
@@ -475,6 +508,8 @@ class ApplyRun {
           const filled = inner.updatePacked(chunkKeys(count), values);
           const firstFailure = filled.failed[0];
           if (firstFailure !== undefined) throw firstFailure.error;
+          // Read-only from now on: a table never changes once made (a change swaps in a new map).
+          inner.freeze();
           ready.push({ op, key, inner });
         } catch (e) {
           if (inner !== undefined) {
@@ -493,6 +528,10 @@ class ApplyRun {
         ready.map((r) => u32(r.inner.fd, 'inner map fd')),
       );
       this.settle(ready.map((r) => r.op), result, (op) => this.serviceNotPublished(op.id));
+      const failed = new Set(result.failed.map((f) => f.index));
+      ready.forEach((r, i) => {
+        if (!failed.has(i)) this.published(r.inner.info.id, r.op.table);
+      });
     } finally {
       for (const r of ready) {
         this.innerWrites += r.inner.writes;
