@@ -19,7 +19,8 @@
 //
 // Env: BENCH_AGENT_SCALES=1000,10000  BENCH_AGENT_ENDPOINTS=10
 //      BENCH_AGENT_CHANGES=1000 (largest scale)  BENCH_AGENT_SMALL_CHANGES=200 (other scales)
-//      BENCH_AGENT_RESYNC_S=3600 (agent --resync-seconds: no full re-read during the changes)
+//      BENCH_AGENT_RESYNC_S=5 (agent --resync-seconds; the DaemonSet's 60 s would fall outside the
+//      changes: at 5 s the change latencies include the full re-reads, as a long-running agent's do)
 //      BENCH_AGENT_NODE_OPTIONS (NODE_OPTIONS of the agent; default --max-semi-space-size=2, as
 //      deploy/cgroup-resolver.yaml runs it; '' for V8's defaults)
 //      BENCH_AGENT_NODE_ARGS (node flags before the script, e.g. '--heap-prof' or '--import=./probe.mjs';
@@ -57,7 +58,7 @@ const TOP = Math.max(...SCALES);
 const DESTS = envInt('BENCH_AGENT_ENDPOINTS', 10);
 const TOP_CHANGES = envInt('BENCH_AGENT_CHANGES', 1000);
 const SMALL_CHANGES = envInt('BENCH_AGENT_SMALL_CHANGES', 200);
-const RESYNC_S = envInt('BENCH_AGENT_RESYNC_S', 3600);
+const RESYNC_S = envInt('BENCH_AGENT_RESYNC_S', 5);
 const TERMINATE = process.env.BENCH_AGENT_TERMINATE !== '0';
 const SYNC_TIMEOUT_MS = 300_000;
 const CHANGE_TIMEOUT_MS = 30_000;
@@ -485,7 +486,7 @@ async function main() {
       cpuModel: cpus()[0]?.model ?? null,
       node: process.version,
       method:
-        `${relative(pkgRoot, MAIN)} in its own process (the image's entry point; --node-name ${NODE_NAME}, test cgroup and pin root, --resync-seconds ${RESYNC_S}, socket termination on, NODE_OPTIONS ${process.env.BENCH_AGENT_NODE_OPTIONS ?? DEPLOYED_NODE_OPTIONS}); ` +
+        `${relative(pkgRoot, MAIN)} in its own process (the image's entry point; --node-name ${NODE_NAME}, test cgroup and pin root, --resync-seconds ${RESYNC_S} (a full re-read of the maps that often, during the changes too), socket termination on, NODE_OPTIONS ${process.env.BENCH_AGENT_NODE_OPTIONS ?? DEPLOYED_NODE_OPTIONS}); ` +
         `TestApiServer in another process on 127.0.0.1, N ClusterIP Services (1 TCP port) × ${DESTS} ready endpoints in one EndpointSlice each, one Node. ` +
         `sync: spawn → end of the pass that programmed everything (its 'programmed maps' log time; maps then hold N frontends, N tables, N×${DESTS} backends); ops/writes from its /metrics; RSS/peak = VmRSS/VmHWM then. ` +
         `changes: one PUT of one EndpointSlice (flip ready / remove a ready endpoint / add one), timed from the PUT's start to the pinned maps showing that Service's new table ` +

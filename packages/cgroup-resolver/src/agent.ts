@@ -9,7 +9,8 @@
 // failed pass; then every desired service is planned (in chunks, with no "before") and a last
 // step deletes what nothing desired holds (planLeftovers). In between, the view of the maps is
 // the last one with the plans applied to it (nothing else writes our pinned maps), and a pass
-// plans only the services that changed (planScoped).
+// plans only the services that changed (planScoped). A resync whose read finds the maps exactly
+// as that view says (no drift) keeps the view and plans only what changed, as any pass does.
 
 import { PassLoop, type LoopTimers, type PassOutcome, type ProbeResult } from '@balanced/k8s';
 import type { DesiredSnapshot } from './desired/index.js';
@@ -85,9 +86,7 @@ export class ResolverAgent {
     this.chunkSize = Math.max(1, Math.floor(options.chunkSize ?? DEFAULT_CHUNK_SIZE));
     this.loop = new PassLoop({
       pass: () => this.pass(),
-      onResync: () => {
-        this.fullRead = true;
-      },
+      onResync: () => this.resync(),
       resyncMs: options.resyncMs,
       debounceMs: options.debounceMs ?? DEFAULT_DEBOUNCE_MS,
       backoffMs: options.backoffMs ?? { min: 200, max: 10_000 },
@@ -130,6 +129,11 @@ export class ResolverAgent {
     return this.lastPassAt;
   }
 
+  /** Read the maps whole at the next pass (what the periodic resync does). */
+  resync(): void {
+    this.fullRead = true;
+  }
+
   /** Runs one pass now, outside the schedule (tests, benchmarks): its steps' reports. */
   async runOnce(): Promise<PassReport[]> {
     const reports: PassReport[] = [];
@@ -145,17 +149,29 @@ export class ResolverAgent {
   private async reconcile(collect?: (report: PassReport) => void): Promise<boolean> {
     let started = performance.now();
     const fullRead = this.fullRead || this.mirror === undefined;
-    // Not kept through a full read: the maps are read into a new mirror (two at once doubled the agent's memory on every resync).
-    const known = fullRead ? undefined : this.mirror;
+    // The view after the last clean pass (undefined after a failure: then the maps are read whole).
+    let known = this.mirror;
     // Until the pass ends clean, the next one reads the maps.
     this.mirror = undefined;
     this.fullRead = true;
     try {
       const snapshot = this.options.desired();
       const state = snapshot.state;
-      const mirror = fullRead || known === undefined ? MapsMirror.fromDump(this.options.maps.dump()) : known;
+      let mirror: MapsMirror;
+      let drifted = fullRead;
+      if (!fullRead && known !== undefined) mirror = known;
+      else {
+        const dump = this.options.maps.dump();
+        if (known !== undefined && known.matches(dump)) {
+          mirror = known;
+          drifted = false;
+        } else {
+          known = undefined; // never two mirrors at once (that doubled the agent's memory on every resync)
+          mirror = MapsMirror.fromDump(dump);
+        }
+      }
       const changed = snapshot.changed;
-      const whole = fullRead || changed === 'all';
+      const whole = drifted || changed === 'all';
       const keys = whole ? [...state.services.keys()].sort() : [...changed.keys()].sort();
       const before = whole ? (): readonly DesiredFrontend[] => NONE : (key: string): readonly DesiredFrontend[] => changed.get(key) ?? NONE;
       const frontendsOf = (key: string): readonly DesiredFrontend[] => snapshot.frontendsOf(key);

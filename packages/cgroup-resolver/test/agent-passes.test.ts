@@ -17,7 +17,8 @@ class MemoryMaps implements MapsPort {
   dumps = 0;
   constructor(
     public held: MapsDump,
-    private readonly consistent: boolean,
+    /** Check each plan is consistent throughout (only from consistent maps: not after drift). */
+    public consistent: boolean,
   ) {}
   dump(): MapsDump {
     this.dumps++;
@@ -90,6 +91,47 @@ describe('ResolverAgent passes', () => {
         },
       ),
       { numRuns: 150 },
+    );
+  }, 120_000);
+
+  it('a resync that finds the maps as the agent left them plans only what changed; one that finds drift repairs it', async () => {
+    await fc.assert(
+      fc.asyncProperty(
+        desiredArb,
+        desiredArb,
+        fc.integer({ min: 1, max: 4 }),
+        fc.integer({ min: 0, max: 1_000_000 }),
+        async (first, next, chunkSize, driftSeed) => {
+          const maps = new MemoryMaps(publish({ services: new Map(), frontends: [], refusals: [] }), true);
+          let current = snapshotOf(first);
+          const agent = agentOn(maps, chunkSize, () => current);
+          await agent.runOnce();
+          // No drift, no change: read, found as left, nothing planned.
+          current = snapshotOf(first, first);
+          agent.resync();
+          let reports = await agent.runOnce();
+          expect(reports.map((r) => [r.fullRead, r.plan.ops.length])).toEqual([[true, 0]]);
+          expect(maps.dumps).toBe(2);
+          // No drift, a change: only the changed services are planned.
+          current = snapshotOf(next, first);
+          agent.resync();
+          reports = await agent.runOnce();
+          const changedKeys = current.changed === 'all' ? [] : [...current.changed.keys()];
+          expect(reports.flatMap((r) => [...r.plan.serviceIds.keys()]).every((k) => changedKeys.includes(k))).toBe(true);
+          expectResolves(maps.held, next);
+          expect(planMaps(next, maps.held).ops).toEqual([]);
+          // Drift behind the agent's back: the resync's read repairs it.
+          const drifted = fc.sample(driftArb(maps.held), { numRuns: 1, seed: driftSeed })[0]!;
+          maps.held = drifted;
+          maps.consistent = false;
+          current = snapshotOf(next, next);
+          agent.resync();
+          await agent.runOnce();
+          expectResolves(maps.held, next);
+          expect(planMaps(next, maps.held).ops).toEqual([]);
+        },
+      ),
+      { numRuns: 120 },
     );
   }, 120_000);
 

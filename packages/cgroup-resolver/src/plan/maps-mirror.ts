@@ -5,6 +5,7 @@
 // frontends name each table (a plan over a part must not delete a table the rest still names).
 import type { BackendEntry, FrontendEntry, MapOp, MapsDump, ServiceTable } from '../model.js';
 import { backendIndexKey, compareFrontends, frontendKey, type BackendIndexKey } from './keys.js';
+import { sameTable } from './table-equality.js';
 
 export class MapsMirror {
   /** By frontendKey. */
@@ -92,6 +93,24 @@ export class MapsMirror {
   /** An id above every backend id the maps hold (they may hold fewer: it never goes down). */
   get backendIdCeiling(): number {
     return this.backendCeiling;
+  }
+
+  /**
+   * The maps hold exactly what this mirror says (a read of them, `dump`, has the same
+   * frontends, tables, revisions and backends): a periodic re-read that finds no drift.
+   */
+  matches(dump: MapsDump): boolean {
+    if (dump.frontends.length !== this.frontends.size || dump.services.size !== this.services.size || dump.backends.size !== this.backends.size) return false;
+    for (const f of dump.frontends) if (this.frontends.get(frontendKey(f))?.serviceId !== f.serviceId) return false;
+    for (const [id, t] of dump.services) {
+      const mine = this.services.get(id);
+      if (mine === undefined || !sameTable(mine, t)) return false;
+    }
+    for (const [id, b] of dump.backends) {
+      const mine = this.backends.get(id);
+      if (mine === undefined || mine.address !== b.address || mine.port !== b.port || mine.local !== b.local) return false;
+    }
+    return true;
   }
 
   toDump(): MapsDump {

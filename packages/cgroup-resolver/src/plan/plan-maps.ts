@@ -6,7 +6,8 @@ import { backendIndexKey, backendKey, compareFrontends, frontendKey } from './ke
 import { PlanInputError } from './plan-errors.js';
 import { serviceFlags } from './service-flags.js';
 import { assignServiceIds } from './service-ids.js';
-import { sameSkipCgroups, tableSkipCgroups } from './skip-cgroups.js';
+import { tableSkipCgroups } from './skip-cgroups.js';
+import { sameForReaders } from './table-equality.js';
 import { createTableBuilder, type TableBuilder } from './service-table.js';
 import type { ReservedIds } from './id-allocator.js';
 
@@ -85,7 +86,7 @@ export function planMaps(desired: DesiredState, actual: MapsDump, options: PlanO
       servicePuts.push({ op: 'service-put', id, key, table });
       continue;
     }
-    if (!sameTable(old, table)) servicePuts.push({ op: 'service-put', id, key, table: { ...table, revision: nextRevision(old.revision) } });
+    if (!sameForReaders(old, table)) servicePuts.push({ op: 'service-put', id, key, table: { ...table, revision: nextRevision(old.revision) } });
     const kept = new Set(service.backends.map((b) => backendIndexKey(b.address, b.port)));
     removed.push(...tableBackends(old, actual).filter((b) => !kept.has(backendIndexKey(b.address, b.port))).map((b) => ({ serviceId: id, ...b })));
   }
@@ -127,18 +128,6 @@ export function planMaps(desired: DesiredState, actual: MapsDump, options: PlanO
     removed: uniqueRemoved(removed),
     serviceIds: new Map(keys.map((k) => [k, serviceIds.get(k)!])),
   };
-}
-
-/** Equal for readers: everything but the revision. */
-function sameTable(a: ServiceTable, b: ServiceTable): boolean {
-  return (
-    a.flags === b.flags &&
-    a.affinityTimeoutSeconds === b.affinityTimeoutSeconds &&
-    sameSkipCgroups(a.skipCgroups, b.skipCgroups) &&
-    a.backendIds.length === b.backendIds.length &&
-    a.backendIds.every((id, i) => id === b.backendIds[i]) &&
-    (a.slots === b.slots || (a.slots.length === b.slots.length && a.slots.every((s, i) => s === b.slots[i])))
-  );
 }
 
 /** u32 revision, wrapping to 1 (0 is never written). */
