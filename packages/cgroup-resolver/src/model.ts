@@ -99,6 +99,11 @@ export interface BackendEntry {
  */
 export type SlotArray = Uint8Array | Uint16Array;
 
+/** Zeroed slots for a table of `size` slots over `backends` backends, in the width SlotArray says. */
+export function newSlotArray(backends: number, size: number): SlotArray {
+  return backends <= 256 ? new Uint8Array(size) : new Uint16Array(size);
+}
+
 /** One service's inner map, decoded (bpf/resolver.h, "service tables"). */
 export interface ServiceTable {
   /** Backend ids in the order the Maglev slots index. */

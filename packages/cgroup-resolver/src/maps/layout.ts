@@ -7,7 +7,7 @@
 // order, which on the only supported host (x86-64) is little-endian. Nothing here touches
 // koffi or the kernel.
 import ipaddr from 'ipaddr.js';
-import type { BackendEntry, FrontendEntry, FrontendKind, Protocol, ServiceTable } from '../model.js';
+import { newSlotArray, type BackendEntry, type FrontendEntry, type FrontendKind, type Protocol, type ServiceTable } from '../model.js';
 import { dottedQuadValue } from '../dotted-quad.js';
 
 // ---------------------------------------------------------------- errors
@@ -814,7 +814,7 @@ export function decodeServiceTableBytes(bytes: Uint8Array): ServiceTable {
   const backendIds = new Array<number>(n);
   for (let i = 0; i < n; i++) backendIds[i] = getU32(bytes, idsAt + 4 * i);
   const slotsAt = backendsEnd * SERVICE_CHUNK_BYTES + SERVICE_CHUNK.at.slots;
-  const slots = n <= 256 ? new Uint8Array(m) : new Uint16Array(m);
+  const slots = newSlotArray(n, m);
   for (let s = 0; s < m; s++) {
     const index = (bytes[slotsAt + 2 * s] as number) | ((bytes[slotsAt + 2 * s + 1] as number) << 8);
     if (index >= n) throw malformed(`service_chunk.slots[${s}]`, `index ${index} names no backend (${n} backends)`);

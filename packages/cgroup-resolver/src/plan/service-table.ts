@@ -2,7 +2,7 @@
 // instance's order and, per slot, a u16 index into it. Built with @balanced/maglev, the
 // project's one Maglev implementation.
 import { ALLOWED_TABLE_SIZES, createMaglev, type Backend, type Maglev } from '@balanced/maglev';
-import type { DesiredBackend, SlotArray } from '../model.js';
+import { newSlotArray, type DesiredBackend, type SlotArray } from '../model.js';
 import { PlanInputError } from './plan-errors.js';
 import { SERVICE_MAX_BACKENDS } from '../maps/layout.js';
 
@@ -96,8 +96,7 @@ export function createTableBuilder(): TableBuilder {
       if (live === 0) slots = new Uint8Array(0);
       else {
         const size = tableSizeFor(live, n);
-        // Bytes when every index is below 256 (at most 256 backends), else u16 (as compactSlots).
-        slots = n <= 256 ? new Uint8Array(size) : new Uint16Array(size);
+        slots = newSlotArray(n, size);
         maglev(size).fillSlots(ordered, slots);
       }
       if (cache.size >= TABLE_CACHE_SIZE) cache.delete(cache.keys().next().value as string);
@@ -118,7 +117,7 @@ interface Ordered extends Backend {
 
 /** Slots as bytes when every index is below 256 (`count` backends ≤ 256), else as u16. */
 export function compactSlots(slots: ArrayLike<number>, count: number): SlotArray {
-  const out = count <= 256 ? new Uint8Array(slots.length) : new Uint16Array(slots.length);
+  const out = newSlotArray(count, slots.length);
   for (let i = 0; i < slots.length; i++) out[i] = slots[i] as number;
   return out;
 }
