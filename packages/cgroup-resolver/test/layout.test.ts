@@ -45,7 +45,7 @@ import {
   serviceChunkCount,
 } from '../src/maps/layout.js';
 import * as layout from '../src/maps/layout.js';
-import { compactSlots } from '../src/plan/service-table.js';
+import { compactSlots } from './plan-helpers.js';
 
 const HEADER = join(dirname(fileURLToPath(import.meta.url)), '..', 'bpf', 'resolver.h');
 

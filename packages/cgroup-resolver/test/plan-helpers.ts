@@ -3,7 +3,7 @@
 import fc from 'fast-check';
 import { expect } from '@jest/globals';
 import type { BackendEntry, DesiredBackend, DesiredFrontend, DesiredService, DesiredState, FrontendEntry, MapsDump, Plan, Protocol, ServiceTable } from '../src/model.js';
-import { PUBLISH_ORDER } from '../src/model.js';
+import { PUBLISH_ORDER, newSlotArray, type SlotArray } from '../src/model.js';
 import { applyToDump, createTableBuilder, planMaps } from '../src/plan/index.js';
 
 type Arb<T> = fc.Arbitrary<T>;
@@ -203,4 +203,11 @@ export function expectConsistentThroughout(plan: Plan, before: MapsDump): void {
     for (const f of dump.frontends) expect(dump.services.has(f.serviceId)).toBe(true);
     for (const t of dump.services.values()) for (const id of t.backendIds) expect(dump.backends.has(id)).toBe(true);
   }
+}
+
+/** A table's slots from plain indices, in the width the maps' codec reads them (tests' fixtures). */
+export function compactSlots(slots: ArrayLike<number>, count: number): SlotArray {
+  const out = newSlotArray(count, slots.length);
+  for (let i = 0; i < slots.length; i++) out[i] = slots[i] as number;
+  return out;
 }

@@ -13,7 +13,7 @@ import { ResolverPrograms } from '../src/loader/resolver-programs.js';
 import { BPF_MAP_TYPE, COUNTERS, MAP_NAMES, SERVICE_CHUNK_BYTES, encodeServiceTableBytes, encodeU32Key, decodeU32 } from '../src/maps/layout.js';
 import { ResolverMaps } from '../src/maps/resolver-maps.js';
 import type { BackendEntry, FrontendEntry, MapOp, MapsDump, Plan, ServiceTable } from '../src/model.js';
-import { compactSlots } from '../src/plan/service-table.js';
+import { compactSlots } from './plan-helpers.js';
 
 let cgroup: string | undefined;
 let pinRoot: string | undefined;

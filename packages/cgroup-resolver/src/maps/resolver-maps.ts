@@ -136,10 +136,10 @@ export class ResolverMaps {
     forEachPacked(this.maps.bd_services, (k, v) => {
       const innerId = decodeU32(v, 'bd_services value');
       const kept = this.frozenTables.get(innerId);
-      const read = kept !== undefined ? { id: innerId, table: kept } : this.readService(k.slice(), innerId);
+      const read = kept !== undefined ? { id: innerId, table: kept, frozen: true } : this.readService(k.slice(), innerId);
       if (read === undefined) return;
       services.set(decodeU32(k, 'bd_services key'), read.table);
-      if (read.frozen !== false) frozen.set(read.id, read.table);
+      if (read.frozen) frozen.set(read.id, read.table);
     });
     this.frozenTables = frozen;
     const backends = new Map<number, BackendEntry>();
@@ -151,7 +151,7 @@ export class ResolverMaps {
    * One service's table (and the id of the inner map it was read from, which is frozen then
    * unless that failed); undefined when the service disappeared meanwhile.
    */
-  private readService(key: Uint8Array, innerId: number): { readonly id: number; readonly table: ServiceTable; readonly frozen?: boolean } | undefined {
+  private readService(key: Uint8Array, innerId: number): { readonly id: number; readonly table: ServiceTable; readonly frozen: boolean } | undefined {
     let id = innerId;
     for (let attempt = 0; ; attempt++) {
       let inner: MapHandle;
@@ -280,21 +280,18 @@ export class ResolverMaps {
     const known = this.innerMemlock;
     const live = new Map<number, number>();
     // Read packed: no two arrays per entry (10,000 tables, a scrape every few seconds).
-    const services = this.maps.bd_services.entriesPacked();
-    const keyBytes = this.maps.bd_services.info.keySize;
-    const valueBytes = this.maps.bd_services.valueBytes;
-    for (let i = 0; i < services.count; i++) {
-      const id = decodeU32(services.values.subarray(i * valueBytes, (i + 1) * valueBytes));
+    forEachPacked(this.maps.bd_services, (key, value) => {
+      const id = decodeU32(value);
       const cached = known.get(id);
       if (cached !== undefined) {
         live.set(id, cached);
-        continue;
+        return;
       }
       let inner: MapHandle;
       try {
-        inner = MapHandle.byId(id, innerMapName(decodeU32(services.keys.subarray(i * keyBytes, (i + 1) * keyBytes))));
+        inner = MapHandle.byId(id, innerMapName(decodeU32(key)));
       } catch (e) {
-        if (e instanceof BpfError && e.errno === ENOENT) continue; // swapped meanwhile
+        if (e instanceof BpfError && e.errno === ENOENT) return; // swapped meanwhile
         throw e;
       }
       try {
@@ -302,7 +299,7 @@ export class ResolverMaps {
       } finally {
         inner.close();
       }
-    }
+    });
     this.innerMemlock = live;
     let innerBytes = 0;
     for (const bytes of live.values()) innerBytes += bytes;
@@ -351,10 +348,6 @@ function chunkKeys(count: number): Uint8Array {
   return chunkKeyBytes.subarray(0, 4 * count);
 }
 
-/**
- * An inner service map's values back to back in index order (a missing one reads as zeros),
- * as one batch lookup returns them: no arrays per entry (a dump reads 10,000 inner maps).
- */
 /** `f(key, value)` per entry of `map`, both views into one packed read (valid during the call). */
 function forEachPacked(map: MapHandle, f: (key: Uint8Array, value: Uint8Array) => void): void {
   const { keys, values, count } = map.entriesPacked();
@@ -363,6 +356,10 @@ function forEachPacked(map: MapHandle, f: (key: Uint8Array, value: Uint8Array) =
   for (let i = 0; i < count; i++) f(keys.subarray(i * k, (i + 1) * k), values.subarray(i * v, (i + 1) * v));
 }
 
+/**
+ * An inner service map's values back to back in index order (a missing one reads as zeros),
+ * as one batch lookup returns them: no arrays per entry (a dump reads 10,000 inner maps).
+ */
 function innerValues(inner: MapHandle): Uint8Array {
   const { keys, values, count } = inner.entriesPacked();
   const size = SERVICE_CHUNK_BYTES;

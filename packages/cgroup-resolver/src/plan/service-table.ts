@@ -115,12 +115,6 @@ interface Ordered extends Backend {
   readonly backend: DesiredBackend;
 }
 
-/** Slots as bytes when every index is below 256 (`count` backends ≤ 256), else as u16. */
-export function compactSlots(slots: ArrayLike<number>, count: number): SlotArray {
-  const out = newSlotArray(count, slots.length);
-  for (let i = 0; i < slots.length; i++) out[i] = slots[i] as number;
-  return out;
-}
 
 /** Ids in code-unit order; insertion sort for the usual few (Array.prototype.sort allocates its work space). */
 function sortById(list: { readonly id: string }[]): void {
