@@ -2,12 +2,15 @@
 // vs kube-proxy-shaped iptables DNAT vs kube-proxy-shaped nftables, at 1 / 1,000 / 10,000
 // Services × 10 backends (the target Service last). Everything runs inside network
 // namespaces this bench creates (rules too: they vanish with the namespace); the BPF
-// programs attach to a cgroup the bench creates. Writes bench/results/cgroup-resolver.json
+// programs attach to a cgroup the bench creates. Per scale everything is set up first
+// (netns A: iptables rules; netns B: nftables table; netns C: the resolver's cgroup), then
+// all cases are measured in interleaved rounds (interleave.mjs), so drift of the shared
+// machine hits the floor and the others alike. Writes bench/results/cgroup-resolver.json
 // (merged: keys written by others are kept).
 //
-// Env: BENCH_SCALES=1,1000,10000  BENCH_COUNT=5000 (connect+close per case)
+// Env: BENCH_SCALES=1,1000,10000  BENCH_COUNT=5000 (connect+close per run)
 //      BENCH_EXCHANGE_COUNT=2000 (connections with BENCH_ROUNDS=10 echo round trips)
-//      BENCH_REPEAT=3 (runs per measurement; the median-p50 run is kept)
+//      BENCH_REPEAT=5 (interleaved rounds; per case the median-p50 run is kept)
 //      BENCH_BACKENDS=10  BENCH_SKIP=resolver,iptables,nftables (any of them)
 //      BENCH_IPTABLES=legacy|nft: the iptables backend (default legacy: x_tables, the linear
 //      rule walk kube-proxy's iptables mode is known for; iptables-nft restores 31,000 rules
@@ -32,6 +35,7 @@ import {
   runChecked,
   summarizeLatencies,
 } from '@balanced/testkit';
+import { interleave } from './interleave.mjs';
 import { buildNative, parseClientOutput } from './native.mjs';
 import { BACKEND_PORT, SERVICE_PORT, desiredState, renderIptables, renderNftables, serviceVip } from './rules.mjs';
 
@@ -47,7 +51,11 @@ const EXCHANGE_COUNT = envInt('BENCH_EXCHANGE_COUNT', 2000);
 const ROUNDS = envInt('BENCH_ROUNDS', 10);
 const BACKENDS = envInt('BENCH_BACKENDS', 10);
 const WARMUP = 200;
-const REPEAT = envInt('BENCH_REPEAT', 3);
+const REPEAT = envInt('BENCH_REPEAT', 5);
+// After setup (the resolver's apply last) and before round 1: this process's garbage
+// collector finishes with the plan (at 10,000 Services it ran on the second core during the
+// measurement and doubled the client's p50) and the kernel with the loads.
+const SETTLE_MS = 3000;
 const IPTABLES = process.env.BENCH_IPTABLES === 'nft' ? 'nft' : 'legacy';
 const SKIP = new Set((process.env.BENCH_SKIP ?? '').split(',').filter(Boolean));
 
@@ -60,23 +68,45 @@ if (process.getuid?.() !== 0) {
   process.exit(1);
 }
 
+const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
+
 // ---- cleanup: LIFO, always (also on SIGINT/SIGTERM) ----
+// One drain at a time (a signal's drain waits for a scale's running one). Once a signal came,
+// anything registered later is undone at once and `defer` throws, so the bench stops there.
 const cleanups = [];
-const defer = (fn) => cleanups.push(fn);
-async function cleanupAll() {
-  while (cleanups.length > 0) {
-    const fn = cleanups.pop();
-    try {
-      await fn();
-    } catch (e) {
-      console.error(`cleanup: ${e.message}`);
+let stopping = false;
+let draining = Promise.resolve();
+function unwind(mark = 0) {
+  draining = draining.then(async () => {
+    while (cleanups.length > mark) {
+      const fn = cleanups.pop();
+      try {
+        await fn();
+      } catch (e) {
+        console.error(`cleanup: ${e.message}`);
+      }
     }
+  });
+  return draining;
+}
+function defer(fn) {
+  cleanups.push(fn);
+  if (stopping) {
+    void unwind(0);
+    throw new Error('interrupted');
   }
 }
+let mainDone = Promise.resolve();
 for (const sig of ['SIGINT', 'SIGTERM']) {
   process.once(sig, () => {
     console.error(`${sig}: cleaning up`);
-    void cleanupAll().finally(() => process.exit(130));
+    stopping = true;
+    // Undo everything now; give the bench a moment to unwind (a command in flight ends on
+    // its own: its namespace is already gone), undo whatever it made meanwhile, exit.
+    void unwind(0)
+      .then(() => Promise.race([mainDone, sleep(5000)]))
+      .then(() => unwind(0))
+      .finally(() => process.exit(130));
   });
 }
 
@@ -86,56 +116,68 @@ const ratio = (a, b) => (Number.isFinite(a) && Number.isFinite(b) && b > 0 ? Mat
 /** A namespace with the backends' addresses, a route to the Service range and the echo server. */
 async function benchNetns(native) {
   const ns = await createNetns();
-  const removeNs = () => deleteNetns(ns);
-  defer(removeNs);
+  defer(() => deleteNetns(ns));
   await addLocalAddresses(ns, [...TARGET_BACKENDS, CLIENT_ADDRESS]);
   // Connections to a Service address need a route for the first lookup (iptables/nft DNAT
   // in OUTPUT, then re-route); a fixed source keeps the client off the backends' addresses.
   await runChecked('ip', ['-n', ns, 'route', 'add', '10.96.0.0/16', 'dev', 'lo', 'src', CLIENT_ADDRESS]);
   const server = spawn('ip', ['netns', 'exec', ns, native.server, String(BACKEND_PORT)], { stdio: ['ignore', 'pipe', 'pipe'] });
-  const stopServer = async () => {
+  defer(async () => {
     if (server.exitCode === null && server.signalCode === null) {
       const gone = new Promise((r) => server.once('exit', r));
       server.kill('SIGKILL'); // by its pid (ip netns exec execs the server)
       await gone;
     }
-  };
-  defer(stopServer);
+  });
   await new Promise((resolveReady, reject) => {
     const timer = setTimeout(() => reject(new Error('echo server did not start')), 10_000);
     server.stdout.on('data', (d) => d.toString().includes('ready') && (clearTimeout(timer), resolveReady()));
     server.once('exit', (c) => reject(new Error(`echo server exited ${c}`)));
   });
-  return { ns, done: async () => { await stopServer(); await removeNs(); } };
+  return ns;
 }
 
-/** Runs the C client in the namespace (optionally inside a cgroup first). */
-async function measure(native, ns, cgroup, address, label) {
-  const once = async (count, rounds) => {
-    const args = [address, String(cgroup === undefined ? SERVICE_PORT_FOR(address) : SERVICE_PORT_FOR(address)), String(count), String(rounds), String(WARMUP)];
-    const r = cgroup === undefined
-      ? await run('ip', ['netns', 'exec', ns, native.client, ...args], { timeoutMs: 600_000 })
-      : await execInCgroupNetns(cgroup, ns, native.client, args, { timeoutMs: 600_000 });
-    const out = parseClientOutput(r.stdout);
-    if (r.code !== 0 || out.latUs.length === 0) throw new Error(`${label}: client exited ${r.code}: ${r.stdout.slice(-200)} ${r.stderr.slice(-300)}`);
-    if (out.errors > 0) console.error(`${label}: ${out.errors} failed connections (${out.lastError})`);
-    const s = summarizeLatencies(out.latUs);
-    return { p50Us: round1(s.p50), p90Us: round1(s.p90), p99Us: round1(s.p99), meanUs: round1(s.mean), perSecond: Math.round(out.latUs.length / (out.totalNs / 1e9)), count: out.latUs.length, errors: out.errors };
-  };
-  // The machine is shared: run each measurement REPEAT times and keep the run with the median p50.
-  const median = async (count, rounds) => {
-    const runs = [];
-    for (let i = 0; i < REPEAT; i++) runs.push(await once(count, rounds));
-    runs.sort((x, y) => x.p50Us - y.p50Us);
-    return { ...runs[Math.floor(runs.length / 2)], repeats: runs.map((x) => x.p50Us) };
-  };
-  const connect = await median(COUNT, 0);
-  const exchange = EXCHANGE_COUNT > 0 ? await median(EXCHANGE_COUNT, ROUNDS) : undefined;
-  console.error(`  ${label.padEnd(34)} connect p50 ${connect.p50Us} µs p99 ${connect.p99Us} µs ${connect.perSecond}/s` + (exchange ? `; ${ROUNDS}-RT p50 ${exchange.p50Us} µs p99 ${exchange.p99Us} µs` : ''));
-  return { connect, exchange };
-}
 // A Service address is dialled on the Service port, a backend address on the backend port.
 const SERVICE_PORT_FOR = (address) => (address.startsWith('10.96.') ? SERVICE_PORT : BACKEND_PORT);
+
+/** One run of the C client for a case `{ name, label, ns, cgroup?, address, group?, optional? }` (in the cgroup first when it has one). */
+async function runClient(native, c, count, rounds) {
+  if (stopping) throw new Error('interrupted');
+  const args = [c.address, String(SERVICE_PORT_FOR(c.address)), String(count), String(rounds), String(WARMUP)];
+  const r = c.cgroup === undefined
+    ? await run('ip', ['netns', 'exec', c.ns, native.client, ...args], { timeoutMs: 600_000 })
+    : await execInCgroupNetns(c.cgroup, c.ns, native.client, args, { timeoutMs: 600_000 });
+  const out = parseClientOutput(r.stdout);
+  if (r.code !== 0 || out.latUs.length === 0) throw new Error(`${c.label}: client exited ${r.code}: ${r.stdout.slice(-200)} ${r.stderr.slice(-300)}`);
+  if (out.errors > 0) console.error(`${c.label}: ${out.errors} failed connections (${out.lastError})`);
+  const s = summarizeLatencies(out.latUs);
+  return { p50Us: round1(s.p50), p90Us: round1(s.p90), p99Us: round1(s.p99), meanUs: round1(s.mean), perSecond: Math.round(out.latUs.length / (out.totalNs / 1e9)), count: out.latUs.length, errors: out.errors };
+}
+
+/**
+ * Measures `cases` in REPEAT interleaved rounds: each round runs every case's connect run
+ * (order rotated per round), then every case's exchange run (likewise). Returns
+ * `{ measured: name → { connect, exchange }, failures: group → Error }`; only `optional`
+ * cases (the resolver's) may fail without ending the bench.
+ */
+async function measureInterleaved(native, cases) {
+  const unit = (c, kind, count, rounds) => ({ key: `${c.name}.${kind}`, group: c.group ?? c.name, optional: c.optional, run: () => runClient(native, c, count, rounds) });
+  const passes = [cases.map((c) => unit(c, 'connect', COUNT, 0))];
+  if (EXCHANGE_COUNT > 0) passes.push(cases.map((c) => unit(c, 'exchange', EXCHANGE_COUNT, ROUNDS)));
+  const { results, failures } = await interleave(passes, REPEAT, (round, runs) => {
+    const p50s = cases.filter((c) => runs.has(`${c.name}.connect`)).map((c) => `${c.name} ${runs.get(`${c.name}.connect`).p50Us}`);
+    console.error(`  round ${round + 1}/${REPEAT} connect p50 µs: ${p50s.join(', ')}`);
+  });
+  const measured = {};
+  for (const c of cases) {
+    const connect = results.get(`${c.name}.connect`);
+    if (connect === undefined) continue;
+    const exchange = results.get(`${c.name}.exchange`);
+    measured[c.name] = { connect, exchange };
+    console.error(`  ${c.label.padEnd(38)} connect p50 ${connect.p50Us} µs p99 ${connect.p99Us} µs ${connect.perSecond}/s` + (exchange ? `; ${ROUNDS}-RT p50 ${exchange.p50Us} µs p99 ${exchange.p99Us} µs` : ''));
+  }
+  return { measured, failures };
+}
 
 async function timed(fn) {
   const t0 = performance.now();
@@ -143,36 +185,31 @@ async function timed(fn) {
   return Math.round(performance.now() - t0);
 }
 
-// ---- cases ----
+// ---- setup per scale (everything registered with defer; the scale's unwind removes it) ----
 
-async function directAndIptables(native, n) {
-  const { ns, done } = await benchNetns(native);
-  try {
-    const direct = await measure(native, ns, undefined, TARGET_BACKENDS[0], 'direct');
-    if (SKIP.has('iptables')) return { direct };
-    const rules = renderIptables(n, BACKENDS, TARGET_BACKENDS);
-    const loadMs = await timed(() => runChecked('ip', ['netns', 'exec', ns, `iptables-${IPTABLES}-restore`, '--noflush'], { input: rules, timeoutMs: 600_000 }));
-    const ruleCount = (await runChecked('ip', ['netns', 'exec', ns, `iptables-${IPTABLES}-save`, '-t', 'nat'])).split('\n').filter((l) => l.startsWith('-A ')).length;
-    console.error(`  iptables: ${ruleCount} nat rules loaded in ${loadMs} ms`);
-    const iptables = await measure(native, ns, undefined, serviceVip(n - 1), `iptables (${n} services)`);
-    const directWithIptables = await measure(native, ns, undefined, TARGET_BACKENDS[0], `direct with ${n} services in iptables`);
-    return { direct, iptables, directWithIptables, iptablesLoadMs: loadMs, iptablesRules: ruleCount };
-  } finally {
-    await done();
-  }
+/** netns A with kube-proxy-shaped iptables rules: cases iptables (Service) and directWithIptables (backend). */
+async function setupIptables(native, n) {
+  const ns = await benchNetns(native);
+  const rules = renderIptables(n, BACKENDS, TARGET_BACKENDS);
+  const loadMs = await timed(() => runChecked('ip', ['netns', 'exec', ns, `iptables-${IPTABLES}-restore`, '--noflush'], { input: rules, timeoutMs: 600_000 }));
+  const ruleCount = (await runChecked('ip', ['netns', 'exec', ns, `iptables-${IPTABLES}-save`, '-t', 'nat'])).split('\n').filter((l) => l.startsWith('-A ')).length;
+  console.error(`  iptables: ${ruleCount} nat rules loaded in ${loadMs} ms`);
+  return {
+    cases: [
+      { name: 'iptables', label: `iptables (${n} services)`, ns, address: serviceVip(n - 1) },
+      { name: 'directWithIptables', label: `direct with ${n} services in iptables`, ns, address: TARGET_BACKENDS[0] },
+    ],
+    info: { iptablesLoadMs: loadMs, iptablesRules: ruleCount },
+  };
 }
 
-async function nftables(native, n) {
-  const { ns, done } = await benchNetns(native);
-  try {
-    const rules = renderNftables(n, BACKENDS, TARGET_BACKENDS);
-    const loadMs = await timed(() => runChecked('ip', ['netns', 'exec', ns, 'nft', '-f', '-'], { input: rules, timeoutMs: 600_000 }));
-    console.error(`  nftables: loaded in ${loadMs} ms`);
-    const nft = await measure(native, ns, undefined, serviceVip(n - 1), `nftables (${n} services)`);
-    return { nftables: nft, nftablesLoadMs: loadMs };
-  } finally {
-    await done();
-  }
+/** netns B with kube-proxy-shaped nftables table: case nftables. */
+async function setupNftables(native, n) {
+  const ns = await benchNetns(native);
+  const rules = renderNftables(n, BACKENDS, TARGET_BACKENDS);
+  const loadMs = await timed(() => runChecked('ip', ['netns', 'exec', ns, 'nft', '-f', '-'], { input: rules, timeoutMs: 600_000 }));
+  console.error(`  nftables: loaded in ${loadMs} ms`);
+  return { cases: [{ name: 'nftables', label: `nftables (${n} services)`, ns, address: serviceVip(n - 1) }], info: { nftablesLoadMs: loadMs } };
 }
 
 let resolverApi;
@@ -210,59 +247,84 @@ async function loadResolverApi() {
   return resolverApi;
 }
 
-async function resolverCase(native, n) {
-  const api = await loadResolverApi();
-  if (api.missing !== undefined) return { resolverNote: api.missing };
-  const { ResolverPrograms, ResolverMaps, planMaps, hostNetnsCookie } = api.mod;
+/** The resolver's programs on a fresh test cgroup, its maps filled with `n` Services; returns the cgroup. */
+async function attachResolver({ ResolverPrograms, ResolverMaps, planMaps, hostNetnsCookie }, n) {
   await ensureBpffs();
-  const { ns, done } = await benchNetns(native);
   const cgroup = await createTestCgroup('balanced-bench');
+  defer(() => removeTestCgroup(cgroup));
   const pinRoot = await createTestPinRoot('balanced-bench');
-  let programs, maps;
-  const teardown = async () => {
-    maps?.close();
-    programs?.close();
-    maps = programs = undefined;
-    try {
-      ResolverPrograms.detach?.(pinRoot);
-    } finally {
-      await removeTestPinRoot(pinRoot); // unpins links: the programs detach
-      await removeTestCgroup(cgroup);
-    }
-  };
-  defer(teardown);
+  defer(() => removeTestPinRoot(pinRoot)); // unpins links: the programs detach
+  defer(() => ResolverPrograms.detach?.(pinRoot));
+  const programs = ResolverPrograms.attach({ pinRoot, cgroupPath: cgroup });
+  defer(() => programs.close());
+  const maps = ResolverMaps.open(pinRoot);
+  defer(() => maps.close());
+  if (typeof maps.writeConfig === 'function') {
+    // Resolve in every namespace (the client is in a test netns); no ring-buffer events.
+    maps.writeConfig({ hostNetnsCookie: hostNetnsCookie ? hostNetnsCookie() : 0n, hostNetnsOnly: false, events: false });
+  }
+  const desired = desiredState(n, BACKENDS, TARGET_BACKENDS);
+  const t0 = performance.now();
+  const plan = planMaps(desired, maps.dump());
+  const planMs = Math.round(performance.now() - t0);
+  const ops = Array.isArray(plan) ? plan.length : Array.isArray(plan?.ops) ? plan.ops.length : undefined;
+  const t1 = performance.now();
+  maps.apply(plan);
+  const applyMs = Math.round(performance.now() - t1);
+  console.error(`  resolver: planned in ${planMs} ms, applied in ${applyMs} ms${ops === undefined ? '' : ` (${ops} ops)`}`);
+  return { cgroup, info: { resolverPlanMs: planMs, resolverApplyMs: applyMs } };
+}
+
+/**
+ * netns C: case direct, the floor (a client in C but outside the cgroup: no rules in C and
+ * no programs run for it) and, unless skipped or unavailable, the resolver's cgroup: cases
+ * resolver (client in the cgroup, Service address) and directInResolverCgroup (backend).
+ */
+async function setupResolverNetns(native, n) {
+  const ns = await benchNetns(native);
+  const direct = { name: 'direct', label: 'direct (client outside the cgroup)', ns, address: TARGET_BACKENDS[0] };
+  if (SKIP.has('resolver')) return { cases: [direct], info: { resolverNote: 'skipped (BENCH_SKIP)' } };
+  const api = await loadResolverApi();
+  if (api.missing !== undefined) return { cases: [direct], info: { resolverNote: api.missing } };
   try {
-    programs = ResolverPrograms.attach({ pinRoot, cgroupPath: cgroup });
-    maps = ResolverMaps.open(pinRoot);
-    if (typeof maps.writeConfig === 'function') {
-      // Resolve in every namespace (the client is in a test netns); no ring-buffer events.
-      maps.writeConfig({ hostNetnsCookie: hostNetnsCookie ? hostNetnsCookie() : 0n, hostNetnsOnly: false, events: false });
-    }
-    const desired = desiredState(n, BACKENDS, TARGET_BACKENDS);
-    let planMs, applyMs, ops;
-    {
-      const t0 = performance.now();
-      const plan = planMaps(desired, maps.dump());
-      planMs = Math.round(performance.now() - t0);
-      ops = Array.isArray(plan) ? plan.length : Array.isArray(plan?.ops) ? plan.ops.length : undefined;
-      const t1 = performance.now();
-      maps.apply(plan);
-      applyMs = Math.round(performance.now() - t1);
-    }
-    console.error(`  resolver: planned in ${planMs} ms, applied in ${applyMs} ms${ops === undefined ? '' : ` (${ops} ops)`}`);
-    // Let this process's garbage collector finish with the plan (at 10,000 Services it ran on the
-    // second core during the measurement and doubled the client's p50) before timing anything.
-    await new Promise((r) => setTimeout(r, 3000));
-    const resolver = await measure(native, ns, cgroup, serviceVip(n - 1), `resolver (${n} services)`);
-    const directInResolverCgroup = await measure(native, ns, cgroup, TARGET_BACKENDS[0], `direct, client in resolver cgroup`);
-    return { resolver, directInResolverCgroup, resolverPlanMs: planMs, resolverApplyMs: applyMs };
+    const { cgroup, info } = await attachResolver(api.mod, n);
+    // One optional group: a failing run in the cgroup drops both cases (figures from one
+    // without the other would not compare) into resolverNote; the other cases go on.
+    const inCgroup = { ns, cgroup, group: 'resolverCgroup', optional: true };
+    return {
+      cases: [
+        direct,
+        { name: 'resolver', label: `resolver (${n} services)`, address: serviceVip(n - 1), ...inCgroup },
+        { name: 'directInResolverCgroup', label: 'direct, client in resolver cgroup', address: TARGET_BACKENDS[0], ...inCgroup },
+      ],
+      info,
+    };
   } catch (e) {
+    if (stopping) throw e;
     console.error(`  resolver (${n} services) failed: ${e.stack ?? e.message}`);
-    return { resolverNote: `failed: ${e.message}` };
+    return { cases: [direct], info: { resolverNote: `failed: ${e.message}` } };
+  }
+}
+
+/** One scale: set every case up, settle, measure all cases interleaved, undo the setup. */
+async function measureScale(native, n) {
+  const mark = cleanups.length;
+  try {
+    const setups = [];
+    if (!SKIP.has('iptables')) setups.push(await setupIptables(native, n));
+    if (!SKIP.has('nftables')) setups.push(await setupNftables(native, n));
+    setups.push(await setupResolverNetns(native, n)); // last: the settle follows its apply
+    await sleep(SETTLE_MS);
+    const { measured, failures } = await measureInterleaved(native, setups.flatMap((x) => x.cases));
+    const info = Object.assign({}, ...setups.map((x) => x.info));
+    const failed = failures.get('resolverCgroup');
+    if (failed !== undefined) {
+      console.error(`  resolver (${n} services) failed: ${failed.stack ?? failed.message}`);
+      info.resolverNote = `failed: ${failed.message}`;
+    }
+    return { ...measured, ...info };
   } finally {
-    cleanups.splice(cleanups.indexOf(teardown), 1);
-    await teardown();
-    await done();
+    await unwind(mark);
   }
 }
 
@@ -295,13 +357,9 @@ async function main() {
   if (!nftVersion) SKIP.add('nftables');
   if (!iptablesVersion) SKIP.add('iptables');
   const rows = [];
-  const details = [];
   for (const n of SCALES) {
     console.error(`\n== ${n} services × ${BACKENDS} backends ==`);
-    const a = await directAndIptables(native, n);
-    const d = SKIP.has('nftables') ? {} : await nftables(native, n);
-    const b = SKIP.has('resolver') ? { resolverNote: 'skipped (BENCH_SKIP)' } : await resolverCase(native, n);
-    const r = { ...a, ...d, ...b };
+    const r = await measureScale(native, n);
     const p50 = (m) => m?.connect.p50Us ?? null;
     const p99 = (m) => m?.connect.p99Us ?? null;
     const x50 = (m) => m?.exchange?.p50Us ?? null;
@@ -351,7 +409,6 @@ async function main() {
       },
       ...(r.resolverNote ? { resolverNote: r.resolverNote } : {}),
     });
-    details.push({ services: n, ...r });
   }
 
   // Merge into the results file: other keys (sync, changes, mapMemoryMb…) and other fields
@@ -373,9 +430,14 @@ async function main() {
       iptables: iptablesVersion,
       nftables: nftVersion,
       method:
-        `C client, sequential connections inside a test netns to a C echo server on the same netns's lo: ` +
-        `connect()+close() per connection (SO_LINGER 0), ${COUNT} per run after ${WARMUP} warm-up, ${REPEAT} runs per case (median-p50 run kept); ` +
-        `exchange = connect + ${ROUNDS} one-byte round trips + close, ${EXCHANGE_COUNT} per case. ` +
+        `C client, sequential connections inside a test netns to a C echo server on that netns's lo (one per netns): ` +
+        `connect()+close() per connection (SO_LINGER 0), ${COUNT} per run after ${WARMUP} warm-up; ` +
+        `exchange = connect + ${ROUNDS} one-byte round trips + close, ${EXCHANGE_COUNT} per run. ` +
+        `Per scale every case is set up first (iptables rules in netns A, nftables table in netns B, the resolver's cgroup ` +
+        `with netns C), then after a ${SETTLE_MS / 1000} s settle the cases are measured interleaved: ${REPEAT} rounds, each running every case once ` +
+        `(connect runs, then exchange runs), the order rotated each round; per case the median-p50 run is kept. ` +
+        `direct (the floor) = a client in the resolver's netns C but outside its cgroup (no Service rules or programs for it); ` +
+        `directWithIptables = backend address from netns A; directInResolverCgroup = backend address from inside the cgroup. ` +
         `${BACKENDS} backends per Service, target Service last. iptables: kube-proxy iptables-mode nat chains ` +
         `(OUTPUT → KUBE-SERVICES → KUBE-SVC → KUBE-SEP, statistic random, DNAT) via iptables-${IPTABLES}-restore; ` +
         `nftables: kube-proxy nftables-mode table (service-ips verdict map, numgen vmap, DNAT) via nft -f; ` +
@@ -407,11 +469,14 @@ async function main() {
   console.log(`\nwritten: ${resultsPath}`);
 }
 
-try {
-  await main();
-} catch (e) {
-  console.error(e.stack ?? e.message);
-  process.exitCode = 1;
-} finally {
-  await cleanupAll();
-}
+mainDone = (async () => {
+  try {
+    await main();
+  } catch (e) {
+    console.error(e.stack ?? e.message);
+    process.exitCode = 1;
+  } finally {
+    await unwind(0);
+  }
+})();
+await mainDone;
