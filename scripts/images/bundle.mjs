@@ -16,7 +16,8 @@ import { fileURLToPath } from 'node:url';
 import { build } from 'esbuild';
 
 /**
- * Loaded from node_modules at run time (the images ship the production dependencies):
+ * Loaded from node_modules at run time (the images ship these and their dependencies only:
+ * scripts/images/prune-deps.mjs):
  * - koffi: a native addon; the FFI code requires it through createRequire, which a bundler
  *   cannot follow anyway;
  * - ioredis: loaded the same way, only when a Redis sink is configured;
@@ -24,7 +25,7 @@ import { build } from 'esbuild';
  *   punycode. Node warns of both (DEP0169, DEP0040) only for code outside node_modules, so
  *   bundled it would print deprecation warnings in every component's log.
  */
-const EXTERNAL = ['koffi', 'ioredis', 'node-fetch'];
+export const EXTERNAL = ['koffi', 'ioredis', 'node-fetch'];
 
 /** The oldest Node the bundles must run on: the repository's engines (CI and the images run newer). */
 const TARGET = 'node20';
