@@ -60,3 +60,15 @@ export async function interleave(passes, rounds, onRound = () => undefined) {
   }
   return { results, failures };
 }
+
+/**
+ * The median over the rounds of xs[i] / ys[i] (two cases' p50s of the same rounds, in round
+ * order): the ratio where both ran under the same conditions. Null when the lengths differ or
+ * there is no round.
+ */
+export function pairedMedianRatio(xs, ys) {
+  if (xs.length === 0 || xs.length !== ys.length) return null;
+  const ratios = xs.map((x, i) => x / ys[i]).sort((a, b) => a - b);
+  const mid = Math.floor(ratios.length / 2);
+  return ratios.length % 2 === 1 ? ratios[mid] : (ratios[mid - 1] + ratios[mid]) / 2;
+}

@@ -35,7 +35,7 @@ import {
   runChecked,
   summarizeLatencies,
 } from '@balanced/testkit';
-import { interleave } from './interleave.mjs';
+import { interleave, pairedMedianRatio } from './interleave.mjs';
 import { buildNative, parseClientOutput } from './native.mjs';
 import { BACKEND_PORT, SERVICE_PORT, desiredState, renderIptables, renderNftables, serviceVip } from './rules.mjs';
 
@@ -349,6 +349,12 @@ function withRatios(row) {
 
 // ---- main ----
 
+/** pairedRatio of two measured cases' connect p50s (null when either is missing). */
+const pairedRatio = (a, b) => {
+  const r = pairedMedianRatio(a?.connect.repeats ?? [], b?.connect.repeats ?? []);
+  return r === null ? null : Math.round(r * 100) / 100;
+};
+
 async function main() {
   const native = await buildNative();
   defer(native.cleanup);
@@ -376,6 +382,15 @@ async function main() {
       resolverOverDirect: ratio(p50(r.resolver), p50(r.direct)),
       iptablesOverResolver: ratio(p50(r.iptables), p50(r.resolver)),
       nftablesOverResolver: ratio(p50(r.nftables), p50(r.resolver)),
+      // The same ratios taken within each round (where the two cases ran seconds apart), then
+      // the median over the rounds: drift from one round to the next cancels out.
+      paired: {
+        resolverOverDirect: pairedRatio(r.resolver, r.direct),
+        iptablesOverResolver: pairedRatio(r.iptables, r.resolver),
+        nftablesOverResolver: pairedRatio(r.nftables, r.resolver),
+      },
+      // Every round's connect p50 per case, in round order.
+      roundsP50Us: Object.fromEntries(['direct', 'resolver', 'iptables', 'nftables', 'directWithIptables', 'directInResolverCgroup'].map((k) => [k, r[k]?.connect.repeats ?? null])),
       directP99Us: p99(r.direct),
       resolverP99Us: p99(r.resolver),
       iptablesP99Us: p99(r.iptables),
@@ -456,11 +471,11 @@ async function main() {
   await writeFile(resultsPath, `${JSON.stringify(merged, null, 2)}\n`);
 
   const cell = (v) => (v === null || v === undefined ? '—' : String(v));
-  const header = ['services', 'direct', 'resolver', 'iptables', 'nftables', 'direct+ipt', 'res/direct', 'ipt/res', 'nft/res', `${ROUNDS}RT res`, `${ROUNDS}RT ipt`, `${ROUNDS}RT nft`];
-  const lines = rows.map((r) => [r.services, r.directP50Us, r.resolverP50Us, r.iptablesP50Us, r.nftablesP50Us, r.directWithIptablesP50Us, r.resolverOverDirect, r.iptablesOverResolver, r.nftablesOverResolver, r.exchange.resolverP50Us, r.exchange.iptablesP50Us, r.exchange.nftablesP50Us].map(cell));
+  const header = ['services', 'direct', 'resolver', 'iptables', 'nftables', 'direct+ipt', 'res/direct', 'ipt/res', 'nft/res', 'paired res/dir', 'paired nft/res', `${ROUNDS}RT res`, `${ROUNDS}RT ipt`, `${ROUNDS}RT nft`];
+  const lines = rows.map((r) => [r.services, r.directP50Us, r.resolverP50Us, r.iptablesP50Us, r.nftablesP50Us, r.directWithIptablesP50Us, r.resolverOverDirect, r.iptablesOverResolver, r.nftablesOverResolver, r.paired.resolverOverDirect, r.paired.nftablesOverResolver, r.exchange.resolverP50Us, r.exchange.iptablesP50Us, r.exchange.nftablesP50Us].map(cell));
   const widths = header.map((h, i) => Math.max(h.length, ...lines.map((l) => l[i].length)));
   const fmt = (cols) => cols.map((c, i) => c.padStart(widths[i])).join('  ');
-  console.log('\nconnect()+close() p50 in µs (ratios of p50s); exchange columns: connect + round trips + close, p50 µs');
+  console.log('\nconnect()+close() p50 in µs (ratios of p50s; paired: the median over the rounds of the ratio within a round); exchange columns: connect + round trips + close, p50 µs');
   console.log(fmt(header));
   for (const l of lines) console.log(fmt(l));
   console.log('\np99 µs:');

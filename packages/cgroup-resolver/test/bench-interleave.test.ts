@@ -20,6 +20,7 @@ interface Unit {
 interface Interleave {
   rotated<T>(items: readonly T[], round: number): T[];
   medianRun(runs: readonly Run[]): Run & { repeats: number[] };
+  pairedMedianRatio(xs: readonly number[], ys: readonly number[]): number | null;
   interleave(passes: readonly (readonly Unit[])[], rounds: number, onRound?: (round: number, runs: Map<string, Run>) => void): Promise<{ results: Map<string, Run & { repeats: number[] }>; failures: Map<string, unknown> }>;
 }
 
@@ -53,6 +54,20 @@ describe('medianRun', () => {
 
   it('refuses no runs', () => {
     expect(() => bench.medianRun([])).toThrow(/no runs/);
+  });
+});
+
+describe('pairedMedianRatio', () => {
+  it('takes the ratio within each round, then the median: drift between rounds cancels', () => {
+    // Round ratios 1.1, 2, 1.05: the median is round 1's 1.1 (the ratio of the medians, 21/20,
+    // divides round 3's figure by another round's).
+    expect(bench.pairedMedianRatio([11, 40, 21], [10, 20, 20])).toBeCloseTo(1.1, 10);
+    expect(bench.pairedMedianRatio([2, 4], [1, 1])).toBe(3);
+  });
+
+  it('is null without rounds or when the rounds do not pair', () => {
+    expect(bench.pairedMedianRatio([], [])).toBeNull();
+    expect(bench.pairedMedianRatio([1, 2], [1])).toBeNull();
   });
 });
 
