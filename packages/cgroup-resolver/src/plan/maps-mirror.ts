@@ -5,6 +5,7 @@
 // frontends name each table (a plan over a part must not delete a table the rest still names).
 import type { BackendEntry, FrontendEntry, MapOp, MapsDump, ServiceTable } from '../model.js';
 import { backendIndexKey, compareFrontends, frontendKey, type BackendIndexKey } from './keys.js';
+import { LowestFreeId } from './lowest-free-id.js';
 import { sameTable } from './table-equality.js';
 
 export class MapsMirror {
@@ -21,8 +22,8 @@ export class MapsMirror {
   /** Service id → frontends naming it. */
   private readonly naming = new Map<number, number>();
   /** The smallest id ≥ 1 not in `services` / `backends` (kept as they change). */
-  private serviceFloor = 1;
-  private backendFloor = 1;
+  private readonly serviceFloor = new LowestFreeId((id) => this.services.has(id));
+  private readonly backendFloor = new LowestFreeId((id) => this.backends.has(id));
   /** Above every backend id the maps held since this mirror was made. */
   private backendCeiling = 1;
 
@@ -80,14 +81,12 @@ export class MapsMirror {
 
   /** The lowest service id ≥ 1 the maps do not hold: every id below it is in use. */
   get freeServiceIdFloor(): number {
-    while (this.services.has(this.serviceFloor)) this.serviceFloor++;
-    return this.serviceFloor;
+    return this.serviceFloor.value;
   }
 
   /** The lowest backend id ≥ 1 the maps do not hold: every id below it is in use. */
   get freeBackendIdFloor(): number {
-    while (this.backends.has(this.backendFloor)) this.backendFloor++;
-    return this.backendFloor;
+    return this.backendFloor.value;
   }
 
   /** An id above every backend id the maps hold (they may hold fewer: it never goes down). */
@@ -154,7 +153,7 @@ export class MapsMirror {
     const old = this.backends.get(id);
     if (old === undefined) return;
     this.backends.delete(id);
-    if (id < this.backendFloor) this.backendFloor = id;
+    this.backendFloor.release(id);
     this.unindex(id, old);
   }
 
@@ -171,7 +170,9 @@ export class MapsMirror {
   }
 
   private putService(id: number, t: ServiceTable): void {
-    this.dropService(id);
+    // A new table for a held id: the id stays held (not released and taken again).
+    const old = this.services.get(id);
+    if (old !== undefined) this.unref(old);
     this.services.set(id, t);
     forEachDistinct(t.backendIds, (b) => this.refs.set(b, (this.refs.get(b) ?? 0) + 1));
   }
@@ -180,7 +181,12 @@ export class MapsMirror {
     const old = this.services.get(id);
     if (old === undefined) return;
     this.services.delete(id);
-    if (id < this.serviceFloor) this.serviceFloor = id;
+    this.serviceFloor.release(id);
+    this.unref(old);
+  }
+
+  /** `old` no longer lists its backends. */
+  private unref(old: ServiceTable): void {
     forEachDistinct(old.backendIds, (b) => {
       const n = (this.refs.get(b) ?? 0) - 1;
       if (n > 0) this.refs.set(b, n);
