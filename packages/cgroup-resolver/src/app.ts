@@ -8,7 +8,6 @@ import { CgroupIndex } from './events/cgroup-index.js';
 import { PodCgroupLookup } from './pod-cgroups.js';
 import { BpfError } from './libbpf/errors.js';
 import { hostNetnsCookie, ResolverPrograms } from './loader/resolver-programs.js';
-import { listOtherNetworkNamespaces } from './loader/pod-namespaces.js';
 import { SocketTerminator } from './loader/socket-terminator.js';
 import { ResolverMaps } from './maps/resolver-maps.js';
 import { ResolverMetrics } from './metrics.js';
@@ -81,7 +80,7 @@ export async function startResolver(config: ResolverConfig, log: Logger): Promis
       const t = SocketTerminator.load({ pinRoot: config.pinRoot });
       terminator = {
         terminate: (removed) => {
-          const r = t.terminate(removed, config.hostNetnsOnly ? [] : listOtherNetworkNamespaces());
+          const r = t.terminate(removed, config.hostNetnsOnly ? [] : t.otherNamespaces());
           if (r.destroyed > 0) log.info({ destroyed: r.destroyed, namespaces: r.namespaces }, 'closed sockets to removed backends');
           return r;
         },

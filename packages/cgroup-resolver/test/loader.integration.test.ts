@@ -212,15 +212,55 @@ describe('SocketTerminator', () => {
       const [tcpHere] = t.iterate();
       expect(tcpHere).toContain(`tcp 2 10 ${ourPort}\n`);
       expect(tcpHere).not.toContain(` ${port}\n`);
-      // The namespace listing finds the listener's namespace, and never ours.
-      const listed = listOtherNetworkNamespaces();
+      // The namespace listing finds the listener's namespace, and never ours; so does the
+      // terminator's, which without a task iterator in its object is that /proc scan.
       const theirs = statSync(`/run/netns/${netns}`, { bigint: true }).ino;
-      expect(listed.some((p) => statSync(p, { bigint: true }).ino === theirs)).toBe(true);
       const own = statSync('/proc/self/ns/net', { bigint: true }).ino;
-      expect(listed.every((p) => statSync(p, { bigint: true }).ino !== own)).toBe(true);
+      for (const listed of [listOtherNetworkNamespaces(), t.otherNamespaces()]) {
+        expect(listed.some((p) => statSync(p, { bigint: true }).ino === theirs)).toBe(true);
+        expect(listed.every((p) => statSync(p, { bigint: true }).ino !== own)).toBe(true);
+      }
     } finally {
       t.close();
       await new Promise<void>((r) => ours.close(() => r()));
+      await stop(listener);
+      listener = undefined;
+    }
+  });
+});
+
+describe('SocketTerminator namespaces', () => {
+  it('lists the other network namespaces with one task-iterator read: those a /proc scan finds, the test netns among them, ours never, each once', async () => {
+    const port = 20000 + ((process.pid + 1) % 20000);
+    listener = await startListener(netns, port);
+    const t = SocketTerminator.load({ pinRoot });
+    const inodes = (paths: readonly string[]): bigint[] =>
+      paths.flatMap((p) => {
+        try {
+          return [statSync(p, { bigint: true }).ino];
+        } catch {
+          return []; // the process exited since
+        }
+      });
+    try {
+      const theirs = statSync(`/run/netns/${netns}`, { bigint: true }).ino;
+      const own = statSync('/proc/self/ns/net', { bigint: true }).ino;
+      const listed = t.otherNamespaces();
+      const ids = inodes(listed);
+      expect(ids).toContain(theirs);
+      expect(ids).not.toContain(own);
+      expect(new Set(ids).size).toBe(ids.length);
+      expect(listed.every((p) => /^\/proc\/[1-9][0-9]*\/ns\/net$/.test(p))).toBe(true);
+      // The same namespaces as the /proc scan (processes come and go meanwhile: a few tries).
+      let same = false;
+      for (let attempt = 0; attempt < 5 && !same; attempt++) {
+        const a = new Set(inodes(t.otherNamespaces()));
+        const b = new Set(inodes(listOtherNetworkNamespaces()));
+        same = a.size === b.size && [...a].every((x) => b.has(x));
+      }
+      expect(same).toBe(true);
+    } finally {
+      t.close();
       await stop(listener);
       listener = undefined;
     }

@@ -153,10 +153,15 @@ export class BpfObject {
     return object;
   }
 
+  /** The program `name`, or undefined when the object has none by that name. */
+  findProgram(name: string): NativePointer | undefined {
+    return bpf.objectFindProgram(this.native(), name) ?? undefined;
+  }
+
   /** The program named `name`; BPF_PROGRAM_MISSING if the object has none. */
   program(name: string): NativePointer {
-    const prog = bpf.objectFindProgram(this.native(), name);
-    if (prog === null) {
+    const prog = this.findProgram(name);
+    if (prog === undefined) {
       throw new BpfError({ code: 'BPF_PROGRAM_MISSING', op: `find program ${name} in ${this.path}`, detail: 'no program by that name in the object' });
     }
     return prog;

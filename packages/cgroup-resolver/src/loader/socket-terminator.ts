@@ -3,7 +3,9 @@
 //
 // Userspace writes the removed backends into bd_doomed, reads one iterator per program in
 // each network namespace (a tcp/udp iterator walks the namespace that is current for the
-// thread when the iterator fd is created), then empties bd_doomed.
+// thread when the iterator fd is created), then empties bd_doomed. Which namespaces: a task
+// iterator of the same object lists every process's (one read; a /proc scan, one stat per
+// process, is the fallback for an object without it).
 //
 // Everything here is synchronous, on purpose: the JS thread enters another network
 // namespace with setns() only between creating the iterator fds, and returns to its own
@@ -25,11 +27,17 @@ import {
 } from '../libbpf/library.js';
 import { MapHandle } from '../libbpf/maps.js';
 import { COUNTERS, encodeDoomedKey, encodeU32Key } from '../maps/layout.js';
+import { statSync } from 'node:fs';
 import { BpfObject, ensurePinRoot } from './bpf-object.js';
+import { distinctNamespaces, listOtherNetworkNamespaces, type ProcessNetns } from './pod-namespaces.js';
 import { defaultObjectPath } from './resolver-programs.js';
 
 /** The iterator programs of sock_destroy.bpf.o. */
 export const SOCKET_ITERATORS = ['balanced_destroy_tcp', 'balanced_destroy_udp'] as const;
+
+/** The task iterator of sock_destroy.bpf.o: (pid, netns inode) of every process, 8 bytes each. */
+export const NETNS_ITERATOR = 'balanced_netns_of_tasks';
+const NETNS_RECORD_BYTES = 8;
 
 const DOOMED = Uint8Array.of(1);
 const READ_CHUNK = 64 * 1024;
@@ -73,6 +81,8 @@ export class SocketTerminator {
   private constructor(
     private readonly object: BpfObject,
     private readonly links: readonly NativePointer[],
+    /** The task iterator's link (null: the object has none; namespaces come from a /proc scan). */
+    private readonly netnsLink: NativePointer | null,
     private readonly doomed: MapHandle,
     private readonly counters: MapHandle,
     /** Our own network namespace, held open from load on to return to it. */
@@ -100,17 +110,24 @@ export class SocketTerminator {
         throw notSupported(`load the socket iterators ${objectPath}`, e, log);
       }
       const links: NativePointer[] = [];
+      let netnsLink: NativePointer | null = null;
       try {
         for (const name of SOCKET_ITERATORS) {
           const link = bpf.programAttachIter(object.program(name), null);
           if (link === null) throw new BpfError({ code: 'BPF_ATTACH', op: `attach iterator ${name}`, errno: lastErrno(), libbpfLog: [...log] });
           links.push(link);
         }
+        const netnsProgram = object.findProgram(NETNS_ITERATOR);
+        if (netnsProgram !== undefined) {
+          netnsLink = bpf.programAttachIter(netnsProgram, null);
+          if (netnsLink === null) throw new BpfError({ code: 'BPF_ATTACH', op: `attach iterator ${NETNS_ITERATOR}`, errno: lastErrno(), libbpfLog: [...log] });
+        }
         const original = libcCalls.open('/proc/thread-self/ns/net', O_RDONLY | O_CLOEXEC);
         if (original < 0) throw new BpfError({ code: 'BPF_ITER', op: 'open /proc/thread-self/ns/net', errno: lastErrno() });
-        return new SocketTerminator(object, links, MapHandle.pinned(`${options.pinRoot}/bd_doomed`, 'bd_doomed'), MapHandle.pinned(`${options.pinRoot}/bd_counters`, 'bd_counters'), original);
+        return new SocketTerminator(object, links, netnsLink, MapHandle.pinned(`${options.pinRoot}/bd_doomed`, 'bd_doomed'), MapHandle.pinned(`${options.pinRoot}/bd_counters`, 'bd_counters'), original);
       } catch (e) {
         for (const link of links) bpf.linkDestroy(link);
+        if (netnsLink !== null) bpf.linkDestroy(netnsLink);
         object.close();
         if (e instanceof BpfError && e.code === 'BPF_ATTACH') throw notSupported(`attach the socket iterators of ${objectPath}`, e, log);
         throw e;
@@ -165,6 +182,32 @@ export class SocketTerminator {
     }
   }
 
+  /**
+   * The network namespaces of this host's processes other than ours, one
+   * `/proc/<pid>/ns/net` per namespace (its lowest pid's): where terminate() must also walk.
+   * One read of the task iterator; without it in the object, a /proc scan
+   * (listOtherNetworkNamespaces). Needs the host's pid namespace, as the /proc scan does.
+   */
+  otherNamespaces(): string[] {
+    this.check();
+    if (this.netnsLink === null) return listOtherNetworkNamespaces();
+    const fd = bpf.iterCreate(bpf.linkFd(this.netnsLink));
+    if (fd < 0) throw new BpfError({ code: 'BPF_ITER', op: `create iterator ${NETNS_ITERATOR}`, errno: errnoOf(fd) });
+    let records: Buffer;
+    try {
+      records = drainBytes(fd, NETNS_ITERATOR);
+    } finally {
+      libcCalls.close(fd);
+    }
+    // One nsfs per kernel: a namespace is its inode (the device is the same for all).
+    const processes: ProcessNetns[] = [];
+    for (let at = 0; at + NETNS_RECORD_BYTES <= records.length; at += NETNS_RECORD_BYTES) {
+      processes.push({ pid: records.readUInt32LE(at), dev: 0n, ino: BigInt(records.readUInt32LE(at + 4)) });
+    }
+    const own = statSync('/proc/thread-self/ns/net', { bigint: true }).ino;
+    return distinctNamespaces(processes, { dev: 0n, ino: own });
+  }
+
   /** Sum of bd_counters[CNT_DESTROYED] over all possible CPUs. */
   destroyedCount(): bigint {
     const values = this.counters.lookup(encodeU32Key(COUNTERS.destroyed));
@@ -180,6 +223,7 @@ export class SocketTerminator {
     if (this.closed) return;
     this.closed = true;
     for (const link of this.links) bpf.linkDestroy(link);
+    if (this.netnsLink !== null) bpf.linkDestroy(this.netnsLink);
     this.object.close();
     this.doomed.close();
     this.counters.close();
@@ -241,8 +285,13 @@ function notSupported(op: string, e: unknown, log: readonly string[]): BpfError 
   });
 }
 
-/** Read an iterator fd to EOF (reading runs the program); return what it wrote. */
+/** Read an iterator fd to EOF (reading runs the program); return what it wrote, as text. */
 function drain(fd: number, name: string): string {
+  return drainBytes(fd, name).toString('utf8');
+}
+
+/** Read an iterator fd to EOF (reading runs the program); return what it wrote. */
+function drainBytes(fd: number, name: string): Buffer {
   const chunk = Buffer.alloc(READ_CHUNK);
   const parts: Buffer[] = [];
   let retries = 0;
@@ -252,7 +301,7 @@ function drain(fd: number, name: string): string {
       parts.push(Buffer.from(chunk.subarray(0, n)));
       continue;
     }
-    if (n === 0) return Buffer.concat(parts).toString('utf8');
+    if (n === 0) return Buffer.concat(parts);
     const errno = lastErrno();
     if ((errno === EINTR || errno === EAGAIN) && retries++ < READ_RETRIES) continue;
     throw new BpfError({ code: 'BPF_ITER', op: `read iterator ${name}`, errno });
