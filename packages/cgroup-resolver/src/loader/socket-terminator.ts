@@ -11,6 +11,7 @@
 // namespace with setns() only between creating the iterator fds, and returns to its own
 // before anything else happens, so no other JS (and no other socket) ever runs in a pod's
 // namespace.
+import { statSync } from 'node:fs';
 import { BpfError } from '../libbpf/errors.js';
 import {
   bpf,
@@ -27,7 +28,6 @@ import {
 } from '../libbpf/library.js';
 import { MapHandle } from '../libbpf/maps.js';
 import { COUNTERS, encodeDoomedKey, encodeU32Key } from '../maps/layout.js';
-import { statSync } from 'node:fs';
 import { BpfObject, ensurePinRoot } from './bpf-object.js';
 import { distinctNamespaces, listOtherNetworkNamespaces, type ProcessNetns } from './pod-namespaces.js';
 import { defaultObjectPath } from './resolver-programs.js';
