@@ -296,4 +296,79 @@ describe('ResolverMaps', () => {
     expectDump(maps.dump(), { frontends: [], services: new Map(), backends: new Map() });
     expect(maps.memory().innerMaps).toBe(0);
   });
+
+  it('applyAsync makes the writes apply makes: tables swapped in in batches of 512; what fails is isolated as apply isolates it', async () => {
+    const backend: BackendEntry = { address: '10.3.0.1', port: 80, local: false };
+    const ids = Array.from({ length: 600 }, (_, i) => 5000 + i);
+    const oversized: MapOp = { op: 'service-put', id: 2 ** 32, key: 'svc-big', table: table([7000], 3) };
+    const toOversized: MapOp = { op: 'frontend-put', frontend: { address: '10.96.9.9', port: 80, protocol: 'TCP', kind: 'service', serviceId: 2 ** 32 } };
+    const frontends = ids.map((id): FrontendEntry => ({ address: `10.97.${id >> 8}.${id & 255}`, port: 80, protocol: 'TCP', kind: 'service', serviceId: id }));
+    const put = await maps.applyAsync(
+      planOf([
+        { op: 'backend-put', id: 7000, backend },
+        ...ids.slice(0, 300).map((id): MapOp => ({ op: 'service-put', id, key: `svc-${id}`, table: table([7000], 3) })),
+        oversized,
+        ...ids.slice(300).map((id): MapOp => ({ op: 'service-put', id, key: `svc-${id}`, table: table([7000], 3) })),
+        ...frontends.map((frontend): MapOp => ({ op: 'frontend-put', frontend })),
+        toOversized,
+      ]),
+    );
+    expect(put.failed.map((f) => f.op)).toEqual([oversized]);
+    expect(put.skipped).toEqual([toOversized]);
+    expect(put.applied).toBe(1 + 600 + 600);
+    // 1 backend batch + one fill per inner map + 2 swaps (512 + 89 service-puts, one of them failed) + 1 frontend batch
+    expect(put.writes).toBe(1 + 600 + 2 + 1);
+    expectDump(maps.dump(), { frontends, services: new Map(ids.map((id) => [id, table([7000], 3)])), backends: new Map([[7000, backend]]) });
+    const del = await maps.applyAsync(
+      planOf([
+        ...frontends.map((frontend): MapOp => ({ op: 'frontend-delete', frontend })),
+        ...ids.map((id): MapOp => ({ op: 'service-delete', id })),
+        { op: 'backend-delete', id: 7000 },
+      ]),
+    );
+    expect(del).toMatchObject({ applied: 600 + 600 + 1, failed: [], skipped: [] });
+    expectDump(maps.dump(), { frontends: [], services: new Map(), backends: new Map() });
+  });
+});
+
+describe('MapHandle.updatePackedAsync', () => {
+  /** Six u32 keys 1..6 with values 10..60, packed. */
+  const elements = (): { keys: Uint8Array; values: Uint8Array } => {
+    const keys = new Uint8Array(24);
+    const values = new Uint8Array(24);
+    for (let i = 0; i < 6; i++) {
+      keys.set(encodeU32Key(i + 1), 4 * i);
+      values.set(encodeU32Key(10 * (i + 1)), 4 * i);
+    }
+    return { keys, values };
+  };
+  const hashOf4 = (): MapHandle => MapHandle.create({ type: BPF_MAP_TYPE.HASH, name: 'bd_test_async', keySize: 4, valueSize: 4, maxEntries: 4 });
+
+  it('writes what updatePacked writes and fails where it fails (a batch stopped part-way goes on synchronously)', async () => {
+    const viaSync = hashOf4();
+    const viaAsync = hashOf4();
+    try {
+      const { keys, values } = elements();
+      const sync = viaSync.updatePacked(keys, values);
+      const async = await viaAsync.updatePackedAsync(keys, values);
+      // A hash of 4 takes keys 1-4; 5 and 6 fail (E2BIG) in both.
+      expect(sync.failed.map((f) => [f.index, f.error.errno])).toEqual([
+        [4, 7],
+        [5, 7],
+      ]);
+      expect(async.failed.map((f) => [f.index, f.error.errno])).toEqual(sync.failed.map((f) => [f.index, f.error.errno]));
+      expect(async.missing).toEqual([]);
+      const read = (m: MapHandle): [number, number][] => m.entries().map(([k, v]) => [decodeU32(k), decodeU32(v)] as [number, number]).sort((a, b) => a[0] - b[0]);
+      expect(read(viaAsync)).toEqual([
+        [1, 10],
+        [2, 20],
+        [3, 30],
+        [4, 40],
+      ]);
+      expect(read(viaAsync)).toEqual(read(viaSync));
+    } finally {
+      viaSync.close();
+      viaAsync.close();
+    }
+  });
 });
