@@ -3,10 +3,7 @@
 // changed, with the services that changed since the last snapshot), plans it against the maps
 // (pure), applies the plan in publish order, then closes sockets still resolved to a backend
 // that left its service. A pass plans and applies in steps of about `chunkSize` services, so
-// that a whole state (the first pass, a resync) never holds more than two steps' plans: the
-// next step is planned while the maps take the current one (ResolverMaps.applyAsync: swapping
-// new tables in waits for an RCU grace period, ~4-15 ms a step, which planning fills), and
-// applied only once the current one is, clean.
+// that a whole state (the first pass, a resync) never holds more than one step's plan.
 //
 // The maps are read whole on the first pass, on every resync and after any failed write or
 // failed pass; then every desired service is planned (in chunks, with no "before") and a last
@@ -25,8 +22,6 @@ import { chunkKeys, createTableBuilder, frontendKey, MapsMirror, planLeftovers, 
 export interface MapsPort {
   dump(): MapsDump;
   apply(plan: Plan): ApplyReport;
-  /** apply() letting the caller go on while the kernel waits (used when there). */
-  applyAsync?(plan: Plan): Promise<ApplyReport>;
 }
 
 /** What the agent needs of the socket terminator (undefined where the kernel cannot do it). */
@@ -146,16 +141,6 @@ export class ResolverAgent {
     return reports;
   }
 
-  private applyPlan(plan: Plan): Promise<ApplyReport> {
-    const maps = this.options.maps;
-    if (maps.applyAsync) return maps.applyAsync(plan);
-    try {
-      return Promise.resolve(maps.apply(plan));
-    } catch (e) {
-      return Promise.reject(e instanceof Error ? e : new Error(String(e)));
-    }
-  }
-
   private async pass(): Promise<PassOutcome> {
     return (await this.reconcile()) ? {} : { retry: true };
   }
@@ -195,8 +180,13 @@ export class ResolverAgent {
       const steps = Math.max(1, chunks + (whole ? 1 : 0));
       const claimed = new Set<number>();
       const removed: RemovedBackend[] = [];
-      const planStep = (index: number): Plan => {
-        let plan: Plan = EMPTY_PLAN;
+      let clean = true;
+      for (let index = 0; index < steps && clean; index++) {
+        if (index > 0) {
+          await yieldToEvents();
+          started = performance.now();
+        }
+        let plan: Plan;
         if (index < chunks) {
           const scope = {
             keys: chunkList[index] as string[],
@@ -208,38 +198,26 @@ export class ResolverAgent {
         } else if (whole) {
           const desiredKeys = new Set(state.frontends.map(frontendKey));
           plan = planLeftovers((fk) => desiredKeys.has(fk), claimed, mirror);
+        } else {
+          plan = EMPTY_PLAN;
         }
-        // The next step is planned against the maps as this one leaves them. The mirror takes
-        // the plan before the maps do: a step that fails ends the pass, and its mirror with it.
-        mirror.apply(plan.ops);
-        for (const id of plan.serviceIds.values()) claimed.add(id);
-        return plan;
-      };
-      let clean = true;
-      let plan = planStep(0);
-      for (let index = 0; index < steps && clean; index++) {
-        const applying = plan.ops.length > 0 ? this.applyPlan(plan) : Promise.resolve(EMPTY_APPLY);
-        // While the maps take this step (swapping new tables in waits for an RCU grace period),
-        // the next step is planned; it is applied only after this one, and only if this one is clean.
-        let next: Plan | undefined;
-        let planFailure: { error: unknown } | undefined;
-        try {
-          if (index + 1 < steps) next = planStep(index + 1);
-        } catch (e) {
-          planFailure = { error: e };
-        }
-        const apply = await applying;
+        const apply = plan.ops.length > 0 ? this.options.maps.apply(plan) : EMPTY_APPLY;
         clean = apply.failed.length === 0 && apply.skipped.length === 0;
+        // Nothing is written to the mirror before the maps took the plan whole.
+        if (clean) {
+          mirror.apply(plan.ops);
+          for (const id of plan.serviceIds.values()) claimed.add(id);
+        }
         // Close sockets to backends that left a service whose new table is in place (a retry
         // would not plan that removal again).
         const unsettled = new Set<number>();
         for (const op of [...apply.failed.map((f) => f.op), ...apply.skipped]) if (op.op === 'service-put' || op.op === 'service-delete') unsettled.add(op.id);
         for (const r of plan.removed) if (!unsettled.has(r.serviceId)) removed.push(r);
-        const last = index === steps - 1 || !clean || planFailure !== undefined;
+        const last = index === steps - 1 || !clean;
         let destroyed = 0;
         if (last && removed.length > 0 && this.options.terminator) destroyed = this.options.terminator.terminate(removed).destroyed;
         this.lastPassAt = this.now();
-        if (last && clean && planFailure === undefined) {
+        if (last && clean) {
           this.mirror = mirror;
           this.fullRead = false;
           this.lastGoodAt = this.lastPassAt;
@@ -247,12 +225,6 @@ export class ResolverAgent {
         const report: PassReport = { desired: state, plan, apply, fullRead, destroyed, ms: performance.now() - started, step: { index, of: steps } };
         collect?.(report);
         this.options.onPass?.(report);
-        if (planFailure !== undefined) throw planFailure.error;
-        if (next === undefined) break;
-        plan = next;
-        // Informer events, probes and scrapes get their turn between two steps.
-        await yieldToEvents();
-        started = performance.now();
       }
       return clean;
     } catch (e) {

@@ -5,7 +5,7 @@
 // behind, and a whole plan of the result empty.
 import { describe, expect, it } from '@jest/globals';
 import fc from 'fast-check';
-import { ResolverAgent, type MapsPort, type PassReport } from '../src/agent.js';
+import { ResolverAgent, type MapsPort } from '../src/agent.js';
 import type { DesiredSnapshot } from '../src/desired/index.js';
 import type { ApplyReport } from '../src/maps/resolver-maps.js';
 import type { DesiredFrontend, DesiredState, MapsDump, Plan } from '../src/model.js';
@@ -45,63 +45,6 @@ function snapshotOf(state: DesiredState, last?: DesiredState): DesiredSnapshot {
     }
   }
   return { state, changed, frontendsOf: (key) => frontendsOf(state, key) };
-}
-
-/**
- * MemoryMaps that take each plan through applyAsync, settled only when the test says so, and
- * log what happens: each apply's start and end, and each read of a desired service (planning).
- */
-class HeldMaps extends MemoryMaps {
-  readonly log: string[] = [];
-  private held_: (() => void)[] = [];
-  /** Applies that fail (by their order, 0-based): every op reported failed. */
-  failing = new Set<number>();
-  private applies = 0;
-  applyAsync(plan: Plan): Promise<ApplyReport> {
-    const n = this.applies++;
-    this.log.push(`apply ${n}`);
-    const report = this.failing.has(n)
-      ? { applied: 0, failed: plan.ops.map((op) => ({ op, error: new Error('refused') })), skipped: [], writes: 0, ms: 0 }
-      : this.apply(plan);
-    return new Promise((resolve) => {
-      this.held_.push(() => {
-        this.log.push(`applied ${n}`);
-        resolve(report);
-      });
-    });
-  }
-  /** Settles the oldest apply still held; false when none is. */
-  release(): boolean {
-    const next = this.held_.shift();
-    next?.();
-    return next !== undefined;
-  }
-}
-
-/** The state with every read of a service logged (planning reads each planned service). */
-function watched(state: DesiredState, log: string[]): DesiredState {
-  const services = new Map(state.services);
-  const get = services.get.bind(services);
-  services.get = (key: string) => {
-    log.push(`read ${key}`);
-    return get(key);
-  };
-  return { ...state, services };
-}
-
-/** A state of at least 3 services, each with a frontend: from empty maps, one apply per service (chunks of 1), none for the leftovers. */
-const everyServicePublished = desiredArb.filter((d) => d.services.size >= 3 && [...d.services.keys()].every((k) => d.frontends.some((f) => f.service === k)));
-
-/** Runs a pass, releasing each held apply once the pass waits on it. */
-async function passReleasing(agent: ResolverAgent, maps: HeldMaps): Promise<PassReport[]> {
-  const pass = agent.runOnce();
-  let done = false;
-  void pass.finally(() => (done = true));
-  while (!done) {
-    await new Promise((resolve) => setImmediate(resolve));
-    maps.release();
-  }
-  return pass;
 }
 
 function agentOn(maps: MapsPort, chunkSize: number, next: () => DesiredSnapshot): ResolverAgent {
@@ -199,43 +142,5 @@ describe('ResolverAgent passes', () => {
     expect(reports.length).toBe(state.services.size + 1);
     for (const r of reports.slice(0, -1)) expect(r.plan.serviceIds.size).toBeLessThanOrEqual(1);
     expect(reports.map((r) => r.step)).toEqual(reports.map((_, index) => ({ index, of: reports.length })));
-  });
-
-  it('plans the next step while the maps take this one, and applies it only after this one', async () => {
-    const base = fc.sample(everyServicePublished, { numRuns: 1, seed: 11 })[0]!;
-    const maps = new HeldMaps(publish({ services: new Map(), frontends: [], refusals: [] }), true);
-    const state = watched(base, maps.log);
-    const keys = [...state.services.keys()].sort();
-    const reports = await passReleasing(agentOn(maps, 1, () => snapshotOf(state)), maps);
-    expect(reports.length).toBe(keys.length + 1);
-    expect(maps.log.filter((e) => e.startsWith('apply '))).toEqual(keys.map((_, i) => `apply ${i}`));
-    expectResolves(maps.held, base);
-    expect(planMaps(base, maps.held).ops).toEqual([]);
-    // Step i+1's service is read after apply i started and before apply i ended; apply i+1
-    // starts only after apply i ended.
-    const at = (entry: string): number => maps.log.indexOf(entry);
-    for (let i = 0; i + 1 < keys.length; i++) {
-      expect(at(`read ${keys[i + 1]!}`)).toBeGreaterThan(at(`apply ${i}`));
-      expect(at(`read ${keys[i + 1]!}`)).toBeLessThan(at(`applied ${i}`));
-      expect(at(`apply ${i + 1}`)).toBeGreaterThan(at(`applied ${i}`));
-    }
-  });
-
-  it('a step that fails ends the pass: the step planned meanwhile is never applied, and the next pass reads the maps', async () => {
-    const base = fc.sample(everyServicePublished, { numRuns: 1, seed: 12 })[0]!;
-    const maps = new HeldMaps(publish({ services: new Map(), frontends: [], refusals: [] }), true);
-    maps.failing.add(1);
-    const agent = agentOn(maps, 1, () => snapshotOf(base));
-    const reports = await passReleasing(agent, maps);
-    expect(reports.map((r) => r.step.index)).toEqual([0, 1]);
-    expect(reports[1]!.apply.failed.length).toBeGreaterThan(0);
-    expect(maps.log.filter((e) => e.startsWith('apply '))).toEqual(['apply 0', 'apply 1']);
-    expect(agent.lastSuccess).toBeUndefined();
-    expect(maps.dumps).toBe(1);
-    // The next pass reads the maps again (the view planned ahead is gone) and finishes the job.
-    await passReleasing(agent, maps);
-    expect(maps.dumps).toBe(2);
-    expectResolves(maps.held, base);
-    expect(planMaps(base, maps.held).ops).toEqual([]);
   });
 });

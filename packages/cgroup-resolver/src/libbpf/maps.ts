@@ -6,7 +6,7 @@
 // libbpf version, on x86-64 (size_t = 8, little-endian).
 import { readFileSync } from 'node:fs';
 import { BpfError } from './errors.js';
-import { bind, bindAsync, libbpf, libc } from './library.js';
+import { bind, libbpf, libc } from './library.js';
 
 type Buf = Uint8Array | null;
 
@@ -41,15 +41,6 @@ const sys = {
   numPossibleCpus: bind<() => number>(libbpf, 'int libbpf_num_possible_cpus(void)'),
   close: bind<(fd: number) => number>(libc, 'int close(int fd)'),
 };
-
-/**
- * bpf_map_update_batch on koffi's worker thread: for an update that waits in the kernel (a map
- * of maps waits one RCU grace period per call before it returns) while this thread goes on.
- */
-const updateBatchAsync = bindAsync<[fd: number, keys: Uint8Array, values: Uint8Array, count: Uint32Array, opts: Uint8Array], number>(
-  libbpf,
-  'int bpf_map_update_batch(int fd, const void *keys, const void *values, void *count, const void *opts)',
-);
 
 /** linux/bpf.h BPF_F_INNER_MAP (1U << 12): inner maps of one outer map may differ in max_entries. */
 export const BPF_F_INNER_MAP = 0x1000;
@@ -340,50 +331,13 @@ export class MapHandle {
   updatePacked(keys: Uint8Array, values: Uint8Array, flags: bigint = BPF_ANY): BatchResult {
     const ks = this.info.keySize;
     const vs = this.valueBytes;
-    const total = this.packedElements(keys, values);
-    return this.writeMany(total, 'update', (start, _count, n) => sys.updateBatch(this.fd, keys.subarray(start * ks), values.subarray(start * vs), n, batchOpts(flags)),
-      (i) => sys.update(this.fd, keys.subarray(i * ks, (i + 1) * ks), values.subarray(i * vs, (i + 1) * vs), flags),
-      false);
-  }
-
-  /**
-   * {@link updatePacked} with the syscall on koffi's worker thread, so that this thread can go
-   * on while the kernel works or waits (an update of a map of maps returns only after an RCU
-   * grace period: ~4-15 ms). Elements that fit one batch call go in that one asynchronous call;
-   * more, a map whose batch update is unsupported, or a call that stopped part-way (the rest,
-   * from the element it stopped at) take the synchronous path. Same result as updatePacked.
-   */
-  async updatePackedAsync(keys: Uint8Array, values: Uint8Array, flags: bigint = BPF_ANY): Promise<BatchResult> {
-    const total = this.packedElements(keys, values);
-    if (total === 0 || this.batchSupported.update === false || total > this.batchElements(this.valueBytes)) return this.updatePacked(keys, values, flags);
-    // Its own ArrayBuffer: the kernel writes the count from another thread.
-    const n = new Uint32Array(new ArrayBuffer(4));
-    n[0] = total;
-    const rc = await new Promise<number>((resolve, reject) => {
-      updateBatchAsync(this.fd, keys, values, n, batchOpts(flags), (err: unknown, result: number) => (err ? reject(err instanceof Error ? err : new Error(String(err))) : resolve(result)));
-    });
-    if (rc === 0) {
-      this.writes++;
-      this.batchSupported.update = true;
-      return { failed: [], missing: [] };
-    }
-    const done = Math.min(n[0] ?? 0, total);
-    if (done > 0) this.writes++;
-    const ks = this.info.keySize;
-    const vs = this.valueBytes;
-    const rest = this.updatePacked(keys.subarray(done * ks), values.subarray(done * vs), flags);
-    return { failed: rest.failed.map((f) => ({ index: f.index + done, error: f.error })), missing: rest.missing.map((i) => i + done) };
-  }
-
-  /** How many elements `keys` and `values` hold back to back. @throws RangeError when they disagree. */
-  private packedElements(keys: Uint8Array, values: Uint8Array): number {
-    const ks = this.info.keySize;
-    const vs = this.valueBytes;
     const total = keys.byteLength / ks;
     if (!Number.isInteger(total) || values.byteLength !== total * vs) {
       throw new RangeError(`${keys.byteLength} key bytes, ${values.byteLength} value bytes: the map takes ${ks} + ${vs} per element`);
     }
-    return total;
+    return this.writeMany(total, 'update', (start, _count, n) => sys.updateBatch(this.fd, keys.subarray(start * ks), values.subarray(start * vs), n, batchOpts(flags)),
+      (i) => sys.update(this.fd, keys.subarray(i * ks, (i + 1) * ks), values.subarray(i * vs, (i + 1) * vs), flags),
+      false);
   }
 
   /** Deletes many keys in batch calls; absent keys (ENOENT) go to `missing`, not `failed`. */

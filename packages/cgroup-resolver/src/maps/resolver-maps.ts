@@ -214,64 +214,17 @@ export class ResolverMaps {
    */
   apply(plan: Plan): ApplyReport {
     const started = performance.now();
-    const before = this.totalWrites();
-    const { run, steps } = this.begin(plan);
-    const services = this.maps.bd_services;
-    for (let step = steps.next(); step.done !== true; ) {
-      let result: BatchResult;
-      try {
-        result = services.updatePacked(step.value.keys, step.value.values);
-      } catch (e) {
-        step = steps.throw(e);
-        continue;
-      }
-      step = steps.next(result);
-    }
-    return this.report(run, started, before);
-  }
-
-  /**
-   * {@link apply}, with each swap of new tables into bd_services on koffi's worker thread: the
-   * kernel returns from that update only after an RCU grace period, and the caller can plan its
-   * next step meanwhile. The maps get the same writes in the same order as apply() makes them;
-   * nothing else may apply a plan before the promise settles.
-   */
-  async applyAsync(plan: Plan): Promise<ApplyReport> {
-    const started = performance.now();
-    const before = this.totalWrites();
-    const { run, steps } = this.begin(plan);
-    const services = this.maps.bd_services;
-    for (let step = steps.next(); step.done !== true; ) {
-      let result: BatchResult;
-      try {
-        result = await services.updatePackedAsync(step.value.keys, step.value.values);
-      } catch (e) {
-        step = steps.throw(e);
-        continue;
-      }
-      step = steps.next(result);
-    }
-    return this.report(run, started, before);
-  }
-
-  /** The ops of `plan` as one run of groups; it stops at each swap into bd_services for its result. */
-  private begin(plan: Plan): { run: ApplyRun; steps: Generator<Swap, void, BatchResult> } {
     checkOrder(plan.ops);
     const run = new ApplyRun(this.maps, (id) => this.currentBackendIds(id), (innerId, table) => this.frozenTables.set(innerId, table));
+    const before = this.totalWrites();
     const ops = plan.ops;
-    function* groups(): Generator<Swap, void, BatchResult> {
-      for (let i = 0; i < ops.length; ) {
-        const kind = (ops[i] as MapOp).op;
-        let j = i + 1;
-        while (j < ops.length && (ops[j] as MapOp).op === kind) j++;
-        yield* run.group(ops.slice(i, j));
-        i = j;
-      }
+    for (let i = 0; i < ops.length; ) {
+      const kind = (ops[i] as MapOp).op;
+      let j = i + 1;
+      while (j < ops.length && (ops[j] as MapOp).op === kind) j++;
+      run.group(ops.slice(i, j));
+      i = j;
     }
-    return { run, steps: groups() };
-  }
-
-  private report(run: ApplyRun, started: number, before: number): ApplyReport {
     return {
       applied: run.applied,
       failed: run.failed,
@@ -423,12 +376,6 @@ function innerValues(inner: MapHandle): Uint8Array {
   return bytes;
 }
 
-/** One swap of new inner maps into bd_services: service ids and inner map fds, back to back (u32 each). */
-interface Swap {
-  readonly keys: Uint8Array;
-  readonly values: Uint8Array;
-}
-
 /** The state of one apply() pass: results so far and what later ops must not touch. */
 class ApplyRun {
   applied = 0;
@@ -448,15 +395,14 @@ class ApplyRun {
     private readonly published: (innerId: number, table: ServiceTable) => void,
   ) {}
 
-  /** Applies one group of ops of one kind; service-puts stop at each swap for its result. */
-  *group(ops: readonly MapOp[]): Generator<Swap, void, BatchResult> {
+  group(ops: readonly MapOp[]): void {
     const first = ops[0];
     if (first === undefined) return;
     switch (first.op) {
       case 'backend-put':
         return this.backendPuts(ops as Extract<MapOp, { op: 'backend-put' }>[]);
       case 'service-put':
-        return yield* this.servicePuts(ops as Extract<MapOp, { op: 'service-put' }>[]);
+        return this.servicePuts(ops as Extract<MapOp, { op: 'service-put' }>[]);
       case 'frontend-put':
         return this.frontendPuts(ops as Extract<MapOp, { op: 'frontend-put' }>[]);
       case 'frontend-delete':
@@ -530,11 +476,11 @@ class ApplyRun {
   }
 
   /** Build and fill each inner map, then swap them all into bd_services with one batch update. */
-  private *servicePuts(all: readonly Extract<MapOp, { op: 'service-put' }>[]): Generator<Swap, void, BatchResult> {
-    for (let i = 0; i < all.length; i += SWAP_BATCH) yield* this.servicePutBatch(all.slice(i, i + SWAP_BATCH));
+  private servicePuts(all: readonly Extract<MapOp, { op: 'service-put' }>[]): void {
+    for (let i = 0; i < all.length; i += SWAP_BATCH) this.servicePutBatch(all.slice(i, i + SWAP_BATCH));
   }
 
-  private *servicePutBatch(ops: readonly Extract<MapOp, { op: 'service-put' }>[]): Generator<Swap, void, BatchResult> {
+  private servicePutBatch(ops: readonly Extract<MapOp, { op: 'service-put' }>[]): void {
     const ready: { op: (typeof ops)[number]; key: Uint8Array; inner: MapHandle }[] = [];
     try {
       for (const op of ops) {
@@ -574,13 +520,10 @@ class ApplyRun {
       if (ready.length === 0) return;
       // The atomic swaps: one outer-map element per service, in plan order, one syscall
       // (and one RCU grace period in the kernel instead of one per service).
-      const keys = new Uint8Array(4 * ready.length);
-      const values = new Uint8Array(4 * ready.length);
-      ready.forEach((r, i) => {
-        keys.set(r.key, 4 * i);
-        values.set(u32(r.inner.fd, 'inner map fd'), 4 * i);
-      });
-      const result = yield { keys, values };
+      const result = this.maps.bd_services.updateMany(
+        ready.map((r) => r.key),
+        ready.map((r) => u32(r.inner.fd, 'inner map fd')),
+      );
       this.settle(ready.map((r) => r.op), result, (op) => this.serviceNotPublished(op.id));
       const failed = new Set(result.failed.map((f) => f.index));
       ready.forEach((r, i) => {
