@@ -29,6 +29,9 @@
 //      dist/main.js to compare the unbundled tree)
 //      BENCH_AGENT_TERMINATE=0 (agent --no-terminate-sockets; default on, as deployed)
 //      BENCH_AGENT_SAMPLES=1 (every change's figures on stderr)
+//      BENCH_AGENT_SYNC_TIMEOUT_S=300 (how long the initial sync may take; the error then ends with the agent's log)
+//      BENCH_AGENT_LOG_DIR (copy each agent's JSON log there, agent-<services>-<time>.log: e.g. its 'the pinned
+//      maps differ' warnings, which a change that waits for the next resync shows as a max of seconds)
 import { spawn } from 'node:child_process';
 import { closeSync, mkdtempSync, openSync, readFileSync, readSync, rmSync, writeFileSync } from 'node:fs';
 import { mkdir, readFile, writeFile } from 'node:fs/promises';
@@ -60,7 +63,7 @@ const TOP_CHANGES = envInt('BENCH_AGENT_CHANGES', 1000);
 const SMALL_CHANGES = envInt('BENCH_AGENT_SMALL_CHANGES', 200);
 const RESYNC_S = envInt('BENCH_AGENT_RESYNC_S', 5);
 const TERMINATE = process.env.BENCH_AGENT_TERMINATE !== '0';
-const SYNC_TIMEOUT_MS = 300_000;
+const SYNC_TIMEOUT_MS = envInt('BENCH_AGENT_SYNC_TIMEOUT_S', 300) * 1000;
 const CHANGE_TIMEOUT_MS = 30_000;
 const POLL_MS = 0.25;
 const GOALS = { syncMs: 2000, rssMb: 250, p99Ms: 20, mapMemoryMb: 64 };
@@ -278,6 +281,7 @@ async function runScale(n, changeCount) {
   const agent = spawn(process.execPath, args, { stdio: ['ignore', logFd, logFd], env });
   closeSync(logFd);
   const stopAgent = defer(() => stopChild(agent));
+  if (process.env.BENCH_AGENT_LOG_DIR) defer(() => writeFileSync(join(process.env.BENCH_AGENT_LOG_DIR, `agent-${n}-${Date.now()}.log`), readFileSync(logPath)));
   let exited;
   agent.once('exit', (code, signal) => (exited = `exit ${code ?? signal}`));
 
@@ -294,7 +298,7 @@ async function runScale(n, changeCount) {
   let lastFill;
   for (;;) {
     if (exited) throw new Error(`agent ${exited} before programming the maps: ${readFileSync(logPath, 'utf8').slice(-2000)}`);
-    if (Date.now() > deadline) throw new Error(`agent did not program ${n} services in ${SYNC_TIMEOUT_MS / 1000} s; fill ${JSON.stringify(lastFill)}`);
+    if (Date.now() > deadline) throw new Error(`agent did not program ${n} services in ${SYNC_TIMEOUT_MS / 1000} s; fill ${JSON.stringify(lastFill)}; its log ends: ${readFileSync(logPath, 'utf8').slice(-3000)}`);
     const lines = readLog(logPath).filter((l) => l.msg === 'programmed maps');
     if (lines.length > 0) {
       maps ??= ResolverMaps.open(pinRoot);

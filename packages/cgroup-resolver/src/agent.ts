@@ -57,6 +57,8 @@ export interface ResolverAgentOptions {
   readonly now?: () => number;
   /** Services planned and applied per step (default 500; services that share a frontend or a table are never split). */
   readonly chunkSize?: number;
+  /** A read of the maps found them other than the agent left them (the first difference): the pass repairs it. */
+  readonly onDrift?: (difference: string) => void;
   /** After each step. */
   readonly onPass?: (report: PassReport) => void;
   readonly onError?: (error: Error) => void;
@@ -162,10 +164,12 @@ export class ResolverAgent {
       if (!fullRead && known !== undefined) mirror = known;
       else {
         const dump = this.options.maps.dump();
-        if (known !== undefined && known.matches(dump)) {
+        const difference = known?.difference(dump);
+        if (known !== undefined && difference === undefined) {
           mirror = known;
           drifted = false;
         } else {
+          if (difference !== undefined) this.options.onDrift?.(difference);
           known = undefined; // never two mirrors at once (that doubled the agent's memory on every resync)
           mirror = MapsMirror.fromDump(dump);
         }

@@ -99,17 +99,27 @@ export class MapsMirror {
    * frontends, tables, revisions and backends): a periodic re-read that finds no drift.
    */
   matches(dump: MapsDump): boolean {
-    if (dump.frontends.length !== this.frontends.size || dump.services.size !== this.services.size || dump.backends.size !== this.backends.size) return false;
-    for (const f of dump.frontends) if (this.frontends.get(frontendKey(f))?.serviceId !== f.serviceId) return false;
+    return this.difference(dump) === undefined;
+  }
+
+  /** The first way `dump` differs from this mirror (for a log line), or undefined: {@link matches}. */
+  difference(dump: MapsDump): string | undefined {
+    if (dump.frontends.length !== this.frontends.size || dump.services.size !== this.services.size || dump.backends.size !== this.backends.size) {
+      return `the maps hold ${dump.frontends.length} frontends, ${dump.services.size} tables, ${dump.backends.size} backends; the agent's view ${this.frontends.size}, ${this.services.size}, ${this.backends.size}`;
+    }
+    for (const f of dump.frontends) {
+      const mine = this.frontends.get(frontendKey(f))?.serviceId;
+      if (mine !== f.serviceId) return `frontend ${frontendKey(f)} names service ${f.serviceId}; the agent's view ${String(mine)}`;
+    }
     for (const [id, t] of dump.services) {
       const mine = this.services.get(id);
-      if (mine === undefined || !sameTable(mine, t)) return false;
+      if (mine === undefined || !sameTable(mine, t)) return `service ${id}: the maps hold ${describeTable(t)}; the agent's view ${mine === undefined ? 'none' : describeTable(mine)}`;
     }
     for (const [id, b] of dump.backends) {
       const mine = this.backends.get(id);
-      if (mine === undefined || mine.address !== b.address || mine.port !== b.port || mine.local !== b.local) return false;
+      if (mine === undefined || mine.address !== b.address || mine.port !== b.port || mine.local !== b.local) return `backend ${id}: the maps hold ${JSON.stringify(b)}; the agent's view ${JSON.stringify(mine)}`;
     }
-    return true;
+    return undefined;
   }
 
   toDump(): MapsDump {
@@ -208,4 +218,11 @@ function forEachDistinct(ids: readonly number[], f: (id: number) => void): void 
     const id = ids[i] as number;
     if (ids.indexOf(id) === i) f(id);
   }
+}
+
+/** A table in a few words: revision, flags, backends, and how many slots name each. */
+function describeTable(t: ServiceTable): string {
+  const counts = new Array<number>(t.backendIds.length).fill(0);
+  for (const s of t.slots) counts[s] = (counts[s] ?? 0) + 1;
+  return `revision ${t.revision}, flags ${t.flags}, affinity ${t.affinityTimeoutSeconds} s, ${t.skipCgroups.length} skipped cgroups, backends [${t.backendIds.join(',')}], ${t.slots.length} slots [${counts.join(',')}]`;
 }
