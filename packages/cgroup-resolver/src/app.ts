@@ -162,7 +162,10 @@ export async function startResolver(config: ResolverConfig, log: Logger): Promis
       return snapshot;
     },
     resyncMs: config.resyncSeconds * 1000,
-    onDrift: (difference) => log.warn({ difference }, 'the pinned maps differ from what this agent wrote (another writer, or a write that was lost): repairing them'),
+    onDrift: (difference) => {
+      metrics.recordDrift();
+      log.warn({ difference }, 'the pinned maps differ from what this agent wrote (another writer, or a write that was lost): repairing them');
+    },
     onPass: (report: PassReport) => {
       lastApplied = report.desired;
       metrics.recordPass(report);

@@ -18,6 +18,7 @@ export class ResolverMetrics implements EventsMetricsPort {
   readonly registry = new Registry();
   private readonly passes = new Counter({ name: 'balanced_resolver_passes_total', help: 'Reconcile passes', labelNames: ['read'] as const, registers: [this.registry] });
   private readonly passFailures = new Counter({ name: 'balanced_resolver_pass_errors_total', help: 'Passes that threw (maps unreadable, builder bug)', registers: [this.registry] });
+  private readonly drifts = new Counter({ name: 'balanced_resolver_maps_drift_total', help: 'Re-reads that found the pinned maps other than this agent left them (another writer, a lost write); each is repaired', registers: [this.registry] });
   private readonly ops = new Counter({ name: 'balanced_resolver_map_operations_total', help: 'Planned map operations by kind and result (ok, error, skipped)', labelNames: ['op', 'result'] as const, registers: [this.registry] });
   private readonly writes = new Counter({ name: 'balanced_resolver_map_writes_total', help: 'bpf() calls that changed a map', registers: [this.registry] });
   private readonly duration = new Histogram({ name: 'balanced_resolver_pass_duration_seconds', help: 'Duration of a reconcile pass', buckets: [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5], registers: [this.registry] });
@@ -79,6 +80,10 @@ export class ResolverMetrics implements EventsMetricsPort {
 
   recordPassError(): void {
     this.passFailures.inc();
+  }
+
+  recordDrift(): void {
+    this.drifts.inc();
   }
 
   resolution(service: string, kind: string, result: string): void {

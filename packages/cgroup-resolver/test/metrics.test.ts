@@ -21,3 +21,12 @@ it('counts each planned op once, by kind and result (ok, error, skipped)', async
   const values = Object.fromEntries([...text.matchAll(/\{op="([^"]+)",result="([^"]+)"\} (\d+)/g)].map((m) => [`${m[1]} ${m[2]}`, Number(m[3])]));
   expect(values).toEqual({ 'backend-put ok': 4, 'backend-put error': 2, 'service-put ok': 2, 'frontend-put skipped': 2 });
 });
+
+it('counts each re-read that found the maps drifted', async () => {
+  const metrics = new ResolverMetrics({ socketTermination: false });
+  const value = async (): Promise<string> => (await metrics.registry.getSingleMetricAsString('balanced_resolver_maps_drift_total')).split('\n').filter((l) => !l.startsWith('#')).join();
+  expect(await value()).toBe('balanced_resolver_maps_drift_total 0');
+  metrics.recordDrift();
+  metrics.recordDrift();
+  expect(await value()).toBe('balanced_resolver_maps_drift_total 2');
+});

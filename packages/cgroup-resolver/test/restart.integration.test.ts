@@ -53,9 +53,9 @@ async function freePort(): Promise<number> {
   return port;
 }
 
-async function startAgent(): Promise<Agent> {
+async function startAgent(extra: readonly string[] = []): Promise<Agent> {
   const port = await freePort();
-  const child = spawn(process.execPath, [MAIN, '--kubeconfig', join(dir, 'kubeconfig'), '--node-name', NODE, '--cgroup', cgroup, '--pin-root', pinRoot, '--metrics-port', String(port), '--log-level', 'debug'], {
+  const child = spawn(process.execPath, [MAIN, '--kubeconfig', join(dir, 'kubeconfig'), '--node-name', NODE, '--cgroup', cgroup, '--pin-root', pinRoot, '--metrics-port', String(port), '--log-level', 'debug', ...extra], {
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   const lines: string[] = [];
@@ -159,5 +159,26 @@ describe('balanced-cgroup-resolver restarts', () => {
     expect(await second.exited).toBe(0);
     const after = await client.tcp({ address: '10.96.0.10', port: 80, count: 30 });
     expect(after.failures).toEqual({});
+  });
+
+  test('a frontend deleted behind the agent: its next re-read says what differs, counts it, and puts the frontend back', async () => {
+    const agent = await startAgent(['--resync-seconds', '1']);
+    await eventually('web resolved', () => resolvedBackends(pinRoot, '10.96.0.10', 80), (r) => r?.join() === 'a1,a2,a3');
+    expect(await metric(agent, 'balanced_resolver_maps_drift_total')).toBe(0);
+    const frontend = dump().frontends.find((f) => f.address === '10.96.0.10' && f.port === 80 && f.kind === 'service');
+    expect(frontend).toBeDefined();
+    // Another writer: the frontend goes.
+    const maps = ResolverMaps.open(pinRoot);
+    try {
+      expect(maps.apply({ ops: [{ op: 'frontend-delete', frontend: frontend! }], removed: [], serviceIds: new Map() }).failed).toEqual([]);
+    } finally {
+      maps.close();
+    }
+    await eventually('web repaired', () => resolvedBackends(pinRoot, '10.96.0.10', 80), (r) => r?.join() === 'a1,a2,a3', 10_000);
+    expect(await metric(agent, 'balanced_resolver_maps_drift_total')).toBe(1);
+    const warned = agent.lines.filter((l) => l.startsWith('{')).map((l) => JSON.parse(l) as { msg?: string; difference?: string }).filter((l) => l.msg?.startsWith('the pinned maps differ'));
+    expect(warned.map((l) => l.difference)).toEqual([expect.stringMatching(/^the maps hold \d+ frontends, .*; the agent's view \d+, /)]);
+    agent.child.kill('SIGTERM');
+    expect(await agent.exited).toBe(0);
   });
 });
