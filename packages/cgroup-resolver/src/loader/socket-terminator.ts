@@ -11,7 +11,7 @@
 // namespace with setns() only between creating the iterator fds, and returns to its own
 // before anything else happens, so no other JS (and no other socket) ever runs in a pod's
 // namespace.
-import { statSync } from 'node:fs';
+import { fstatSync } from 'node:fs';
 import { BpfError } from '../libbpf/errors.js';
 import {
   bpf,
@@ -78,6 +78,9 @@ export class SocketTerminator {
   /** Set when returning to our namespace failed: the thread is not where it should be. */
   private stranded: BpfError | undefined;
 
+  /** The inode of our network namespace, read once: otherNamespaces() leaves it out on every removal pass. */
+  private readonly ownNetnsInode: bigint;
+
   private constructor(
     private readonly object: BpfObject,
     private readonly links: readonly NativePointer[],
@@ -87,7 +90,9 @@ export class SocketTerminator {
     private readonly counters: MapHandle,
     /** Our own network namespace, held open from load on to return to it. */
     private readonly originalNetns: number,
-  ) {}
+  ) {
+    this.ownNetnsInode = fstatSync(originalNetns, { bigint: true }).ino;
+  }
 
   /**
    * Open sock_destroy.bpf.o with the same pin root as the resolver (its maps are reused),
@@ -204,8 +209,7 @@ export class SocketTerminator {
     for (let at = 0; at + NETNS_RECORD_BYTES <= records.length; at += NETNS_RECORD_BYTES) {
       processes.push({ pid: records.readUInt32LE(at), dev: 0n, ino: BigInt(records.readUInt32LE(at + 4)) });
     }
-    const own = statSync('/proc/thread-self/ns/net', { bigint: true }).ino;
-    return distinctNamespaces(processes, { dev: 0n, ino: own });
+    return distinctNamespaces(processes, { dev: 0n, ino: this.ownNetnsInode });
   }
 
   /** Sum of bd_counters[CNT_DESTROYED] over all possible CPUs. */
