@@ -6,7 +6,8 @@
 //   sync     time from spawning the agent to the end of the pass that programmed everything (its
 //            last 'programmed maps' log line: one per step of ~500 services; the maps are then checked: N frontends, N tables,
 //            N × 10 backends), map operations and bpf() writes (its /metrics), RSS and peak RSS
-//            of the agent (/proc/<pid>/status VmRSS, VmHWM) right after;
+//            of the agent (/proc/<pid>/status VmRSS, VmHWM) once it logged the full GC it runs
+//            when the first pass has ended (~0.1 s later);
 //   changes  single-EndpointSlice changes (flip one endpoint's ready, remove a ready one, add
 //            one), each a PUT to the API server; timed from the start of the PUT to the moment
 //            the pinned maps show that Service's new table (this process polls the frontend →
@@ -67,6 +68,8 @@ const SYNC_TIMEOUT_MS = envInt('BENCH_AGENT_SYNC_TIMEOUT_S', 300) * 1000;
 const CHANGE_TIMEOUT_MS = 30_000;
 const POLL_MS = 0.25;
 const GOALS = { syncMs: 2000, rssMb: 250, p99Ms: 20, mapMemoryMb: 64 };
+/** The agent's log line once its first pass has ended and its heap is collected (app.ts). */
+const SETTLED_MSG = 'first pass ended: heap collected, its growth bounded';
 
 if (process.getuid?.() !== 0) {
   console.error('agent bench: needs root (cgroups, BPF)');
@@ -313,9 +316,14 @@ async function runScale(n, changeCount) {
     }
     await sleep(lines.length > 0 ? 50 : 10);
   }
-  const status = procStatus(agent.pid);
+  // CPU then; RSS once the agent has collected its heap after the first pass (it logs that
+  // right after; an agent that does not, RSS now).
   const cpuMs = procCpuMs(agent.pid);
+  const settleDeadline = Date.now() + 5000;
+  while (!readLog(logPath).some((l) => l.msg === SETTLED_MSG) && Date.now() < settleDeadline) await sleep(10);
+  const status = procStatus(agent.pid);
   const log = readLog(logPath);
+  const settled = log.find((l) => l.msg === SETTLED_MSG);
   const at = (msg) => log.find((l) => l.msg === msg)?.time;
   const last = programmed.at(-1);
   const sync = {
@@ -332,6 +340,8 @@ async function runScale(n, changeCount) {
     cpuMs,
     rssMb: mb(status.rssKb),
     peakRssMb: mb(status.hwmKb),
+    // The full GC the agent runs when its first pass has ended (not in ms: after it).
+    settleGcMs: settled?.gcMs,
     breakdown: {
       attachedMs: (at('attached programs') ?? at('adopted pinned programs and maps (programs replaced in place)')) - spawnedAt,
       runningMs: at('running') - spawnedAt,
@@ -503,7 +513,7 @@ async function main() {
       method:
         `${relative(pkgRoot, MAIN)} in its own process (the image's entry point; --node-name ${NODE_NAME}, test cgroup and pin root, --resync-seconds ${RESYNC_S} (a full re-read of the maps that often, during the changes too), socket termination on, NODE_OPTIONS ${process.env.BENCH_AGENT_NODE_OPTIONS ?? DEPLOYED_NODE_OPTIONS}); ` +
         `TestApiServer in another process on 127.0.0.1, N ClusterIP Services (1 TCP port) × ${DESTS} ready endpoints in one EndpointSlice each, one Node. ` +
-        `sync: spawn → end of the pass that programmed everything (its 'programmed maps' log time; maps then hold N frontends, N tables, N×${DESTS} backends); ops/writes from its /metrics; RSS/peak = VmRSS/VmHWM then. ` +
+        `sync: spawn → end of the pass that programmed everything (its 'programmed maps' log time; maps then hold N frontends, N tables, N×${DESTS} backends); ops/writes from its /metrics; RSS/peak = VmRSS/VmHWM once the agent logged the full GC it runs when its first pass has ended (~0.1 s after). ` +
         `changes: one PUT of one EndpointSlice (flip ready / remove a ready endpoint / add one), timed from the PUT's start to the pinned maps showing that Service's new table ` +
         `(bench polls frontend → service id → inner map id every ${POLL_MS} ms after the PUT returns; each new table checked against the ready endpoints); one change at a time. ` +
         `mapMemoryMb: ResolverMaps.memory().totalBytes after the sync (fdinfo memlock, inner maps included).`,

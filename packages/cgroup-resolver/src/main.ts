@@ -1,7 +1,7 @@
 #!/usr/bin/env node
 import { Command, InvalidArgumentError } from 'commander';
 import { pino } from 'pino';
-import { DEFAULT_HEAP_GROWING_PERCENT, limitHeapGrowth, runUntilSignal } from '@balanced/k8s';
+import { DEFAULT_HEAP_GROWING_PERCENT, runUntilSignal } from '@balanced/k8s';
 import { startResolver, type ResolverConfig } from './app.js';
 import { defaultCgroupRoot } from './cgroup-root.js';
 import { DEFAULT_PIN_ROOT, ResolverPrograms } from './loader/resolver-programs.js';
@@ -51,7 +51,7 @@ const program = new Command('balanced-cgroup-resolver')
   .option('--status-namespace <namespace>', 'namespace of the Lease that elects the one agent writing LocalRedirectPolicy/BalancingPolicy status (default $POD_NAMESPACE; none: this agent never writes status)', process.env.POD_NAMESPACE)
   .option('--detach', 'uninstall: unpin the links (detaching the programs) and the maps, then exit; resolution stops', false)
   .option('--log-level <level>', 'pino log level', 'info')
-  .option('--heap-growing-percent <n>', 'V8 old-generation growth over the live heap between full GCs (0 = V8 default; see @balanced/k8s heap-tuning.ts)', nonNegativeInt, DEFAULT_HEAP_GROWING_PERCENT);
+  .option('--heap-growing-percent <n>', 'V8 old-generation growth over the live heap between full GCs, from the end of the first pass on (0 = V8 default; see @balanced/k8s heap-tuning.ts)', nonNegativeInt, DEFAULT_HEAP_GROWING_PERCENT);
 
 program.parse();
 const o = program.opts<{
@@ -59,7 +59,6 @@ const o = program.opts<{
   eventsLogRate: number; eventsLogSample: number; eventsRedisUrl?: string; eventsStream: string; eventsStreamMaxlen: number; eventsRedisQueue: number;
   resyncSeconds: number; metricsHost: string; metricsPort: number; statusNamespace?: string; detach: boolean; logLevel: string; heapGrowingPercent: number;
 }>();
-limitHeapGrowth(o.heapGrowingPercent);
 const log = pino({ level: o.logLevel, base: { component: 'cgroup-resolver' } });
 
 if (o.detach) {
@@ -92,6 +91,7 @@ const config: ResolverConfig = {
   eventsOutput,
   terminateSockets: o.terminateSockets,
   resyncSeconds: o.resyncSeconds,
+  heapGrowingPercent: o.heapGrowingPercent,
   metricsHost: o.metricsHost,
   metricsPort: o.metricsPort,
   // Status is written by agents in the cluster only (a host outside it has no Lease namespace).

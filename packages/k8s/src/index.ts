@@ -109,6 +109,6 @@ export { asArray, asBoolean, asPort, asRecord, asString, namespacedKey, prop, sh
 export { runUntilSignal, type Stoppable } from './run-until-signal.js';
 export { DEFAULT_FAILURE_GRACE_MS, DEFAULT_STALL_MS, PassLoop, realTimers, type LoopTimers, type PassLoopOptions, type PassOutcome } from './pass-loop.js';
 export { RefusalReporter, type EventSink, type ReportableRefusal } from './refusal-reporter.js';
-export { DEFAULT_HEAP_GROWING_PERCENT, DIRECTOR_NODE_OPTIONS, limitHeapGrowth } from './heap-tuning.js';
+export { collectGarbage, DEFAULT_HEAP_GROWING_PERCENT, DIRECTOR_NODE_OPTIONS, limitHeapGrowth } from './heap-tuning.js';
 export { checkMetricsHost, checkMetricsHosts, DEFAULT_METRICS_HOST, MetricsHostError } from './metrics-host.js';
 export { compactObject } from './compact.js';

@@ -1,0 +1,31 @@
+import { collectGarbage, limitHeapGrowth } from '../src/heap-tuning.js';
+
+describe('collectGarbage', () => {
+  it('collects what nothing references before it returns', async () => {
+    let held: object | undefined = { payload: new Array(1000).fill(7) };
+    const ref = new WeakRef(held);
+    held = undefined;
+    // A WeakRef's target lives until the end of the job that made it.
+    await new Promise((resolve) => setImmediate(resolve));
+    const ms = collectGarbage();
+    expect(ref.deref()).toBeUndefined();
+    expect(ms).toBeGreaterThanOrEqual(0);
+    // Again: the exposed function is kept.
+    expect(collectGarbage()).toBeGreaterThanOrEqual(0);
+  });
+
+  it('keeps what is referenced', async () => {
+    const kept = { payload: 'x' };
+    const ref = new WeakRef(kept);
+    await new Promise((resolve) => setImmediate(resolve));
+    collectGarbage();
+    expect(ref.deref()).toBe(kept);
+  });
+});
+
+describe('limitHeapGrowth', () => {
+  it('refuses a negative or fractional percent', () => {
+    expect(() => limitHeapGrowth(-1)).toThrow(RangeError);
+    expect(() => limitHeapGrowth(2.5)).toThrow(/non-negative integer/);
+  });
+});
