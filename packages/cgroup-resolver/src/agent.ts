@@ -11,10 +11,16 @@
 // the last one with the plans applied to it (nothing else writes our pinned maps), and a pass
 // plans only the services that changed (planScoped). A resync whose read finds the maps exactly
 // as that view says (no drift) keeps the view and plans only what changed, as any pass does.
+//
+// The steps of a pass are one pass of writes (ResolverMaps.beginPass): a step's backends and new
+// tables are written at once, but the swaps of the tables into bd_services, and the frontends
+// behind them, may wait for a later step or the end of the pass, so that a pass swaps a few
+// times and not once a step (each swap call waits an RCU grace period in the kernel). The view
+// takes each step's plan as it is applied; a pass that does not end clean discards it.
 
 import { PassLoop, type LoopTimers, type PassOutcome, type ProbeResult } from '@balanced/k8s';
 import type { DesiredSnapshot } from './desired/index.js';
-import type { ApplyReport } from './maps/resolver-maps.js';
+import type { ApplyReport, MapsPass } from './maps/resolver-maps.js';
 import type { DesiredFrontend, DesiredState, MapsDump, Plan, RemovedBackend } from './model.js';
 import { chunkKeys, createTableBuilder, frontendKey, MapsMirror, planLeftovers, planScoped, type TableBuilder } from './plan/index.js';
 
@@ -22,6 +28,8 @@ import { chunkKeys, createTableBuilder, frontendKey, MapsMirror, planLeftovers, 
 export interface MapsPort {
   dump(): MapsDump;
   apply(plan: Plan): ApplyReport;
+  /** The writes of one pass (see the top of this file); absent: each step's plan is applied whole, at once. */
+  beginPass?(): MapsPass;
 }
 
 /** What the agent needs of the socket terminator (undefined where the kernel cannot do it). */
@@ -183,52 +191,70 @@ export class ResolverAgent {
       const chunks = chunkList.length;
       const steps = Math.max(1, chunks + (whole ? 1 : 0));
       const claimed = new Set<number>();
+      // Backends that left a service, and the services whose new table (or deletion) failed or
+      // was skipped, over the whole pass: sockets are closed at its end (a swap may wait till then).
       const removed: RemovedBackend[] = [];
+      const unsettled = new Set<number>();
+      const writes = this.options.maps.beginPass?.() ?? wholePlans(this.options.maps);
       let clean = true;
-      for (let index = 0; index < steps && clean; index++) {
-        if (index > 0) {
-          await yieldToEvents();
-          started = performance.now();
+      try {
+        for (let index = 0; index < steps && clean; index++) {
+          if (index > 0) {
+            await yieldToEvents();
+            started = performance.now();
+          }
+          let plan: Plan;
+          if (index < chunks) {
+            const scope = {
+              keys: chunkList[index] as string[],
+              service: (key: string) => state.services.get(key),
+              frontends: frontendsOf,
+              before,
+            };
+            plan = planScoped(scope, mirror, { buildTable: this.buildTable, claimed });
+          } else if (whole) {
+            const desiredKeys = new Set(state.frontends.map(frontendKey));
+            plan = planLeftovers((fk) => desiredKeys.has(fk), claimed, mirror);
+          } else {
+            plan = EMPTY_PLAN;
+          }
+          let apply = plan.ops.length > 0 ? writes.apply(plan) : EMPTY_APPLY;
+          clean = isClean(apply);
+          const last = index === steps - 1 || !clean;
+          if (last) {
+            const rest = writes.finish();
+            if (rest.applied > 0 || rest.failed.length > 0 || rest.skipped.length > 0 || rest.writes > 0) {
+              apply = { applied: apply.applied + rest.applied, failed: [...apply.failed, ...rest.failed], skipped: [...apply.skipped, ...rest.skipped], writes: apply.writes + rest.writes, ms: apply.ms + rest.ms };
+              clean = clean && isClean(rest);
+            }
+          }
+          // The view takes the plan as written (what still waits is written by the end of the
+          // pass; a pass that does not end clean drops the view).
+          if (clean) {
+            mirror.apply(plan.ops);
+            for (const id of plan.serviceIds.values()) claimed.add(id);
+          }
+          for (const op of [...apply.failed.map((f) => f.op), ...apply.skipped]) if (op.op === 'service-put' || op.op === 'service-delete') unsettled.add(op.id);
+          removed.push(...plan.removed);
+          // Close sockets to backends that left a service whose new table is in place (a retry
+          // would not plan that removal again).
+          let destroyed = 0;
+          if (last && this.options.terminator) {
+            const settled = removed.filter((r) => !unsettled.has(r.serviceId));
+            if (settled.length > 0) destroyed = this.options.terminator.terminate(settled).destroyed;
+          }
+          this.lastPassAt = this.now();
+          if (last && clean) {
+            this.mirror = mirror;
+            this.fullRead = false;
+            this.lastGoodAt = this.lastPassAt;
+          }
+          const report: PassReport = { desired: state, plan, apply, fullRead, destroyed, ms: performance.now() - started, step: { index, of: steps } };
+          collect?.(report);
+          this.options.onPass?.(report);
         }
-        let plan: Plan;
-        if (index < chunks) {
-          const scope = {
-            keys: chunkList[index] as string[],
-            service: (key: string) => state.services.get(key),
-            frontends: frontendsOf,
-            before,
-          };
-          plan = planScoped(scope, mirror, { buildTable: this.buildTable, claimed });
-        } else if (whole) {
-          const desiredKeys = new Set(state.frontends.map(frontendKey));
-          plan = planLeftovers((fk) => desiredKeys.has(fk), claimed, mirror);
-        } else {
-          plan = EMPTY_PLAN;
-        }
-        const apply = plan.ops.length > 0 ? this.options.maps.apply(plan) : EMPTY_APPLY;
-        clean = apply.failed.length === 0 && apply.skipped.length === 0;
-        // Nothing is written to the mirror before the maps took the plan whole.
-        if (clean) {
-          mirror.apply(plan.ops);
-          for (const id of plan.serviceIds.values()) claimed.add(id);
-        }
-        // Close sockets to backends that left a service whose new table is in place (a retry
-        // would not plan that removal again).
-        const unsettled = new Set<number>();
-        for (const op of [...apply.failed.map((f) => f.op), ...apply.skipped]) if (op.op === 'service-put' || op.op === 'service-delete') unsettled.add(op.id);
-        for (const r of plan.removed) if (!unsettled.has(r.serviceId)) removed.push(r);
-        const last = index === steps - 1 || !clean;
-        let destroyed = 0;
-        if (last && removed.length > 0 && this.options.terminator) destroyed = this.options.terminator.terminate(removed).destroyed;
-        this.lastPassAt = this.now();
-        if (last && clean) {
-          this.mirror = mirror;
-          this.fullRead = false;
-          this.lastGoodAt = this.lastPassAt;
-        }
-        const report: PassReport = { desired: state, plan, apply, fullRead, destroyed, ms: performance.now() - started, step: { index, of: steps } };
-        collect?.(report);
-        this.options.onPass?.(report);
+      } finally {
+        writes.close();
       }
       return clean;
     } catch (e) {
@@ -238,6 +264,15 @@ export class ResolverAgent {
       throw e;
     }
   }
+}
+
+function isClean(apply: ApplyReport): boolean {
+  return apply.failed.length === 0 && apply.skipped.length === 0;
+}
+
+/** A pass of writes that applies each plan whole, at once (a MapsPort with no beginPass). */
+function wholePlans(maps: MapsPort): MapsPass {
+  return { apply: (plan) => maps.apply(plan), finish: () => EMPTY_APPLY, close: () => undefined };
 }
 
 /** Lets informer events, probes and scrapes in between two steps of a long pass. */

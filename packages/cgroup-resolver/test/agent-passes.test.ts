@@ -2,13 +2,14 @@
 // a full pass planned in chunks then leftovers, and a pass over the changed services only,
 // must bring the maps exactly where one whole plan would — every step in publish order and
 // consistent between any two ops (from consistent maps), resolving as desired, nothing left
-// behind, and a whole plan of the result empty.
+// behind, and a whole plan of the result empty. Each also with maps whose passes hold every
+// step's tables and frontends back to the end of the pass (as ResolverMaps.beginPass may).
 import { describe, expect, it } from '@jest/globals';
 import fc from 'fast-check';
 import { ResolverAgent, type MapsPort } from '../src/agent.js';
 import type { DesiredSnapshot } from '../src/desired/index.js';
-import type { ApplyReport } from '../src/maps/resolver-maps.js';
-import type { DesiredFrontend, DesiredState, MapsDump, Plan } from '../src/model.js';
+import type { ApplyReport, MapsPass } from '../src/maps/resolver-maps.js';
+import type { DesiredFrontend, DesiredState, MapOp, MapsDump, Plan } from '../src/model.js';
 import { applyToDump, planMaps } from '../src/plan/index.js';
 import { desiredArb, driftArb, expectConsistentThroughout, expectPublishOrder, expectResolves, publish } from './plan-helpers.js';
 
@@ -32,6 +33,47 @@ class MemoryMaps implements MapsPort {
   }
 }
 
+/**
+ * MemoryMaps whose passes write each plan's backends at once and hold its tables and
+ * frontend-puts back until the pass finishes (or a plan deletes): then every held table, then
+ * every held frontend, as ResolverMaps.beginPass does when no fd limit is reached. Every write
+ * is checked as apply() checks a plan.
+ */
+class DeferringMemoryMaps extends MemoryMaps {
+  passes = 0;
+  beginPass(): MapsPass {
+    this.passes++;
+    const tables: MapOp[] = [];
+    const frontends: MapOp[] = [];
+    const write = (ops: MapOp[]): void => {
+      if (ops.length > 0) this.apply({ ops, removed: [], serviceIds: new Map() });
+    };
+    const flush = (): void => write([...tables.splice(0), ...frontends.splice(0)]);
+    const done = (n: number): ApplyReport => ({ applied: n, failed: [], skipped: [], writes: n, ms: 0 });
+    return {
+      apply: (plan, finish = false) => {
+        write(plan.ops.filter((op) => op.op === 'backend-put'));
+        tables.push(...plan.ops.filter((op) => op.op === 'service-put'));
+        frontends.push(...plan.ops.filter((op) => op.op === 'frontend-put'));
+        const deletes = plan.ops.filter((op) => op.op.endsWith('-delete'));
+        if (deletes.length > 0 || finish) flush();
+        write(deletes);
+        return done(plan.ops.length);
+      },
+      finish: () => {
+        flush();
+        return done(0);
+      },
+      close: () => {
+        tables.length = 0;
+        frontends.length = 0;
+      },
+    };
+  }
+}
+
+const mapsOf = (held: MapsDump, consistent: boolean, defer: boolean): MemoryMaps => (defer ? new DeferringMemoryMaps(held, consistent) : new MemoryMaps(held, consistent));
+
 const frontendsOf = (state: DesiredState, key: string): DesiredFrontend[] => state.frontends.filter((f) => f.service === key);
 
 /** A snapshot as ResolverIndex gives it: changed keys with their frontends at `last`. */
@@ -54,8 +96,8 @@ function agentOn(maps: MapsPort, chunkSize: number, next: () => DesiredSnapshot)
 describe('ResolverAgent passes', () => {
   it('a full pass in chunks, then passes over the changes, reach what one whole plan reaches', async () => {
     await fc.assert(
-      fc.asyncProperty(desiredArb, desiredArb, fc.array(desiredArb, { maxLength: 4 }), fc.integer({ min: 1, max: 4 }), async (old, first, later, chunkSize) => {
-        const maps = new MemoryMaps(publish(old), true);
+      fc.asyncProperty(desiredArb, desiredArb, fc.array(desiredArb, { maxLength: 4 }), fc.integer({ min: 1, max: 4 }), fc.boolean(), async (old, first, later, chunkSize, defer) => {
+        const maps = mapsOf(publish(old), true, defer);
         let current = snapshotOf(first);
         const agent = agentOn(maps, chunkSize, () => current);
         let reports = await agent.runOnce();
@@ -81,9 +123,9 @@ describe('ResolverAgent passes', () => {
   it('a full pass in chunks repairs drifted maps', async () => {
     await fc.assert(
       fc.asyncProperty(
-        desiredArb.chain((old) => fc.tuple(driftArb(publish(old)), desiredArb, fc.integer({ min: 1, max: 4 }))),
-        async ([drifted, desired, chunkSize]) => {
-          const maps = new MemoryMaps(drifted, false);
+        desiredArb.chain((old) => fc.tuple(driftArb(publish(old)), desiredArb, fc.integer({ min: 1, max: 4 }), fc.boolean())),
+        async ([drifted, desired, chunkSize, defer]) => {
+          const maps = mapsOf(drifted, false, defer);
           const agent = agentOn(maps, chunkSize, () => snapshotOf(desired));
           await agent.runOnce();
           expectResolves(maps.held, desired);
@@ -101,8 +143,9 @@ describe('ResolverAgent passes', () => {
         desiredArb,
         fc.integer({ min: 1, max: 4 }),
         fc.integer({ min: 0, max: 1_000_000 }),
-        async (first, next, chunkSize, driftSeed) => {
-          const maps = new MemoryMaps(publish({ services: new Map(), frontends: [], refusals: [] }), true);
+        fc.boolean(),
+        async (first, next, chunkSize, driftSeed, defer) => {
+          const maps = mapsOf(publish({ services: new Map(), frontends: [], refusals: [] }), true, defer);
           let current = snapshotOf(first);
           const agent = agentOn(maps, chunkSize, () => current);
           await agent.runOnce();

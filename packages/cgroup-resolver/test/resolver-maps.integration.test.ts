@@ -282,6 +282,61 @@ describe('ResolverMaps', () => {
     expect(maps.memory().innerBytes).toBe(memory.innerBytes);
   });
 
+  it('one pass of writes over several plans: backends at once, tables and their frontends at finish, deletions after what waits', () => {
+    const backend: MapOp = { op: 'backend-put', id: 40, backend: { address: '10.4.0.40', port: 80, local: false } };
+    const put = (id: number): MapOp => ({ op: 'service-put', id, key: `svc-${id}`, table: table([40], 5) });
+    const front = (id: number): FrontendEntry => ({ address: `10.96.4.${id}`, port: 80, protocol: 'TCP', kind: 'service', serviceId: id });
+    const pass = maps.beginPass();
+    try {
+      const first = pass.apply(planOf([backend, put(41), { op: 'frontend-put', frontend: front(41) }]));
+      // The backend is written; the table is made (filled, frozen) but waits, its frontend too.
+      expect(first).toMatchObject({ applied: 1, failed: [], skipped: [], writes: 1 });
+      let dump = maps.dump();
+      expect(dump.backends.get(40)).toEqual({ address: '10.4.0.40', port: 80, local: false });
+      expect(innerId(41)).toBeUndefined();
+      expect(dump.frontends).not.toContainEqual(front(41));
+      const second = pass.apply(planOf([put(42), { op: 'frontend-put', frontend: front(42) }]));
+      expect(second).toMatchObject({ applied: 0, failed: [], skipped: [] });
+      expect(innerId(42)).toBeUndefined();
+      // A deletion writes everything waiting first (the frontend it deletes may be one of them).
+      const third = pass.apply(planOf([{ op: 'frontend-delete', frontend: front(41) }]));
+      // 2 tables + 2 frontends + 1 delete; their inner fills, 1 swap, 1 frontend batch, 1 delete batch
+      expect(third).toMatchObject({ applied: 5, failed: [], skipped: [], writes: 2 + 1 + 1 + 1 });
+      dump = maps.dump();
+      expect(dump.services.get(41)).toEqual(table([40], 5));
+      expect(dump.services.get(42)).toEqual(table([40], 5));
+      expect(dump.frontends).not.toContainEqual(front(41));
+      expect(dump.frontends).toContainEqual(front(42));
+      expect(pass.finish()).toMatchObject({ applied: 0, writes: 0 });
+    } finally {
+      pass.close();
+    }
+  });
+
+  it('swaps what waits once as many tables wait as it may hold; close drops what still waits, unwritten', () => {
+    const held = ResolverMaps.open(pinRoot as string, { maxHeldTables: 2 });
+    const put = (id: number): MapOp => ({ op: 'service-put', id, key: `svc-${id}`, table: table([40], 3) });
+    const front = (id: number): FrontendEntry => ({ address: `10.96.5.${id}`, port: 80, protocol: 'TCP', kind: 'service', serviceId: id });
+    const pass = held.beginPass();
+    try {
+      pass.apply(planOf([put(51), put(52), put(53), ...[51, 52, 53].map((id): MapOp => ({ op: 'frontend-put', frontend: front(id) }))]));
+      // 51 and 52 were swapped in when two waited; 53 and every frontend wait.
+      expect(innerId(51)).toBeDefined();
+      expect(innerId(52)).toBeDefined();
+      expect(innerId(53)).toBeUndefined();
+      expect(held.dump().frontends.filter((f) => f.address.startsWith('10.96.5.'))).toEqual([]);
+    } finally {
+      pass.close();
+    }
+    expect(innerId(53)).toBeUndefined();
+    expect(held.dump().frontends.filter((f) => f.address.startsWith('10.96.5.'))).toEqual([]);
+    // What was swapped in stays (nothing names it: the next whole pass deletes it).
+    const cleanup = held.apply(planOf([51, 52].map((id): MapOp => ({ op: 'service-delete', id }))));
+    expect(cleanup).toMatchObject({ applied: 2, failed: [], skipped: [] });
+    held.close();
+    expect(() => ResolverMaps.open(pinRoot as string, { maxHeldTables: 0 })).toThrow(RangeError);
+  });
+
   it('deletes everything it was given, in publish order', () => {
     const dump = maps.dump();
     const report = maps.apply(

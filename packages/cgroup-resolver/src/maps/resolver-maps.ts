@@ -1,13 +1,14 @@
-// The resolver's pinned maps: open them, dump them into the model, apply a Plan in publish
-// order with failures isolated, and read the kernel's counters and memory accounting.
+// The resolver's pinned maps: open them, dump them into the model, apply plans in publish
+// order with failures isolated (apply-run.ts), and read the kernel's counters and memory
+// accounting.
 import { endianness } from 'node:os';
 import { join } from 'node:path';
-import { BPF_F_INNER_MAP, MapHandle, type BatchResult } from '../libbpf/maps.js';
+import { MapHandle } from '../libbpf/maps.js';
 import { BpfError } from '../libbpf/errors.js';
-import type { BackendEntry, FrontendEntry, MapOp, MapsDump, Plan, ServiceTable } from '../model.js';
-import { PUBLISH_ORDER } from '../model.js';
+import type { BackendEntry, FrontendEntry, MapsDump, Plan, ServiceTable } from '../model.js';
+import { ApplyRun, innerMapName, type ApplyReport } from './apply-run.js';
+import { heldTablesBudget } from './held-tables.js';
 import {
-  BPF_MAP_TYPE,
   CNT_MAX,
   COUNTERS,
   MAP_NAMES,
@@ -19,29 +20,18 @@ import {
   decodeResolverConfig,
   decodeServiceTableBytes,
   decodeU32,
-  encodeBackendValueInto,
-  BACKEND_VALUE,
-  encodeFrontendKey,
-  encodeFrontendValue,
   encodeResolverConfig,
-  encodeServiceTableBytes,
   encodeU32Key,
-  encodeU32KeyInto,
   type CounterName,
   type ResolverConfig,
   type ResolverMapName,
 } from './layout.js';
 
-/** What one apply() did. */
-export interface ApplyReport {
-  /** Ops whose write succeeded (a delete of an already absent key counts as applied). */
-  applied: number;
-  failed: { op: MapOp; error: Error }[];
-  /** Ops not attempted because an op they depend on failed (see ResolverMaps.apply). */
-  skipped: MapOp[];
-  /** Syscalls that changed a map (a batch call counts once; filling an inner map counts). */
-  writes: number;
-  ms: number;
+export { innerMapName, type ApplyReport } from './apply-run.js';
+
+export interface OpenOptions {
+  /** Most new tables one pass of writes holds (fds) before swapping them in; default a quarter of the open-files limit (held-tables.ts). */
+  readonly maxHeldTables?: number;
 }
 
 /** Kernel-charged memory (fdinfo `memlock`), bytes. */
@@ -64,15 +54,20 @@ export interface MapFill {
 /** How often a dump retries an inner map that was swapped between reading its id and opening it. */
 const INNER_RETRIES = 3;
 const ENOENT = 2;
-/**
- * Inner maps built before one batched swap into bd_services (bounds the fds we hold): a step
- * of the agent's pass (about 500 services) is one swap call, one RCU grace period (~4 ms).
- */
-const SWAP_BATCH = 512;
 
-/** Name of a service's inner map (≤ 15 characters: `bd_svc_` + up to 8 hex digits). */
-export function innerMapName(serviceId: number): string {
-  return `bd_svc_${serviceId.toString(16)}`;
+/**
+ * The writes of one pass of the agent (ResolverMaps.beginPass): the plans of its steps, in
+ * order. New tables, and the frontends that follow them, may wait for the end of the pass (or
+ * until as many tables wait as the process may hold fds for): each swap into bd_services costs
+ * an RCU grace period, 5-20 ms on some kernels. Close it when done.
+ */
+export interface MapsPass {
+  /** Applies `plan` (publish order, else BpfError BPF_MAP_PLAN before any write); `finish`: then everything waiting too. */
+  apply(plan: Plan, finish?: boolean): ApplyReport;
+  /** Writes everything still waiting. */
+  finish(): ApplyReport;
+  /** Drops what still waits (never written; its fds closed). Idempotent. */
+  close(): void;
 }
 
 /** The pinned maps of one resolver installation (`<pinRoot>/<map name>`). Close it when done. */
@@ -87,14 +82,20 @@ export class ResolverMaps {
    */
   private frozenTables = new Map<number, ServiceTable>();
 
-  private constructor(private readonly maps: Readonly<Record<ResolverMapName, MapHandle>>) {}
+  private constructor(
+    private readonly maps: Readonly<Record<ResolverMapName, MapHandle>>,
+    /** Most new tables one pass of writes holds before swapping them in. */
+    private readonly maxHeldTables: number,
+  ) {}
 
   /**
    * Open every pinned map and check its type, key and value size against layout.ts.
    * Throws BpfError BPF_MAP_LAYOUT naming the map when they differ, BPF_MAP_OP when a pin
    * cannot be opened.
    */
-  static open(pinRoot: string): ResolverMaps {
+  static open(pinRoot: string, options: OpenOptions = {}): ResolverMaps {
+    const maxHeldTables = options.maxHeldTables ?? heldTablesBudget();
+    if (!Number.isInteger(maxHeldTables) || maxHeldTables < 1) throw new RangeError(`maxHeldTables must be a positive integer, got ${maxHeldTables}`);
     if (endianness() !== 'LE') throw new Error('the map codecs assume a little-endian host (x86-64)');
     const opened: Partial<Record<ResolverMapName, MapHandle>> = {};
     try {
@@ -114,7 +115,7 @@ export class ResolverMaps {
           });
         }
       }
-      return new ResolverMaps(opened as Record<ResolverMapName, MapHandle>);
+      return new ResolverMaps(opened as Record<ResolverMapName, MapHandle>, maxHeldTables);
     } catch (e) {
       for (const handle of Object.values(opened)) handle.close();
       throw e;
@@ -191,13 +192,13 @@ export class ResolverMaps {
 
   /**
    * Apply a plan's ops strictly in their order (which must follow PUBLISH_ORDER, else a
-   * BpfError BPF_MAP_PLAN is thrown before any write). Consecutive backend-put,
-   * frontend-put, frontend-delete, service-delete and backend-delete ops are written in
-   * batches. Each service-put builds a new inner map and fills it in one batch; then the
-   * consecutive service-puts (up to 512) are swapped into bd_services by one batch update
-   * (each element is one atomic swap; the kernel waits one RCU grace period per call, so
-   * one call instead of one per service) and our fds are closed (the outer map holds the
-   * inner maps).
+   * BpfError BPF_MAP_PLAN is thrown before any write): one pass of writes with this plan only
+   * ({@link beginPass}). Consecutive backend-put, frontend-put, frontend-delete, service-delete
+   * and backend-delete ops are written in batches. Each service-put builds a new inner map,
+   * fills it in one batch and freezes it; then the new tables are swapped into bd_services by
+   * one batch update (each element is one atomic swap; the kernel waits one RCU grace period
+   * per call, so one call instead of one per service), our fds are closed (the outer map holds
+   * the inner maps), and the frontend-puts follow.
    *
    * A failed op is recorded and the pass goes on; ops that depend on a failed one are
    * skipped (recorded, not attempted):
@@ -213,24 +214,44 @@ export class ResolverMaps {
    * Encoding errors (an id or port out of range, an unknown op) fail just that op.
    */
   apply(plan: Plan): ApplyReport {
-    const started = performance.now();
-    checkOrder(plan.ops);
-    const run = new ApplyRun(this.maps, (id) => this.currentBackendIds(id), (innerId, table) => this.frozenTables.set(innerId, table));
-    const before = this.totalWrites();
-    const ops = plan.ops;
-    for (let i = 0; i < ops.length; ) {
-      const kind = (ops[i] as MapOp).op;
-      let j = i + 1;
-      while (j < ops.length && (ops[j] as MapOp).op === kind) j++;
-      run.group(ops.slice(i, j));
-      i = j;
+    const pass = this.beginPass();
+    try {
+      return pass.apply(plan, true);
+    } finally {
+      pass.close();
     }
+  }
+
+  /**
+   * One pass of writes over several plans (the steps of the agent's pass), with the rules of
+   * {@link apply} across all of them: a table's swap, and the frontend-puts after it, may wait
+   * for a later plan or for finish() (deletions first write everything waiting).
+   */
+  beginPass(): MapsPass {
+    const run = new ApplyRun(this.maps, (id) => this.currentBackendIds(id), (innerId, table) => this.frozenTables.set(innerId, table), this.maxHeldTables);
+    const step = (write: () => void): ApplyReport => {
+      const started = performance.now();
+      const applied = run.applied;
+      const failed = run.failed.length;
+      const skipped = run.skipped.length;
+      const writes = this.totalWrites() + run.innerWrites;
+      write();
+      return {
+        applied: run.applied - applied,
+        failed: run.failed.slice(failed),
+        skipped: run.skipped.slice(skipped),
+        writes: this.totalWrites() + run.innerWrites - writes,
+        ms: performance.now() - started,
+      };
+    };
     return {
-      applied: run.applied,
-      failed: run.failed,
-      skipped: run.skipped,
-      writes: this.totalWrites() - before + run.innerWrites,
-      ms: performance.now() - started,
+      apply: (plan, finish = false) =>
+        step(() => {
+          run.plan(plan.ops);
+          if (finish) run.flush();
+        }),
+      finish: () => step(() => run.flush()),
+      close: () => run.close(),
     };
   }
 
@@ -320,34 +341,6 @@ export class ResolverMaps {
   }
 }
 
-function checkOrder(ops: readonly MapOp[]): void {
-  let last = 0;
-  ops.forEach((op, i) => {
-    const rank = PUBLISH_ORDER.indexOf(op.op);
-    if (rank < 0) return; // an unknown op fails on its own, in place
-    if (rank < last) {
-      throw new BpfError({ code: 'BPF_MAP_PLAN', op: 'apply', map: '', detail: `op ${i} (${op.op}) comes after a later kind of op: not in publish order` });
-    }
-    last = rank;
-  });
-}
-
-function u32(value: number, field: string, min = 0): Uint8Array {
-  return encodeU32Key(value, field, min);
-}
-
-/** Keys 0, 1, … of an inner map's entries back to back, kept (every service-put fills an inner map from 0; nothing writes into them). */
-let chunkKeyBytes = new Uint8Array(0);
-
-function chunkKeys(count: number): Uint8Array {
-  if (chunkKeyBytes.byteLength < 4 * count) {
-    const grown = new Uint8Array(4 * Math.max(count, 2 * (chunkKeyBytes.byteLength / 4), 64));
-    for (let i = 0; i < grown.byteLength / 4; i++) encodeU32KeyInto(grown, 4 * i, i, 'chunk');
-    chunkKeyBytes = grown;
-  }
-  return chunkKeyBytes.subarray(0, 4 * count);
-}
-
 /** `f(key, value)` per entry of `map`, both views into one packed read (valid during the call). */
 function forEachPacked(map: MapHandle, f: (key: Uint8Array, value: Uint8Array) => void): void {
   const { keys, values, count } = map.entriesPacked();
@@ -374,235 +367,4 @@ function innerValues(inner: MapHandle): Uint8Array {
     if (index < inner.info.maxEntries) bytes.set(values.subarray(i * size, (i + 1) * size), index * size);
   }
   return bytes;
-}
-
-/** The state of one apply() pass: results so far and what later ops must not touch. */
-class ApplyRun {
-  applied = 0;
-  readonly failed: { op: MapOp; error: Error }[] = [];
-  readonly skipped: MapOp[] = [];
-  innerWrites = 0;
-  private readonly failedBackends = new Set<number>();
-  private readonly unpublishedServices = new Set<number>();
-  private readonly keepServices = new Set<number>();
-  private readonly keepBackends = new Set<number>();
-  private keepAllBackends = false;
-
-  constructor(
-    private readonly maps: Readonly<Record<ResolverMapName, MapHandle>>,
-    private readonly backendIdsOf: (serviceId: number) => readonly number[] | undefined,
-    /** A table swapped in, frozen, in its inner map `innerId`. */
-    private readonly published: (innerId: number, table: ServiceTable) => void,
-  ) {}
-
-  group(ops: readonly MapOp[]): void {
-    const first = ops[0];
-    if (first === undefined) return;
-    switch (first.op) {
-      case 'backend-put':
-        return this.backendPuts(ops as Extract<MapOp, { op: 'backend-put' }>[]);
-      case 'service-put':
-        return this.servicePuts(ops as Extract<MapOp, { op: 'service-put' }>[]);
-      case 'frontend-put':
-        return this.frontendPuts(ops as Extract<MapOp, { op: 'frontend-put' }>[]);
-      case 'frontend-delete':
-        return this.frontendDeletes(ops as Extract<MapOp, { op: 'frontend-delete' }>[]);
-      case 'service-delete':
-        return this.serviceDeletes(ops as Extract<MapOp, { op: 'service-delete' }>[]);
-      case 'backend-delete':
-        return this.backendDeletes(ops as Extract<MapOp, { op: 'backend-delete' }>[]);
-      default:
-        for (const op of ops) {
-          const error = new BpfError({ code: 'BPF_MAP_PLAN', op: 'apply', map: '', detail: `unknown op ${JSON.stringify((op as { op?: unknown }).op)}` });
-          this.failed.push({ op, error });
-        }
-    }
-  }
-
-  private fail(op: MapOp, error: unknown): void {
-    this.failed.push({ op, error: error instanceof Error ? error : new Error(String(error)) });
-  }
-
-  /** Encode every op; those that fail to encode are recorded and left out. */
-  private encode<T extends MapOp, R>(ops: readonly T[], encode: (op: T) => R, onFail: (op: T) => void): { ops: T[]; encoded: R[] } {
-    const kept: T[] = [];
-    const encoded: R[] = [];
-    for (const op of ops) {
-      try {
-        encoded.push(encode(op));
-        kept.push(op);
-      } catch (e) {
-        this.fail(op, e);
-        onFail(op);
-      }
-    }
-    return { ops: kept, encoded };
-  }
-
-  /** Count successes of a batch and record its failures (`onFail` per failed op). */
-  private settle<T extends MapOp>(ops: readonly T[], result: BatchResult, onFail: (op: T) => void): void {
-    const failedIndexes = new Set<number>();
-    for (const { index, error } of result.failed) {
-      const op = ops[index] as T;
-      failedIndexes.add(index);
-      this.fail(op, error);
-      onFail(op);
-    }
-    this.applied += ops.length - failedIndexes.size;
-  }
-
-  /** Encoded straight into one key and one value buffer (100,000 backends on a first pass). */
-  private backendPuts(all: readonly Extract<MapOp, { op: 'backend-put' }>[]): void {
-    const onFail = (op: (typeof all)[number]): void => void this.failedBackends.add(op.id);
-    const size = BACKEND_VALUE.size;
-    const keys = new Uint8Array(4 * all.length);
-    const values = new Uint8Array(size * all.length);
-    const ops: (typeof all)[number][] = [];
-    for (const op of all) {
-      const at = ops.length;
-      try {
-        encodeBackendValueInto(values, at * size, op.backend);
-        encodeU32KeyInto(keys, at * 4, op.id, 'backend id');
-        ops.push(op);
-      } catch (e) {
-        values.fill(0, at * size, (at + 1) * size); // the next op writes here: zeros, as encodeBackendValueInto needs
-        this.fail(op, e);
-        onFail(op);
-      }
-    }
-    if (ops.length === 0) return;
-    const result = this.maps.bd_backends.updatePacked(keys.subarray(0, 4 * ops.length), values.subarray(0, size * ops.length));
-    this.settle(ops, result, onFail);
-  }
-
-  /** Build and fill each inner map, then swap them all into bd_services with one batch update. */
-  private servicePuts(all: readonly Extract<MapOp, { op: 'service-put' }>[]): void {
-    for (let i = 0; i < all.length; i += SWAP_BATCH) this.servicePutBatch(all.slice(i, i + SWAP_BATCH));
-  }
-
-  private servicePutBatch(ops: readonly Extract<MapOp, { op: 'service-put' }>[]): void {
-    const ready: { op: (typeof ops)[number]; key: Uint8Array; inner: MapHandle }[] = [];
-    try {
-      for (const op of ops) {
-        if (op.table.backendIds.some((id) => this.failedBackends.has(id))) {
-          this.skipped.push(op);
-          this.serviceNotPublished(op.id);
-          continue;
-        }
-        let inner: MapHandle | undefined;
-        try {
-          const key = u32(op.id, 'service id', 1);
-          const values = encodeServiceTableBytes(op.table);
-          const count = values.byteLength / SERVICE_CHUNK_BYTES;
-          inner = MapHandle.create({
-            type: BPF_MAP_TYPE.ARRAY,
-            name: innerMapName(op.id),
-            keySize: 4,
-            valueSize: SERVICE_CHUNK_BYTES,
-            maxEntries: count,
-            flags: BPF_F_INNER_MAP,
-          });
-          const filled = inner.updatePacked(chunkKeys(count), values);
-          const firstFailure = filled.failed[0];
-          if (firstFailure !== undefined) throw firstFailure.error;
-          // Read-only from now on: a table never changes once made (a change swaps in a new map).
-          inner.freeze();
-          ready.push({ op, key, inner });
-        } catch (e) {
-          if (inner !== undefined) {
-            this.innerWrites += inner.writes;
-            inner.close();
-          }
-          this.fail(op, e);
-          this.serviceNotPublished(op.id);
-        }
-      }
-      if (ready.length === 0) return;
-      // The atomic swaps: one outer-map element per service, in plan order, one syscall
-      // (and one RCU grace period in the kernel instead of one per service).
-      const result = this.maps.bd_services.updateMany(
-        ready.map((r) => r.key),
-        ready.map((r) => u32(r.inner.fd, 'inner map fd')),
-      );
-      this.settle(ready.map((r) => r.op), result, (op) => this.serviceNotPublished(op.id));
-      const failed = new Set(result.failed.map((f) => f.index));
-      ready.forEach((r, i) => {
-        if (!failed.has(i)) this.published(r.inner.info.id, r.op.table);
-      });
-    } finally {
-      for (const r of ready) {
-        this.innerWrites += r.inner.writes;
-        r.inner.close(); // the outer map holds its own reference
-      }
-    }
-  }
-
-  /** A service keeps its current table (if any): frontends must not move to it, its backends stay. */
-  private serviceNotPublished(serviceId: number): void {
-    this.unpublishedServices.add(serviceId);
-    this.keepBackendsOf(serviceId);
-  }
-
-  private keepBackendsOf(serviceId: number): void {
-    try {
-      for (const id of this.backendIdsOf(serviceId) ?? []) this.keepBackends.add(id);
-    } catch {
-      this.keepAllBackends = true; // cannot tell which backends it names: delete none
-    }
-  }
-
-  /** A frontend whose put failed or was skipped keeps its current service: that one stays. */
-  private keepCurrentServiceOf(frontend: FrontendEntry): void {
-    try {
-      const current = this.maps.bd_frontends.lookup(encodeFrontendKey(frontend));
-      if (current !== undefined) this.keepServices.add(decodeFrontendValue(current));
-    } catch {
-      // The key does not even encode: nothing in the map can be under it.
-    }
-  }
-
-  private frontendPuts(all: readonly Extract<MapOp, { op: 'frontend-put' }>[]): void {
-    const runnable = all.filter((op) => {
-      if (!this.unpublishedServices.has(op.frontend.serviceId)) return true;
-      this.skipped.push(op);
-      this.keepCurrentServiceOf(op.frontend);
-      return false;
-    });
-    const onFail = (op: (typeof all)[number]): void => this.keepCurrentServiceOf(op.frontend);
-    const { ops, encoded } = this.encode(runnable, (op) => [encodeFrontendKey(op.frontend), encodeFrontendValue(op.frontend.serviceId)] as const, onFail);
-    if (ops.length === 0) return;
-    const result = this.maps.bd_frontends.updateMany(encoded.map((e) => e[0]), encoded.map((e) => e[1]));
-    this.settle(ops, result, onFail);
-  }
-
-  private frontendDeletes(all: readonly Extract<MapOp, { op: 'frontend-delete' }>[]): void {
-    const onFail = (op: (typeof all)[number]): void => void this.keepServices.add(op.frontend.serviceId);
-    const { ops, encoded } = this.encode(all, (op) => encodeFrontendKey(op.frontend), onFail);
-    if (ops.length === 0) return;
-    this.settle(ops, this.maps.bd_frontends.deleteMany(encoded), onFail);
-  }
-
-  private serviceDeletes(all: readonly Extract<MapOp, { op: 'service-delete' }>[]): void {
-    const runnable = all.filter((op) => {
-      if (!this.keepServices.has(op.id)) return true;
-      this.skipped.push(op);
-      this.keepBackendsOf(op.id);
-      return false;
-    });
-    const onFail = (op: (typeof all)[number]): void => this.keepBackendsOf(op.id);
-    const { ops, encoded } = this.encode(runnable, (op) => u32(op.id, 'service id', 1), onFail);
-    if (ops.length === 0) return;
-    this.settle(ops, this.maps.bd_services.deleteMany(encoded), onFail);
-  }
-
-  private backendDeletes(all: readonly Extract<MapOp, { op: 'backend-delete' }>[]): void {
-    const runnable = all.filter((op) => {
-      if (!this.keepAllBackends && !this.keepBackends.has(op.id)) return true;
-      this.skipped.push(op);
-      return false;
-    });
-    const { ops, encoded } = this.encode(runnable, (op) => u32(op.id, 'backend id'), () => undefined);
-    if (ops.length === 0) return;
-    this.settle(ops, this.maps.bd_backends.deleteMany(encoded), () => undefined);
-  }
 }
