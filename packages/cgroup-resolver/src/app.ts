@@ -167,10 +167,15 @@ export async function startResolver(config: ResolverConfig, log: Logger): Promis
     if (settled) return;
     settled = true;
     const percent = config.heapGrowingPercent ?? 0;
-    limitHeapGrowth(percent);
-    const gcMs = collectGarbage();
-    const trimmed = trimCHeap();
-    log.info({ heapGrowingPercent: percent, gcMs: Math.round(gcMs), cHeapTrimmed: trimmed, rssMb: Math.round(process.memoryUsage.rss() / 1048576) }, 'first pass ended: heap collected, its growth bounded');
+    try {
+      limitHeapGrowth(percent);
+      const gcMs = collectGarbage();
+      const trimmed = trimCHeap();
+      log.info({ heapGrowingPercent: percent, gcMs: Math.round(gcMs), cHeapTrimmed: trimmed, rssMb: Math.round(process.memoryUsage.rss() / 1048576) }, 'first pass ended: heap collected, its growth bounded');
+    } catch (e) {
+      // Memory tuning only: resolution never depends on it.
+      log.warn({ err: e instanceof Error ? e.message : String(e) }, 'could not bound the heap after the first pass (V8 keeps its own growth)');
+    }
   };
   const agent = new ResolverAgent({
     maps,
