@@ -129,6 +129,9 @@ describe('balanced-cgroup-resolver restarts', () => {
     const first = await startAgent();
     await eventually('web resolved', () => resolvedBackends(pinRoot, '10.96.0.10', 80), (r) => r?.join() === 'a1,a2');
     expect(await metric(first, 'balanced_resolver_map_writes_total')).toBeGreaterThan(0);
+    // Once its first pass has ended: one full GC, then the deployed heap growth limit.
+    const settled = await eventually('heap bounded', () => first.lines.find((l) => l.includes('first pass ended: heap collected')), (l) => l !== undefined);
+    expect(JSON.parse(settled as string)).toMatchObject({ heapGrowingPercent: 30, gcMs: expect.any(Number), rssMb: expect.any(Number) });
     const before = dump();
 
     const loop = await client.startLoop({ address: '10.96.0.10', port: 80 });
