@@ -20,13 +20,15 @@
 
 import { PassLoop, type LoopTimers, type PassOutcome, type ProbeResult } from '@balanced/k8s';
 import type { DesiredSnapshot } from './desired/index.js';
-import type { ApplyReport, MapsPass } from './maps/resolver-maps.js';
+import type { ApplyReport, MapsPass, MapsRead } from './maps/resolver-maps.js';
 import type { DesiredFrontend, DesiredState, MapsDump, Plan, RemovedBackend } from './model.js';
-import { chunkKeys, createTableBuilder, frontendKey, MapsMirror, planLeftovers, planScoped, type TableBuilder } from './plan/index.js';
+import { chunkKeys, createTableBuilder, frontendKey, MapsMirror, planLeftovers, planScoped, viewOfDump, type TableBuilder } from './plan/index.js';
 
 /** What the agent needs of the pinned maps (ResolverMaps). */
 export interface MapsPort {
   dump(): MapsDump;
+  /** One read of the maps, compared with the agent's view before anything is decoded; absent: dump(). */
+  read?(): MapsRead;
   apply(plan: Plan): ApplyReport;
   /** The writes of one pass (see the top of this file); absent: each step's plan is applied whole, at once. */
   beginPass?(): MapsPass;
@@ -171,15 +173,15 @@ export class ResolverAgent {
       let drifted = fullRead;
       if (!fullRead && known !== undefined) mirror = known;
       else {
-        const dump = this.options.maps.dump();
-        const difference = known?.difference(dump);
+        const read = this.options.maps.read?.() ?? wholeRead(this.options.maps.dump());
+        const difference = known?.difference(read.view);
         if (known !== undefined && difference === undefined) {
           mirror = known;
           drifted = false;
         } else {
           if (difference !== undefined) this.options.onDrift?.(difference);
           known = undefined; // never two mirrors at once (that doubled the agent's memory on every resync)
-          mirror = MapsMirror.fromDump(dump);
+          mirror = MapsMirror.fromDump(read.dump());
         }
       }
       const changed = snapshot.changed;
@@ -268,6 +270,11 @@ export class ResolverAgent {
 
 function isClean(apply: ApplyReport): boolean {
   return apply.failed.length === 0 && apply.skipped.length === 0;
+}
+
+/** A read that is a dump already (a MapsPort with no read). */
+function wholeRead(dump: MapsDump): MapsRead {
+  return { view: viewOfDump(dump), dump: () => dump };
 }
 
 /** A pass of writes that applies each plan whole, at once (a MapsPort with no beginPass). */

@@ -22,6 +22,7 @@ import {
   decodeAddress,
   decodeAffinityKey,
   decodeAffinityValue,
+  backendValueHolds,
   decodeBackendValue,
   decodeDoomedKey,
   decodeFrontendKey,
@@ -399,6 +400,25 @@ describe('round trips', () => {
         expect(decodeResolverConfig(encodeResolverConfig({ hostNetnsCookie: c, hostNetnsOnly: f1, events: f2 }))).toEqual({ hostNetnsCookie: c, hostNetnsOnly: f1, events: f2 });
       }),
     );
+  });
+
+  it('a backend value holds an entry exactly when it decodes to it (any bytes, flag bits and pad ignored as decoding does)', () => {
+    const entry = fc.record({ address, port, local: fc.boolean() });
+    fc.assert(
+      fc.property(fc.uint8Array({ minLength: 16, maxLength: 16 }), fc.uint8Array({ minLength: 2, maxLength: 2 }), fc.nat(255), fc.nat(255), fc.nat(4), entry, (a, p, flags, pad, at, other) => {
+        const values = new Uint8Array(at + 20);
+        values.set(b(Array.from(a), Array.from(p), [flags], [pad]), at);
+        const held = decodeBackendValue(values.subarray(at, at + 20));
+        expect(backendValueHolds(values, at, held)).toBe(true);
+        expect(backendValueHolds(values, at, { ...held, port: held.port ^ 1 })).toBe(false);
+        expect(backendValueHolds(values, at, { ...held, local: !held.local })).toBe(false);
+        const same = other.address === held.address && other.port === held.port && other.local === held.local;
+        expect(backendValueHolds(values, at, other)).toBe(same);
+      }),
+    );
+    // An address that is not one is never held.
+    expect(backendValueHolds(encodeBackendValue({ address: '10.0.0.1', port: 80, local: false }), 0, { address: 'not an address', port: 80, local: false })).toBe(false);
+    expect(backendValueHolds(encodeBackendValue({ address: 'fd00::1', port: 80, local: true }), 0, { address: 'fd00::1', port: 80, local: true })).toBe(true);
   });
 
   it('bytes → model → bytes (every valid key/value byte string)', () => {

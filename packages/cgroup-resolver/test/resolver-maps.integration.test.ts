@@ -12,6 +12,7 @@ import { BpfError } from '../src/libbpf/errors.js';
 import { ResolverPrograms } from '../src/loader/resolver-programs.js';
 import { BPF_MAP_TYPE, COUNTERS, MAP_NAMES, SERVICE_CHUNK_BYTES, encodeServiceTableBytes, encodeU32Key, decodeU32 } from '../src/maps/layout.js';
 import { ResolverMaps } from '../src/maps/resolver-maps.js';
+import { MapsMirror } from '../src/plan/index.js';
 import type { BackendEntry, FrontendEntry, MapOp, MapsDump, Plan, ServiceTable } from '../src/model.js';
 import { compactSlots } from './plan-helpers.js';
 
@@ -136,6 +137,19 @@ describe('ResolverMaps', () => {
     expect(report.writes).toBe(1 + SERVICES.size + 1 + 1);
     expectDump(maps.dump(), { frontends: FRONTENDS, services: SERVICES, backends: BACKENDS });
     expect(maps.fill()).toMatchObject({ bd_frontends: { entries: 4 }, bd_services: { entries: 3 }, bd_backends: { entries: 3 } });
+  });
+
+  it('one read: compared with a view of the maps without decoding a backend, it names one changed behind that view; decoded, it is the dump', () => {
+    const mirror = MapsMirror.fromDump(maps.dump());
+    const read = maps.read();
+    expect(mirror.difference(read.view)).toBeUndefined();
+    expectDump(read.dump(), { frontends: FRONTENDS, services: SERVICES, backends: BACKENDS });
+    expect(read.dump()).toBe(read.dump());
+    const moved: BackendEntry = { address: '10.1.0.2', port: 8081, local: false };
+    expect(maps.apply(planOf([{ op: 'backend-put', id: 2, backend: moved }])).failed).toEqual([]);
+    expect(mirror.difference(maps.read().view)).toBe(`backend 2: the maps hold ${JSON.stringify(moved)}; the agent's view ${JSON.stringify(BACKENDS.get(2))}`);
+    expect(maps.apply(planOf([{ op: 'backend-put', id: 2, backend: BACKENDS.get(2)! }])).failed).toEqual([]);
+    expect(mirror.difference(maps.read().view)).toBeUndefined();
   });
 
   it('swaps a changed table in as a new inner map; frontends stay', () => {

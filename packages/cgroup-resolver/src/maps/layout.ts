@@ -374,8 +374,13 @@ export function decodeAddress(bytes: Uint8Array): string {
 
 /** ::ffff:a.b.c.d (the kernel's form of an IPv4 address). */
 function isV4Mapped(bytes: Uint8Array): boolean {
-  for (let i = 0; i < 10; i++) if (bytes[i] !== 0) return false;
-  return bytes[10] === 0xff && bytes[11] === 0xff;
+  return isV4MappedAt(bytes, 0);
+}
+
+/** {@link isV4Mapped} of the 16 bytes at `at`. */
+function isV4MappedAt(bytes: Uint8Array, at: number): boolean {
+  for (let i = 0; i < 10; i++) if (bytes[at + i] !== 0) return false;
+  return bytes[at + 10] === 0xff && bytes[at + 11] === 0xff;
 }
 
 /** Model protocol → IPPROTO_*. */
@@ -487,6 +492,22 @@ export function encodeBackendValueInto(target: Uint8Array, offset: number, b: Ba
   putAddress(target, offset + L.addr, b.address, 'backend_value.addr');
   putPortBytes(target, offset + L.port, b.port, 'backend_value.port');
   target[offset + L.flags] = b.local ? BACKEND_F_LOCAL : 0;
+}
+
+/**
+ * backend_value at `offset` of `values` holds `b`, as decodeBackendValue would read it (unknown
+ * flag bits and the pad byte ignored), without decoding it: a re-read compares 100,000 of them.
+ */
+export function backendValueHolds(values: Uint8Array, offset: number, b: BackendEntry): boolean {
+  const L = BACKEND_VALUE.at;
+  if ((((values[offset + L.port] as number) << 8) | (values[offset + L.port + 1] as number)) !== b.port) return false;
+  if ((((values[offset + L.flags] as number) & BACKEND_F_LOCAL) !== 0) !== b.local) return false;
+  const at = offset + L.addr;
+  if (isV4MappedAt(values, at)) {
+    const quad = (((values[at + 12] as number) << 24) | ((values[at + 13] as number) << 16) | ((values[at + 14] as number) << 8) | (values[at + 15] as number)) >>> 0;
+    return dottedQuadValue(b.address) === quad;
+  }
+  return decodeAddress(values.subarray(at, at + 16)) === b.address;
 }
 
 /** Unknown flag bits and the pad byte are ignored. */

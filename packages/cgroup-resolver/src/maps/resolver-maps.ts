@@ -6,6 +6,7 @@ import { join } from 'node:path';
 import { MapHandle } from '../libbpf/maps.js';
 import { BpfError } from '../libbpf/errors.js';
 import type { BackendEntry, FrontendEntry, MapsDump, Plan, ServiceTable } from '../model.js';
+import type { MapsReadView } from '../plan/maps-mirror.js';
 import { ApplyRun, innerMapName, type ApplyReport } from './apply-run.js';
 import { heldTablesBudget } from './held-tables.js';
 import {
@@ -14,6 +15,7 @@ import {
   MAP_NAMES,
   MAP_SPECS,
   SERVICE_CHUNK_BYTES,
+  backendValueHolds,
   decodeBackendValue,
   decodeFrontendKey,
   decodeFrontendValue,
@@ -28,6 +30,14 @@ import {
 } from './layout.js';
 
 export { innerMapName, type ApplyReport } from './apply-run.js';
+
+/** One read of the maps (ResolverMaps.read). */
+export interface MapsRead {
+  /** For MapsMirror.difference: backends compared as bytes, none decoded. */
+  readonly view: MapsReadView;
+  /** The whole read decoded (once; the same object after). */
+  dump(): MapsDump;
+}
 
 export interface OpenOptions {
   /** Most new tables one pass of writes holds (fds) before swapping them in; default a quarter of the open-files limit (held-tables.ts). */
@@ -129,7 +139,16 @@ export class ResolverMaps {
 
   /** Everything the planner diffs against: frontends, every service's table, backends. */
   dump(): MapsDump {
-    // Read packed and decoded from views: no two arrays per entry (100,000 backends at 10,000 Services).
+    return this.read().dump();
+  }
+
+  /**
+   * Read every map once: frontends and tables as the model has them, the backends kept as
+   * read (checked against the agent's view as bytes: `view`; decoded only by `dump()`, on its
+   * first call). A re-read that finds no drift decodes no backend (100,000 at 10,000 Services).
+   */
+  read(): MapsRead {
+    // Read packed and decoded from views: no two arrays per entry.
     const frontends: FrontendEntry[] = [];
     forEachPacked(this.maps.bd_frontends, (k, v) => frontends.push({ ...decodeFrontendKey(k), serviceId: decodeFrontendValue(v) }));
     const services = new Map<number, ServiceTable>();
@@ -143,9 +162,40 @@ export class ResolverMaps {
       if (read.frozen) frozen.set(read.id, read.table);
     });
     this.frozenTables = frozen;
-    const backends = new Map<number, BackendEntry>();
-    forEachPacked(this.maps.bd_backends, (k, v) => backends.set(decodeU32(k, 'bd_backends key'), decodeBackendValue(v)));
-    return { frontends, services, backends };
+    const backends = this.maps.bd_backends.entriesPacked();
+    const keySize = this.maps.bd_backends.info.keySize;
+    const valueSize = this.maps.bd_backends.valueBytes;
+    let decoded: MapsDump | undefined;
+    const { keys, values } = backends;
+    return {
+      view: {
+        frontends,
+        services,
+        backendCount: backends.count,
+        firstBackendDifference(expected) {
+          for (let i = 0; i < backends.count; i++) {
+            // u32 keys in host order (little-endian: see open()), read in place.
+            const k = i * keySize;
+            const id = ((keys[k] as number) | ((keys[k + 1] as number) << 8) | ((keys[k + 2] as number) << 16) | ((keys[k + 3] as number) << 24)) >>> 0;
+            const b = expected(id);
+            if (b === undefined || !backendValueHolds(values, i * valueSize, b)) {
+              return { id, held: decodeBackendValue(backends.values.subarray(i * valueSize, (i + 1) * valueSize)) };
+            }
+          }
+          return undefined;
+        },
+      },
+      dump: () => {
+        if (decoded === undefined) {
+          const byId = new Map<number, BackendEntry>();
+          for (let i = 0; i < backends.count; i++) {
+            byId.set(decodeU32(backends.keys.subarray(i * keySize, (i + 1) * keySize), 'bd_backends key'), decodeBackendValue(backends.values.subarray(i * valueSize, (i + 1) * valueSize)));
+          }
+          decoded = { frontends, services, backends: byId };
+        }
+        return decoded;
+      },
+    };
   }
 
   /**

@@ -8,7 +8,7 @@ export { tableSkipCgroups } from './skip-cgroups.js';
 export { MAX_SKIP_CGROUPS, SERVICE_MAX_BACKENDS, SKIP_CGROUP_LEVELS, SVC_F_AFFINITY, SVC_F_LOCAL_ONLY, SVC_F_REFUSE_EMPTY } from '../maps/layout.js';
 export { backendKey, compareFrontends, frontendKey } from './keys.js';
 export { PlanInputError } from './plan-errors.js';
-export { MapsMirror } from './maps-mirror.js';
+export { MapsMirror, viewOfDump, type MapsReadView } from './maps-mirror.js';
 export { planChanges } from './plan-changes.js';
 export { planScoped, type PlanScope, type ScopedPlanOptions } from './plan-scoped.js';
 export { planLeftovers } from './plan-leftovers.js';
