@@ -22,8 +22,8 @@
 //      BENCH_AGENT_CHANGES=1000 (largest scale)  BENCH_AGENT_SMALL_CHANGES=200 (other scales)
 //      BENCH_AGENT_RESYNC_S=5 (agent --resync-seconds; the DaemonSet's 60 s would fall outside the
 //      changes: at 5 s the change latencies include the full re-reads, as a long-running agent's do)
-//      BENCH_AGENT_NODE_OPTIONS (NODE_OPTIONS of the agent; default --max-semi-space-size=2, as
-//      deploy/cgroup-resolver.yaml runs it; '' for V8's defaults)
+//      BENCH_AGENT_NODE_OPTIONS (NODE_OPTIONS of the agent; default those of
+//      deploy/cgroup-resolver.yaml's DaemonSet; '' for V8's defaults)
 //      BENCH_AGENT_NODE_ARGS (node flags before the script, e.g. '--heap-prof' or '--import=./probe.mjs';
 //      not --cpu-prof: its 1 kHz SIGPROF makes the BPF verifier give up with EAGAIN)
 //      BENCH_AGENT_MAIN (the agent's entry; default dist/bundle/main.mjs, as the image runs it;
@@ -42,14 +42,14 @@ import { cpus, release, tmpdir } from 'node:os';
 import { dirname, join, relative, resolve } from 'node:path';
 import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
-import { createTestCgroup, createTestPinRoot, ensureBpffs, removeTestCgroup, removeTestPinRoot, summarizeLatencies, testKubeconfigYaml } from '@balanced/testkit';
+import { createTestCgroup, createTestPinRoot, ensureBpffs, readYamlFile, removeTestCgroup, removeTestPinRoot, summarizeLatencies, testKubeconfigYaml } from '@balanced/testkit';
 import { ResolverMaps } from '../dist/index.js';
 import { MapProbe } from './agent-probe.mjs';
 import { NAMESPACE, NODE_NAME, PORT, changes as makeChanges } from './agent-workload.mjs';
 
 const here = dirname(fileURLToPath(import.meta.url));
-/** NODE_OPTIONS of the deployed agent (deploy/cgroup-resolver.yaml). */
-const DEPLOYED_NODE_OPTIONS = '--max-semi-space-size=2';
+/** NODE_OPTIONS of the deployed agent, as deploy/cgroup-resolver.yaml sets them. */
+const DEPLOYED_NODE_OPTIONS = deployedNodeOptions(resolve(here, '../../../deploy/cgroup-resolver.yaml'));
 const pkgRoot = resolve(here, '..');
 const repoRoot = resolve(pkgRoot, '..', '..');
 const resultsPath = join(repoRoot, 'bench', 'results', 'cgroup-resolver.json');
@@ -107,6 +107,18 @@ const waitCell = new Int32Array(new SharedArrayBuffer(4));
 const pause = (ms) => Atomics.wait(waitCell, 0, 0, ms);
 const round1 = (x) => (Number.isFinite(x) ? Math.round(x * 10) / 10 : null);
 const mb = (kb) => Math.round(kb / 1024);
+
+/** NODE_OPTIONS of the DaemonSet's container in a manifest file. */
+function deployedNodeOptions(path) {
+  for (const o of readYamlFile(path)) {
+    if (o.kind !== 'DaemonSet') continue;
+    for (const c of o.spec?.template?.spec?.containers ?? []) {
+      const env = (c.env ?? []).find((e) => e.name === 'NODE_OPTIONS');
+      if (typeof env?.value === 'string') return env.value;
+    }
+  }
+  throw new Error(`${path}: no DaemonSet container sets NODE_OPTIONS`);
+}
 
 function procStatus(pid) {
   const text = readFileSync(`/proc/${pid}/status`, 'utf8');
